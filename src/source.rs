@@ -1,0 +1,103 @@
+//! Source files as loaded from the workspace, and byte spans into them.
+
+use std::path::{Path, PathBuf};
+
+/// A byte range into one source file.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Span {
+    pub start: usize,
+    pub end: usize,
+}
+
+impl Span {
+    pub fn new(start: usize, end: usize) -> Span {
+        Span { start, end: end.max(start) }
+    }
+}
+
+/// Identifies a file in [`Sources`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FileId(pub(crate) usize);
+
+/// One file's text, with its path relative to the workspace root (as users see it).
+#[derive(Debug)]
+pub struct SourceFile {
+    pub path: PathBuf,
+    pub text: String,
+    line_starts: Vec<usize>,
+}
+
+impl SourceFile {
+    pub fn new(path: PathBuf, text: String) -> SourceFile {
+        let line_starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        SourceFile { path, text, line_starts }
+    }
+
+    /// 1-based line and column (in characters) of a byte offset.
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        let offset = offset.min(self.text.len());
+        let line = self.line_starts.partition_point(|&s| s <= offset).max(1) - 1;
+        let start = self.line_starts[line];
+        let col = self.text.get(start..offset).map_or(0, |s| s.chars().count());
+        (line + 1, col + 1)
+    }
+
+    /// Byte range of a 1-based line, without its line break.
+    pub fn line_span(&self, line: usize) -> Span {
+        let idx = line.saturating_sub(1).min(self.line_starts.len() - 1);
+        let start = self.line_starts[idx];
+        let end = self.line_starts.get(idx + 1).map_or(self.text.len(), |&e| e - 1);
+        let end = if self.text[start..end].ends_with('\r') { end - 1 } else { end };
+        Span::new(start, end)
+    }
+
+    /// Byte offset of a 1-based line and 1-based character column.
+    pub fn offset_of(&self, line: usize, col: usize) -> usize {
+        let span = self.line_span(line);
+        let text = &self.text[span.start..span.end];
+        span.start
+            + text
+                .char_indices()
+                .nth(col.saturating_sub(1))
+                .map_or(text.len(), |(i, _)| i)
+    }
+}
+
+/// Every file read during a run, so diagnostics can quote them.
+#[derive(Debug, Default)]
+pub struct Sources {
+    files: Vec<SourceFile>,
+}
+
+impl Sources {
+    pub fn add(&mut self, file: SourceFile) -> FileId {
+        self.files.push(file);
+        FileId(self.files.len() - 1)
+    }
+
+    pub fn get(&self, id: FileId) -> &SourceFile {
+        &self.files[id.0]
+    }
+
+    pub fn path(&self, id: FileId) -> &Path {
+        &self.files[id.0].path
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_col_counts_characters_not_bytes() {
+        let f = SourceFile::new("a.yaml".into(), "ab\nxé: 1\n".into());
+        assert_eq!(f.line_col(0), (1, 1));
+        assert_eq!(f.line_col(3), (2, 1));
+        // 'é' is two bytes; ':' is the third character of line 2.
+        assert_eq!(f.line_col(6), (2, 3));
+        assert_eq!(f.offset_of(2, 3), 6);
+        assert_eq!(f.line_span(2), Span::new(3, 9));
+    }
+}
