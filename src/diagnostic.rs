@@ -40,7 +40,14 @@ impl Diagnostic {
     }
 
     pub fn new(severity: Severity, code: &'static str, message: impl Into<String>) -> Diagnostic {
-        Diagnostic { severity, code, message: message.into(), location: None, label: None, help: None }
+        Diagnostic {
+            severity,
+            code,
+            message: message.into(),
+            location: None,
+            label: None,
+            help: None,
+        }
     }
 
     pub fn at(mut self, file: FileId, span: Span) -> Diagnostic {
@@ -63,9 +70,13 @@ impl Diagnostic {
 pub fn sort(diagnostics: &mut [Diagnostic], sources: &Sources) {
     diagnostics.sort_by(|a, b| {
         let key = |d: &Diagnostic| {
-            d.location.map(|l| (sources.path(l.file).to_path_buf(), l.span.start, l.span.end))
+            d.location
+                .map(|l| (sources.path(l.file).to_path_buf(), l.span.start, l.span.end))
         };
-        key(a).cmp(&key(b)).then_with(|| a.code.cmp(b.code)).then_with(|| a.message.cmp(&b.message))
+        key(a)
+            .cmp(&key(b))
+            .then_with(|| a.code.cmp(b.code))
+            .then_with(|| a.message.cmp(&b.message))
     });
 }
 
@@ -81,7 +92,11 @@ pub fn render(d: &Diagnostic, sources: &Sources) -> String {
         Severity::Error => ("error", ERROR),
         Severity::Warning => ("warning", WARNING),
     };
-    let _ = writeln!(out, "{style}{word}[{}]{style:#}{BOLD}: {}{BOLD:#}", d.code, d.message);
+    let _ = writeln!(
+        out,
+        "{style}{word}[{}]{style:#}{BOLD}: {}{BOLD:#}",
+        d.code, d.message
+    );
     let Some(loc) = d.location else {
         if let Some(help) = &d.help {
             let _ = writeln!(out, "  {GUTTER}={GUTTER:#} {BOLD}help{BOLD:#}: {help}");
@@ -92,7 +107,11 @@ pub fn render(d: &Diagnostic, sources: &Sources) -> String {
     let (line, col) = file.line_col(loc.span.start);
     let width = line.to_string().len();
     let pad = " ".repeat(width);
-    let _ = writeln!(out, "{pad}{GUTTER}-->{GUTTER:#} {}:{line}:{col}", file.path.display());
+    let _ = writeln!(
+        out,
+        "{pad}{GUTTER}-->{GUTTER:#} {}:{line}:{col}",
+        file.path.display()
+    );
     let _ = writeln!(out, "{pad} {GUTTER}|{GUTTER:#}");
     let line_span = file.line_span(line);
     let text = &file.text[line_span.start..line_span.end];
@@ -101,9 +120,21 @@ pub fn render(d: &Diagnostic, sources: &Sources) -> String {
     let start_col = col - 1;
     let end = loc.span.end.min(line_span.end).max(loc.span.start);
     let carets = file.text[loc.span.start..end].chars().count().max(1);
-    let indent: String = text.chars().take(start_col).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
-    let label = d.label.as_deref().map(|l| format!(" {l}")).unwrap_or_default();
-    let _ = writeln!(out, "{pad} {GUTTER}|{GUTTER:#} {indent}{style}{}{label}{style:#}", "^".repeat(carets));
+    let indent: String = text
+        .chars()
+        .take(start_col)
+        .map(|c| if c == '\t' { '\t' } else { ' ' })
+        .collect();
+    let label = d
+        .label
+        .as_deref()
+        .map(|l| format!(" {l}"))
+        .unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "{pad} {GUTTER}|{GUTTER:#} {indent}{style}{}{label}{style:#}",
+        "^".repeat(carets)
+    );
     if let Some(help) = &d.help {
         let _ = writeln!(out, "{pad} {GUTTER}={GUTTER:#} {BOLD}help{BOLD:#}: {help}");
     }
@@ -151,7 +182,8 @@ impl<'a> JsonDiagnostic<'a> {
             let (line, col) = file.line_col(loc.span.start);
             let (end_line, end_col) = file.line_col(loc.span.end);
             j.file = Some(file.path.display().to_string());
-            (j.line, j.column, j.end_line, j.end_column) = (Some(line), Some(col), Some(end_line), Some(end_col));
+            (j.line, j.column, j.end_line, j.end_column) =
+                (Some(line), Some(col), Some(end_line), Some(end_col));
         }
         j
     }

@@ -1,6 +1,16 @@
 //! smm: social media content as code.
+//!
+//! Data flows one way: [`workspace`] loads files, [`render`] turns posts into deliveries,
+//! [`check`] reports problems; [`validate`] runs the three.
 #![warn(clippy::unwrap_used)]
 
+pub mod check;
 pub mod diagnostic;
+pub mod platforms;
+pub mod render;
+pub mod schema;
 pub mod source;
+mod suggest;
+pub mod validate;
+pub mod workspace;
 pub mod yaml;

@@ -1,1 +1,28 @@
-fn main() {}
+use std::io::Write;
+use std::process::ExitCode;
+
+use anstyle::{AnsiColor, Style};
+use clap::Parser;
+
+mod cli;
+mod commands;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let result = match &cli.command {
+        cli::Command::Validate(args) => commands::validate::run(cli.dir.as_deref(), args),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            let red = AnsiColor::Red.on_default().bold();
+            let mut err = anstream::stderr();
+            let _ = writeln!(err, "{red}error{red:#}: {}", e.message);
+            if let Some(help) = e.help {
+                let bold = Style::new().bold();
+                let _ = writeln!(err, "  {bold}help{bold:#}: {help}");
+            }
+            ExitCode::from(commands::exit::ERROR)
+        }
+    }
+}

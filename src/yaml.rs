@@ -53,7 +53,13 @@ impl Document {
             }
             match p.rfind('/') {
                 Some(i) => p = &p[..i],
-                None => return NodeSpans { key: None, value: Span::default(), block_scalar: false },
+                None => {
+                    return NodeSpans {
+                        key: None,
+                        value: Span::default(),
+                        block_scalar: false,
+                    }
+                }
             }
         }
     }
@@ -86,7 +92,11 @@ pub fn pointer_segment(s: &str) -> Cow<'_, str> {
 }
 
 pub fn parse(text: &str) -> Result<Document, YamlError> {
-    let mut builder = Builder { offsets: CharOffsets::new(text), spans: HashMap::new(), parser: Parser::new_from_str(text) };
+    let mut builder = Builder {
+        offsets: CharOffsets::new(text),
+        spans: HashMap::new(),
+        parser: Parser::new_from_str(text),
+    };
     builder.document()
 }
 
@@ -100,7 +110,10 @@ struct CharOffsets {
 impl CharOffsets {
     fn new(text: &str) -> CharOffsets {
         let table = (!text.is_ascii()).then(|| text.char_indices().map(|(i, _)| i).collect());
-        CharOffsets { table, len: text.len() }
+        CharOffsets {
+            table,
+            len: text.len(),
+        }
     }
 
     fn byte(&self, char_index: usize) -> usize {
@@ -127,9 +140,16 @@ impl<'a> Builder<'a> {
             Some(Ok((ev, span))) => Ok((ev, self.offsets.span(&span))),
             Some(Err(e)) => {
                 let at = self.offsets.byte(e.marker().index());
-                Err(YamlError { message: e.info().to_string(), span: Span::new(at, at + 1), kind: YamlErrorKind::Syntax })
+                Err(YamlError {
+                    message: e.info().to_string(),
+                    span: Span::new(at, at + 1),
+                    kind: YamlErrorKind::Syntax,
+                })
             }
-            None => Ok((Event::StreamEnd, Span::new(self.offsets.len, self.offsets.len))),
+            None => Ok((
+                Event::StreamEnd,
+                Span::new(self.offsets.len, self.offsets.len),
+            )),
         }
     }
 
@@ -160,7 +180,10 @@ impl<'a> Builder<'a> {
                 }
             }
         }
-        Ok(Document { value, spans: std::mem::take(&mut self.spans) })
+        Ok(Document {
+            value,
+            spans: std::mem::take(&mut self.spans),
+        })
     }
 
     fn alias_error(span: Span, what: &str) -> YamlError {
@@ -171,7 +194,13 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn node(&mut self, ev: Event<'a>, span: Span, pointer: String, key: Option<Span>) -> Result<Value, YamlError> {
+    fn node(
+        &mut self,
+        ev: Event<'a>,
+        span: Span,
+        pointer: String,
+        key: Option<Span>,
+    ) -> Result<Value, YamlError> {
         match ev {
             Event::Alias(_) => Err(Self::alias_error(span, "aliases (`*name`)")),
             Event::Scalar(text, style, anchor, tag) => {
@@ -179,7 +208,14 @@ impl<'a> Builder<'a> {
                     return Err(Self::alias_error(span, "anchors (`&name`)"));
                 }
                 let block_scalar = matches!(style, ScalarStyle::Literal | ScalarStyle::Folded);
-                self.spans.insert(pointer, NodeSpans { key, value: span, block_scalar });
+                self.spans.insert(
+                    pointer,
+                    NodeSpans {
+                        key,
+                        value: span,
+                        block_scalar,
+                    },
+                );
                 Ok(scalar_value(text, style, tag.as_ref()))
             }
             Event::SequenceStart(anchor, _) => {
@@ -195,7 +231,14 @@ impl<'a> Builder<'a> {
                     let p = format!("{pointer}/{}", items.len());
                     items.push(self.node(ev, item_span, p, None)?);
                 };
-                self.spans.insert(pointer, NodeSpans { key, value: Span::new(span.start, end.end), block_scalar: false });
+                self.spans.insert(
+                    pointer,
+                    NodeSpans {
+                        key,
+                        value: Span::new(span.start, end.end),
+                        block_scalar: false,
+                    },
+                );
                 Ok(Value::Array(items))
             }
             Event::MappingStart(anchor, _) => {
@@ -226,10 +269,14 @@ impl<'a> Builder<'a> {
                                 other => other.to_string(),
                             }
                         }
-                        Event::Alias(_) => return Err(Self::alias_error(key_span, "aliases (`*name`)")),
+                        Event::Alias(_) => {
+                            return Err(Self::alias_error(key_span, "aliases (`*name`)"))
+                        }
                         _ => {
                             return Err(YamlError {
-                                message: "a mapping key must be a plain value, not a list or mapping".into(),
+                                message:
+                                    "a mapping key must be a plain value, not a list or mapping"
+                                        .into(),
                                 span: key_span,
                                 kind: YamlErrorKind::UnsupportedKey,
                             })
@@ -247,21 +294,38 @@ impl<'a> Builder<'a> {
                     let v = self.node(ev, value_span, p, Some(key_span))?;
                     map.insert(name, v);
                 };
-                self.spans.insert(pointer, NodeSpans { key, value: Span::new(span.start, end.end), block_scalar: false });
+                self.spans.insert(
+                    pointer,
+                    NodeSpans {
+                        key,
+                        value: Span::new(span.start, end.end),
+                        block_scalar: false,
+                    },
+                );
                 Ok(Value::Object(map))
             }
-            _ => Err(YamlError { message: "unexpected YAML structure".into(), span, kind: YamlErrorKind::Syntax }),
+            _ => Err(YamlError {
+                message: "unexpected YAML structure".into(),
+                span,
+                kind: YamlErrorKind::Syntax,
+            }),
         }
     }
 }
 
 /// Resolves a scalar per the YAML 1.2 core schema (quoted scalars are always strings).
-fn scalar_value(text: Cow<'_, str>, style: ScalarStyle, tag: Option<&Cow<'_, saphyr_parser::Tag>>) -> Value {
+fn scalar_value(
+    text: Cow<'_, str>,
+    style: ScalarStyle,
+    tag: Option<&Cow<'_, saphyr_parser::Tag>>,
+) -> Value {
     match Scalar::parse_from_cow_and_metadata(text.clone(), style, tag) {
         Some(Scalar::Null) => Value::Null,
         Some(Scalar::Boolean(b)) => Value::Bool(b),
         Some(Scalar::Integer(i)) => Value::Number(i.into()),
-        Some(Scalar::FloatingPoint(f)) => Number::from_f64(f.into_inner()).map_or(Value::String(text.into_owned()), Value::Number),
+        Some(Scalar::FloatingPoint(f)) => {
+            Number::from_f64(f.into_inner()).map_or(Value::String(text.into_owned()), Value::Number)
+        }
         Some(Scalar::String(s)) => Value::String(s.into_owned()),
         None => Value::String(text.into_owned()),
     }
@@ -286,7 +350,8 @@ mod tests {
 
     #[test]
     fn scalars_follow_yaml_1_2_core_schema() {
-        let doc = parse("a: 10\nb: '10'\nc: yes\nd: true\ne: 22:00\nf: 2026-12-01 09:00\ng: ~\n").expect("valid");
+        let doc = parse("a: 10\nb: '10'\nc: yes\nd: true\ne: 22:00\nf: 2026-12-01 09:00\ng: ~\n")
+            .expect("valid");
         assert_eq!(doc.value["a"], 10);
         assert_eq!(doc.value["b"], "10");
         assert_eq!(doc.value["c"], "yes");

@@ -1,0 +1,123 @@
+//! Media attached to deliveries: the file exists, and the platform takes its count, format and size.
+
+use crate::diagnostic::Diagnostic;
+use crate::render::Delivery;
+use crate::workspace::{Level, Workspace};
+
+pub(super) fn check(ws: &Workspace, deliveries: &[Delivery], out: &mut Vec<Diagnostic>) {
+    let alt_severity = ws
+        .settings
+        .as_ref()
+        .and_then(|s| super::severity(s.policy.alt_text.severity, Level::Error));
+    for d in deliveries {
+        let post = &ws.posts[d.post];
+        let rules = smm_text::media_rules(d.platform);
+        for part in &d.parts {
+            if part.media.len() > rules.max_items {
+                out.push(
+                    Diagnostic::error(
+                        "E0502",
+                        format!(
+                            "{} takes at most {} media per post; this part has {}",
+                            d.platform.as_str(),
+                            rules.max_items,
+                            part.media.len()
+                        ),
+                    )
+                    .at(post.file, post.doc.value_span(&part.media_pointer))
+                    .help(format!(
+                        "move some media to a thread part, or give `{}` a variant with fewer",
+                        d.platform.as_str()
+                    )),
+                );
+            }
+            for (i, media) in part.media.iter().enumerate() {
+                let file_ptr = format!("{}/{i}/file", part.media_pointer);
+                let span = post.doc.value_span(&file_ptr);
+                let path = ws.root.join(&media.file);
+                let meta = match std::fs::metadata(&path) {
+                    Ok(m) if m.is_file() => m,
+                    _ => {
+                        out.push(
+                            Diagnostic::error(
+                                "E0204",
+                                format!("media file `{}` does not exist", media.file),
+                            )
+                            .at(post.file, span)
+                            .label("not found")
+                            .help("paths are relative to the workspace root, e.g. media/cup.jpg"),
+                        );
+                        continue;
+                    }
+                };
+                let ext = media
+                    .file
+                    .rsplit_once('.')
+                    .map(|(_, e)| e.to_ascii_lowercase())
+                    .unwrap_or_default();
+                let is_image = rules.image_formats.contains(&ext.as_str());
+                let is_video = rules.video_formats.contains(&ext.as_str());
+                if !is_image && !is_video {
+                    let mut accepted: Vec<&str> = rules.image_formats.to_vec();
+                    accepted.extend(rules.video_formats);
+                    out.push(
+                        Diagnostic::error(
+                            "E0503",
+                            format!("{} does not accept `.{ext}` files", d.platform.as_str()),
+                        )
+                        .at(post.file, span)
+                        .help(format!("use one of: {}", accepted.join(", "))),
+                    );
+                } else {
+                    let max = if is_image {
+                        rules.max_image_bytes
+                    } else {
+                        rules.max_video_bytes
+                    };
+                    if meta.len() > max {
+                        out.push(
+                            Diagnostic::error("E0504", format!("`{}` is {} bytes; {} takes at most {max}", media.file, meta.len(), d.platform.as_str()))
+                                .at(post.file, span)
+                                .help("compress or resize the file, or give this platform a variant with a smaller one"),
+                        );
+                    }
+                }
+                let alt = media.alt.as_deref().map(str::trim).unwrap_or_default();
+                if rules.alt_text {
+                    if let (Some(sev), true) = (alt_severity, alt.is_empty()) {
+                        out.push(
+                            Diagnostic::new(
+                                sev,
+                                "P0502",
+                                format!("`{}` has no alt text", media.file),
+                            )
+                            .at(post.file, span)
+                            .help(
+                                "add `alt:` describing the image for people using screen readers",
+                            ),
+                        );
+                    }
+                    let alt_len = alt.chars().count();
+                    if alt_len > rules.max_alt_chars {
+                        out.push(
+                            Diagnostic::error(
+                                "E0506",
+                                format!(
+                                    "alt text is {alt_len} characters; {} takes at most {}",
+                                    d.platform.as_str(),
+                                    rules.max_alt_chars
+                                ),
+                            )
+                            .at(
+                                post.file,
+                                post.doc
+                                    .value_span(&format!("{}/{i}/alt", part.media_pointer)),
+                            )
+                            .help("shorten the description"),
+                        );
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,505 @@
+//! Rendering posts into deliveries: one post on one channel, its final text parts and media.
+//!
+//! Post text is a minijinja template. Templates see only the workspace's `templates/` folder and
+//! the variables documented in docs/format.md; a runaway loop runs out of fuel.
+
+use std::collections::BTreeMap;
+
+use minijinja::value::{Kwargs, Serde};
+use minijinja::{Environment, ErrorKind, State, UndefinedBehavior, Value};
+use serde::Serialize;
+use smm_text::Platform;
+
+use crate::diagnostic::Diagnostic;
+use crate::source::{Sources, Span};
+use crate::workspace::{Channel, Media, Part, Post, Settings, When, Workspace};
+
+/// Enough for any real post; stops `{% for i in range(10**9) %}`.
+const FUEL: u64 = 100_000;
+
+/// One post on one channel, rendered.
+#[derive(Clone, Debug, Serialize)]
+pub struct Delivery {
+    /// Index of the post in `Workspace::posts`.
+    #[serde(skip)]
+    pub post: usize,
+    pub post_id: String,
+    pub channel: String,
+    #[serde(serialize_with = "platform_name")]
+    pub platform: Platform,
+    pub parts: Vec<RenderedPart>,
+    pub link: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct RenderedPart {
+    pub text: String,
+    pub media: Vec<Media>,
+    /// JSON pointer of the template this text came from, in the post file.
+    #[serde(skip)]
+    pub pointer: String,
+    /// JSON pointer of the media list (for diagnostics about media).
+    #[serde(skip)]
+    pub media_pointer: String,
+}
+
+fn platform_name<S: serde::Serializer>(p: &Platform, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(p.as_str())
+}
+
+/// The template environment of a workspace.
+pub struct Renderer<'w> {
+    env: Environment<'w>,
+    ws: &'w Workspace,
+}
+
+impl<'w> Renderer<'w> {
+    /// Builds the environment; syntax errors in `templates/` are reported at the template file.
+    pub fn new(
+        ws: &'w Workspace,
+        sources: &mut Sources,
+        diags: &mut Vec<Diagnostic>,
+    ) -> Renderer<'w> {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.set_fuel(Some(FUEL));
+        env.add_filter("utm", utm);
+        env.add_filter("hashtag", |s: String| hashtag(&s));
+        env.add_filter("hashtags", |v: Vec<String>| {
+            v.iter().map(|s| hashtag(s)).collect::<Vec<_>>().join(" ")
+        });
+        for (name, source) in &ws.templates {
+            if let Err(e) = env.add_template(name, source) {
+                let file = sources.add(crate::source::SourceFile::new(
+                    format!("templates/{name}").into(),
+                    source.clone(),
+                ));
+                let src = sources.get(file);
+                let span = e.line().map_or(Span::new(0, 0), |l| src.line_span(l));
+                diags.push(
+                    Diagnostic::error(
+                        "E0401",
+                        format!(
+                            "template syntax error: {}",
+                            e.detail().unwrap_or("invalid template")
+                        ),
+                    )
+                    .at(file, span)
+                    .help("see https://docs.rs/minijinja for the template syntax"),
+                );
+            }
+        }
+        Renderer { env, ws }
+    }
+
+    /// Renders every delivery of every post; errors are reported at the post's text.
+    pub fn deliveries(&self, sources: &Sources, diags: &mut Vec<Diagnostic>) -> Vec<Delivery> {
+        let Some(settings) = &self.ws.settings else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (index, post) in self.ws.posts.iter().enumerate() {
+            for channel_name in channels_of(post, settings) {
+                let Some(channel) = settings.channels.get(channel_name) else {
+                    continue;
+                };
+                if let Some(d) = self.delivery(index, post, channel, settings, sources, diags) {
+                    out.push(d);
+                }
+            }
+        }
+        out
+    }
+
+    fn delivery(
+        &self,
+        index: usize,
+        post: &Post,
+        channel: &Channel,
+        settings: &Settings,
+        sources: &Sources,
+        diags: &mut Vec<Diagnostic>,
+    ) -> Option<Delivery> {
+        let platform_key = channel.platform.as_str();
+        let channel_variant = post.spec.variants.get(&channel.name);
+        let platform_variant = post.spec.variants.get(platform_key);
+        // A channel variant wins over a platform variant, field by field.
+        let pick = |f: &dyn Fn(&crate::workspace::Variant) -> bool| -> Option<String> {
+            if channel_variant.is_some_and(f) {
+                Some(channel.name.clone())
+            } else if platform_variant.is_some_and(f) {
+                Some(platform_key.to_string())
+            } else {
+                None
+            }
+        };
+        if channel_variant
+            .map(|v| v.skip)
+            .or(platform_variant.map(|v| v.skip))
+            .unwrap_or(false)
+        {
+            return None;
+        }
+        let variant_ptr = |key: &str, field: &str| {
+            format!("/variants/{}/{field}", crate::yaml::pointer_segment(key))
+        };
+        let variants = [channel_variant, platform_variant];
+
+        let (text, text_ptr) = match pick(&|v| v.text.is_some()) {
+            Some(k) => (
+                variants
+                    .iter()
+                    .flatten()
+                    .find_map(|v| v.text.clone())
+                    .unwrap_or_default(),
+                variant_ptr(&k, "text"),
+            ),
+            None => (post.spec.text.clone(), "/text".to_string()),
+        };
+        let (media, media_ptr) = match pick(&|v| v.media.is_some()) {
+            Some(k) => (
+                variants
+                    .iter()
+                    .flatten()
+                    .find_map(|v| v.media.clone())
+                    .unwrap_or_default(),
+                variant_ptr(&k, "media"),
+            ),
+            None => (post.spec.media.clone(), "/media".to_string()),
+        };
+        let (thread, thread_ptr): (Vec<Part>, String) = match pick(&|v| v.thread.is_some()) {
+            Some(k) => (
+                variants
+                    .iter()
+                    .flatten()
+                    .find_map(|v| v.thread.clone())
+                    .unwrap_or_default(),
+                variant_ptr(&k, "thread"),
+            ),
+            None => (post.spec.thread.clone(), "/thread".to_string()),
+        };
+        let link = variants
+            .iter()
+            .flatten()
+            .find_map(|v| v.link.clone())
+            .or_else(|| post.spec.link.clone());
+
+        let ctx = self.context(post, channel, settings);
+        let mut parts = Vec::with_capacity(1 + thread.len());
+        let mut failed = false;
+        let first = self.render_text(&text, &ctx, post, &text_ptr, sources, diags);
+        match first {
+            Some(t) => parts.push(RenderedPart {
+                text: t,
+                media,
+                pointer: text_ptr,
+                media_pointer: media_ptr,
+            }),
+            None => failed = true,
+        }
+        for (i, part) in thread.iter().enumerate() {
+            let ptr = match part {
+                Part::Text(_) => format!("{thread_ptr}/{i}"),
+                Part::Full { .. } => format!("{thread_ptr}/{i}/text"),
+            };
+            match self.render_text(part.text(), &ctx, post, &ptr, sources, diags) {
+                Some(t) => parts.push(RenderedPart {
+                    text: t,
+                    media: part.media().to_vec(),
+                    pointer: ptr,
+                    media_pointer: format!("{thread_ptr}/{i}/media"),
+                }),
+                None => failed = true,
+            }
+        }
+        if failed {
+            return None;
+        }
+        Some(Delivery {
+            post: index,
+            post_id: post.id.clone(),
+            channel: channel.name.clone(),
+            platform: channel.platform,
+            parts,
+            link,
+        })
+    }
+
+    fn context(&self, post: &Post, channel: &Channel, settings: &Settings) -> Value {
+        let campaign = post
+            .campaign
+            .as_ref()
+            .and_then(|slug| self.ws.campaigns.get(slug));
+        let utm_defaults = ResolvedUtm {
+            source: pick_utm(
+                campaign.and_then(|c| c.spec.utm.source.clone()),
+                &settings.utm.source,
+                channel.platform.as_str(),
+            ),
+            medium: pick_utm(
+                campaign.and_then(|c| c.spec.utm.medium.clone()),
+                &settings.utm.medium,
+                "social",
+            ),
+            campaign: pick_utm(
+                campaign.and_then(|c| c.spec.utm.campaign.clone()),
+                &settings.utm.campaign,
+                post.campaign.as_deref().unwrap_or("always-on"),
+            ),
+            content: pick_utm(
+                campaign.and_then(|c| c.spec.utm.content.clone()),
+                &settings.utm.content,
+                &post.id,
+            ),
+        };
+        let publish_at = match &post.when {
+            When::At(z) => Some(z.to_string()),
+            When::Draft => None,
+        };
+        let mut ctx = BTreeMap::new();
+        ctx.insert("brand", Value::from(settings.brand.clone()));
+        ctx.insert(
+            "channel",
+            Value::from(Serde(&serde_json::json!({
+                "name": channel.name, "platform": channel.platform.as_str(), "account": channel.account,
+            }))),
+        );
+        ctx.insert(
+            "post",
+            Value::from(Serde(&serde_json::json!({
+                "id": post.id, "labels": post.spec.labels, "publish_at": publish_at,
+            }))),
+        );
+        if let Some(c) = campaign {
+            ctx.insert(
+                "campaign",
+                Value::from(Serde(&serde_json::json!({
+                    "slug": c.slug, "name": c.spec.name, "owner": c.spec.owner, "labels": c.spec.labels,
+                    "goal": c.spec.goal, "utm": { "campaign": utm_defaults.campaign },
+                }))),
+            );
+        }
+        ctx.insert(UTM_VAR, Value::from(Serde(&utm_defaults)));
+        Value::from(ctx)
+    }
+
+    fn render_text(
+        &self,
+        source: &str,
+        ctx: &Value,
+        post: &Post,
+        pointer: &str,
+        sources: &Sources,
+        diags: &mut Vec<Diagnostic>,
+    ) -> Option<String> {
+        match self.env.render_str(source, ctx.clone()) {
+            Ok(text) => Some(text.trim_end().to_string()),
+            Err(e) => {
+                diags.push(template_error(&e, post, pointer, sources));
+                None
+            }
+        }
+    }
+}
+
+/// Where `{{ link | utm }}` finds the per-delivery defaults. Not documented: an implementation detail.
+const UTM_VAR: &str = "__smm_utm";
+
+#[derive(Serialize, serde::Deserialize)]
+struct ResolvedUtm {
+    source: String,
+    medium: String,
+    campaign: String,
+    content: String,
+}
+
+fn pick_utm(campaign: Option<String>, workspace: &Option<String>, builtin: &str) -> String {
+    campaign
+        .or_else(|| workspace.clone())
+        .unwrap_or_else(|| builtin.to_string())
+}
+
+fn channels_of<'a>(post: &'a Post, settings: &'a Settings) -> &'a [String] {
+    post.spec
+        .channels
+        .as_deref()
+        .unwrap_or(&settings.default_channels)
+}
+
+/// Points a template error at the line of the post file that caused it.
+fn template_error(
+    e: &minijinja::Error,
+    post: &Post,
+    pointer: &str,
+    sources: &Sources,
+) -> Diagnostic {
+    let file = sources.get(post.file);
+    let node = post.doc.node(pointer);
+    let value_span = post.doc.value_span(pointer);
+    let detail = e
+        .detail()
+        .map_or_else(|| e.kind().to_string(), str::to_string);
+    let in_post = e.name().is_none_or(|n| n == "<string>");
+    let span = match (in_post, e.line(), node) {
+        (true, Some(line), Some(n)) => {
+            let (first_line, _) = file.line_col(n.value.start);
+            // A block scalar's first template line is the line after its `|` or `>` indicator.
+            let target = first_line + line - 1 + usize::from(n.block_scalar);
+            let s = file.line_span(target);
+            let s = Span::new(
+                s.start.max(value_span.start),
+                s.end.min(value_span.end.max(s.start)),
+            );
+            if s.start < s.end {
+                s
+            } else {
+                value_span
+            }
+        }
+        _ => value_span,
+    };
+    let (code, message, help) = match e.kind() {
+        ErrorKind::OutOfFuel => ("E0403", "template runs too long (loop limit reached)".to_string(), "shorten the loop; templates must finish quickly".to_string()),
+        ErrorKind::SyntaxError => ("E0401", format!("template syntax error: {detail}"), "check `{{ }}` and `{% %}` pairs".to_string()),
+        ErrorKind::TemplateNotFound => (
+            "E0402",
+            format!("template error: {detail}"),
+            "templates are looked up in the workspace's templates/ folder, e.g. {% include \"signature.j2\" %}".to_string(),
+        ),
+        ErrorKind::UndefinedError => (
+            "E0402",
+            format!("template error: {detail}"),
+            "available variables: brand, campaign (posts in a campaign), post, channel".to_string(),
+        ),
+        _ => ("E0402", format!("template error: {detail}"), "see docs/format.md, section Templates".to_string()),
+    };
+    let message = match e.name().filter(|_| !in_post) {
+        Some(name) => format!(
+            "{message} (in templates/{name}{})",
+            e.line().map(|l| format!(", line {l}")).unwrap_or_default()
+        ),
+        None => message,
+    };
+    Diagnostic::error(code, message)
+        .at(post.file, span)
+        .help(help)
+}
+
+/// `{{ "https://x.example/a" | utm }}` adds utm_source/medium/campaign/content for this delivery.
+fn utm(state: &State, url: String, kwargs: Kwargs) -> Result<String, minijinja::Error> {
+    let defaults: ResolvedUtm = state
+        .lookup(UTM_VAR)
+        .and_then(|v| serde_json::to_value(&v).ok())
+        .and_then(|v| serde_json::from_value(v).ok())
+        .ok_or_else(|| {
+            minijinja::Error::new(
+                ErrorKind::InvalidOperation,
+                "utm is only available in post text",
+            )
+        })?;
+    let pick = |key: &str, default: String| -> Result<String, minijinja::Error> {
+        Ok(kwargs.get::<Option<String>>(key)?.unwrap_or(default))
+    };
+    let params = [
+        ("utm_source", pick("source", defaults.source)?),
+        ("utm_medium", pick("medium", defaults.medium)?),
+        ("utm_campaign", pick("campaign", defaults.campaign)?),
+        ("utm_content", pick("content", defaults.content)?),
+    ];
+    kwargs.assert_all_used()?;
+    if !(url.starts_with("https://") || url.starts_with("http://")) {
+        return Err(minijinja::Error::new(
+            ErrorKind::InvalidOperation,
+            format!("utm expects a link starting with https://, got {url:?}"),
+        ));
+    }
+    Ok(add_query(&url, &params))
+}
+
+/// Appends query parameters the link does not already carry, keeping any `#fragment` last.
+pub fn add_query(url: &str, params: &[(&str, String)]) -> String {
+    let (base, fragment) = match url.split_once('#') {
+        Some((b, f)) => (b, Some(f)),
+        None => (url, None),
+    };
+    let existing: Vec<&str> = base
+        .split_once('?')
+        .map(|(_, q)| q.split('&').filter_map(|kv| kv.split('=').next()).collect())
+        .unwrap_or_default();
+    let mut out = base.to_string();
+    for (key, value) in params {
+        if existing.contains(key) || value.is_empty() {
+            continue;
+        }
+        out.push(if out.contains('?') { '&' } else { '?' });
+        out.push_str(key);
+        out.push('=');
+        out.push_str(&encode(value));
+    }
+    if let Some(f) = fragment {
+        out.push('#');
+        out.push_str(f);
+    }
+    out
+}
+
+fn encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// `winter blend` -> `#WinterBlend` (CamelCase reads well in screen readers); `coffee` -> `#coffee`.
+pub fn hashtag(s: &str) -> String {
+    let s = s.trim().trim_start_matches('#');
+    let words: Vec<&str> = s
+        .split(|c: char| !c.is_alphanumeric() && c != '_')
+        .filter(|w| !w.is_empty())
+        .collect();
+    if words.len() <= 1 {
+        return format!("#{}", words.first().copied().unwrap_or_default());
+    }
+    let mut out = String::from("#");
+    for w in words {
+        let mut chars = w.chars();
+        if let Some(first) = chars.next() {
+            out.extend(first.to_uppercase());
+            out.push_str(chars.as_str());
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utm_links_keep_fragment_and_existing_params() {
+        let p = [
+            ("utm_source", "x".to_string()),
+            ("utm_medium", "social media".to_string()),
+        ];
+        assert_eq!(
+            add_query("https://a.example/p#top", &p),
+            "https://a.example/p?utm_source=x&utm_medium=social%20media#top"
+        );
+        assert_eq!(
+            add_query("https://a.example/p?utm_source=news", &p),
+            "https://a.example/p?utm_source=news&utm_medium=social%20media"
+        );
+    }
+
+    #[test]
+    fn hashtags_are_camel_cased_when_several_words() {
+        assert_eq!(hashtag("winter blend"), "#WinterBlend");
+        assert_eq!(hashtag("coffee"), "#coffee");
+        assert_eq!(hashtag("#already"), "#already");
+    }
+}

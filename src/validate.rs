@@ -1,0 +1,182 @@
+//! `smm validate`: load, render and check a workspace; the report every later stage starts from.
+
+use std::path::Path;
+
+use jiff::Timestamp;
+use serde::Serialize;
+
+use crate::diagnostic::{self, Diagnostic, JsonDiagnostic, Severity};
+use crate::render::{Delivery, Renderer};
+use crate::source::Sources;
+use crate::workspace::{self, When, Workspace};
+
+/// Everything validate found: the workspace, its deliveries and every problem.
+pub struct Report {
+    pub workspace: Workspace,
+    pub sources: Sources,
+    pub deliveries: Vec<Delivery>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Report {
+    pub fn errors(&self) -> usize {
+        self.diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .count()
+    }
+
+    pub fn warnings(&self) -> usize {
+        self.diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Warning)
+            .count()
+    }
+}
+
+/// Validates the workspace at `root` as of `now`.
+pub fn validate(root: &Path, now: Timestamp) -> Report {
+    let mut sources = Sources::default();
+    let mut diagnostics = Vec::new();
+    let ws = workspace::load(root, &mut sources, &mut diagnostics);
+    let deliveries = {
+        let renderer = Renderer::new(&ws, &mut sources, &mut diagnostics);
+        renderer.deliveries(&sources, &mut diagnostics)
+    };
+    diagnostics.extend(crate::check::check(&ws, &deliveries, &sources, now));
+    // A shared text rendered for several channels can trip the same rule at the same place.
+    diagnostic::sort(&mut diagnostics, &sources);
+    diagnostics.dedup();
+    Report {
+        workspace: ws,
+        sources,
+        deliveries,
+        diagnostics,
+    }
+}
+
+/// Human output: every diagnostic, then a one-line summary.
+pub fn render_text(report: &Report) -> String {
+    let mut out = String::new();
+    for d in &report.diagnostics {
+        out.push_str(&diagnostic::render(d, &report.sources));
+        out.push('\n');
+    }
+    let posts = report.workspace.posts.len();
+    let deliveries = report.deliveries.len();
+    let (e, w) = (report.errors(), report.warnings());
+    let summary = match (e, w) {
+        (0, 0) => format!("ok: {posts} posts, {deliveries} deliveries, no problems"),
+        (0, w) => format!(
+            "ok: {posts} posts, {deliveries} deliveries, {w} {}",
+            plural(w, "warning")
+        ),
+        (e, w) => format!(
+            "failed: {e} {}, {w} {}",
+            plural(e, "error"),
+            plural(w, "warning")
+        ),
+    };
+    out.push_str(&summary);
+    out.push('\n');
+    out
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        word.to_string()
+    } else {
+        format!("{word}s")
+    }
+}
+
+/// The JSON report (schemas/validate-report.schema.json).
+pub fn render_json(report: &Report) -> String {
+    #[derive(Serialize)]
+    struct Json<'a> {
+        version: u32,
+        ok: bool,
+        errors: usize,
+        warnings: usize,
+        diagnostics: Vec<JsonDiagnostic<'a>>,
+        deliveries: Vec<JsonDelivery<'a>>,
+    }
+    #[derive(Serialize)]
+    struct JsonDelivery<'a> {
+        post: &'a str,
+        channel: &'a str,
+        platform: &'a str,
+        file: String,
+        publish_at: Option<String>,
+        parts: Vec<JsonPart<'a>>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        link: Option<&'a str>,
+    }
+    #[derive(Serialize)]
+    struct JsonPart<'a> {
+        text: &'a str,
+        length: usize,
+        limit: usize,
+        unit: &'static str,
+        fits: bool,
+        media: &'a [crate::workspace::Media],
+    }
+    let settings = report.workspace.settings.as_ref();
+    let json = Json {
+        version: 1,
+        ok: report.errors() == 0,
+        errors: report.errors(),
+        warnings: report.warnings(),
+        diagnostics: report
+            .diagnostics
+            .iter()
+            .map(|d| JsonDiagnostic::new(d, &report.sources))
+            .collect(),
+        deliveries: report
+            .deliveries
+            .iter()
+            .map(|d| {
+                let post = &report.workspace.posts[d.post];
+                let limit = settings
+                    .and_then(|s| s.channels.get(&d.channel))
+                    .and_then(|c| c.limit);
+                JsonDelivery {
+                    post: &d.post_id,
+                    channel: &d.channel,
+                    platform: d.platform.as_str(),
+                    file: report.sources.path(post.file).display().to_string(),
+                    publish_at: match &post.when {
+                        When::At(z) => Some(z.strftime("%Y-%m-%dT%H:%M:%S%:z").to_string()),
+                        When::Draft => None,
+                    },
+                    parts: d
+                        .parts
+                        .iter()
+                        .map(|p| {
+                            let opts = smm_text::CountOptions {
+                                limit,
+                                caption: !p.media.is_empty(),
+                            };
+                            let measures = smm_text::measure(d.platform, &p.text, opts);
+                            // The primary measure is what users compare ("312/280"); any other
+                            // constraint that fails makes the part not fit.
+                            let primary = measures.first();
+                            JsonPart {
+                                text: &p.text,
+                                length: primary.map_or(0, |m| m.length),
+                                limit: primary.map_or(0, |m| m.limit),
+                                unit: primary.map_or("characters", |m| m.unit),
+                                fits: measures.iter().all(smm_text::Measure::fits),
+                                media: &p.media,
+                            }
+                        })
+                        .collect(),
+                    link: d.link.as_deref(),
+                }
+            })
+            .collect(),
+    };
+    let mut s = serde_json::to_string_pretty(&json).unwrap_or_default();
+    s.push('\n');
+    s
+}

@@ -1,0 +1,619 @@
+//! Reading a workspace folder: discover files, parse YAML, check schemas, build typed values.
+//!
+//! Every file is loaded independently and every problem is reported; a file that fails is left
+//! out of the model, so later checks never see half-valid data.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use jiff::civil::DateTime;
+use jiff::tz::{AmbiguousOffset, TimeZone};
+use jiff::{SignedDuration, Timestamp};
+use serde::de::DeserializeOwned;
+
+use super::model::*;
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::schema::{self, FileKind};
+use crate::source::{FileId, SourceFile, Sources, Span};
+use crate::yaml::{self, Document, YamlErrorKind};
+
+pub const SETTINGS_FILE: &str = "smm.yaml";
+
+/// Finds the workspace root: `start` or the nearest parent holding smm.yaml.
+pub fn find_root(start: &Path) -> Option<PathBuf> {
+    start
+        .ancestors()
+        .find(|dir| dir.join(SETTINGS_FILE).is_file())
+        .map(Path::to_path_buf)
+}
+
+/// Loads everything under `root`; problems go to `diags`, file texts to `sources`.
+pub fn load(root: &Path, sources: &mut Sources, diags: &mut Vec<Diagnostic>) -> Workspace {
+    let mut ws = Workspace {
+        root: root.to_path_buf(),
+        ..Workspace::default()
+    };
+    let mut loader = Loader {
+        root,
+        sources,
+        diags,
+    };
+
+    if let Some((file, doc)) = loader.read_yaml(Path::new(SETTINGS_FILE), FileKind::Workspace) {
+        ws.settings = loader.settings(file, doc);
+    }
+    let zone = ws.settings.as_ref().map(|s| s.zone.clone());
+
+    let mut campaign_dirs = Vec::new();
+    for dir in sorted_entries(&root.join("campaigns"))
+        .into_iter()
+        .filter(|p| p.is_dir())
+    {
+        let Some(slug) = dir.file_name().and_then(|n| n.to_str()).map(str::to_string) else {
+            continue;
+        };
+        campaign_dirs.push(slug.clone());
+        let rel = Path::new("campaigns").join(&slug);
+        let manifest = rel.join("campaign.yaml");
+        if root.join(&manifest).is_file() {
+            if let Some((file, doc)) = loader.read_yaml(&manifest, FileKind::Campaign) {
+                if let Some(spec) = loader.typed::<CampaignSpec>(file, &doc) {
+                    loader.check_campaign_dates(file, &doc, &spec);
+                    ws.campaigns.insert(
+                        slug.clone(),
+                        Campaign {
+                            slug: slug.clone(),
+                            file,
+                            doc,
+                            spec,
+                        },
+                    );
+                }
+            }
+        }
+        for path in yaml_files(root, &rel) {
+            if path
+                .file_name()
+                .is_some_and(|n| n == "campaign.yaml" || n == "campaign.yml")
+            {
+                continue;
+            }
+            if let Some(post) = loader.post(&path, Some(&slug), zone.as_ref()) {
+                ws.posts.push(post);
+            }
+        }
+    }
+    for path in yaml_files(root, Path::new("posts")) {
+        if let Some(post) = loader.post(&path, None, zone.as_ref()) {
+            ws.posts.push(post);
+        }
+    }
+    // Posts in a campaign folder that has no campaign.yaml.
+    for slug in campaign_dirs
+        .iter()
+        .filter(|s| !ws.campaigns.contains_key(*s))
+    {
+        if root
+            .join("campaigns")
+            .join(slug)
+            .join("campaign.yaml")
+            .is_file()
+        {
+            continue; // it exists but failed to load; already reported
+        }
+        if let Some(first) = ws
+            .posts
+            .iter()
+            .find(|p| p.campaign.as_deref() == Some(slug))
+        {
+            loader.diags.push(
+                Diagnostic::error("E0202", format!("campaign folder `campaigns/{slug}` has no campaign.yaml"))
+                    .at(first.file, Span::new(0, 0))
+                    .help(format!("create campaigns/{slug}/campaign.yaml with at least `name:`, or move the post to posts/")),
+            );
+        }
+    }
+    loader.warn_stray_yaml();
+    ws.templates = read_templates(root, loader.diags);
+    ws
+}
+
+struct Loader<'a> {
+    root: &'a Path,
+    sources: &'a mut Sources,
+    diags: &'a mut Vec<Diagnostic>,
+}
+
+impl Loader<'_> {
+    /// Reads, parses and schema-checks one file; `None` when it is unusable (already reported).
+    fn read_yaml(&mut self, rel: &Path, kind: FileKind) -> Option<(FileId, Document)> {
+        let bytes = match std::fs::read(self.root.join(rel)) {
+            Ok(b) => b,
+            Err(e) => {
+                self.diags.push(Diagnostic::error(
+                    "E0104",
+                    format!("cannot read {}: {e}", rel.display()),
+                ));
+                return None;
+            }
+        };
+        let text = match String::from_utf8(bytes) {
+            Ok(t) => t,
+            Err(e) => {
+                let at = e.utf8_error().valid_up_to();
+                let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+                let file = self.sources.add(SourceFile::new(rel.to_path_buf(), text));
+                self.diags.push(
+                    Diagnostic::error("E0104", "this file is not valid UTF-8")
+                        .at(file, Span::new(at, at + 1))
+                        .help("save the file as UTF-8"),
+                );
+                return None;
+            }
+        };
+        let file = self.sources.add(SourceFile::new(rel.to_path_buf(), text));
+        let doc = match yaml::parse(&self.sources.get(file).text) {
+            Ok(doc) => doc,
+            Err(e) => {
+                let (code, help) = match e.kind {
+                    YamlErrorKind::Syntax => (
+                        "E0101",
+                        "check indentation, `key: value` pairs and closing quotes or brackets",
+                    ),
+                    YamlErrorKind::Alias => (
+                        "E0102",
+                        "write the value out, or share text through templates/",
+                    ),
+                    YamlErrorKind::MultipleDocuments => ("E0102", "put one post per file"),
+                    YamlErrorKind::UnsupportedKey => ("E0102", "use plain names as keys"),
+                    YamlErrorKind::DuplicateKey => ("E0103", "remove one of the two entries"),
+                };
+                let message = if code == "E0101" {
+                    format!("invalid YAML: {}", e.message)
+                } else {
+                    e.message
+                };
+                self.diags
+                    .push(Diagnostic::error(code, message).at(file, e.span).help(help));
+                return None;
+            }
+        };
+        if !doc.value.is_object() {
+            let what = if doc.value.is_null() {
+                "empty"
+            } else {
+                "not a mapping of `key: value` fields"
+            };
+            self.diags.push(
+                Diagnostic::error("E0112", format!("this file is {what}"))
+                    .at(file, doc.value_span(""))
+                    .help("see docs/format.md for the fields of this file"),
+            );
+            return None;
+        }
+        let errors = schema::check(kind, &doc, file);
+        if !errors.is_empty() {
+            self.diags.extend(errors);
+            return None;
+        }
+        Some((file, doc))
+    }
+
+    /// Converts a schema-valid document into its type. The schema and the types agree, so a
+    /// failure here is reported as a bug rather than hidden.
+    fn typed<T: DeserializeOwned>(&mut self, file: FileId, doc: &Document) -> Option<T> {
+        match serde_json::from_value(doc.value.clone()) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.diags.push(
+                    Diagnostic::error(
+                        "E0199",
+                        format!("internal: schema-valid file could not be read: {e}"),
+                    )
+                    .at(file, Span::new(0, 0))
+                    .help("please report this with the file"),
+                );
+                None
+            }
+        }
+    }
+
+    fn settings(&mut self, file: FileId, doc: Document) -> Option<Settings> {
+        #[derive(serde::Deserialize)]
+        struct Raw {
+            brand: String,
+            timezone: String,
+            channels: BTreeMap<String, Channel>,
+            #[serde(default)]
+            defaults: RawDefaults,
+            grace: Option<String>,
+            #[serde(default)]
+            state: RawState,
+            #[serde(default)]
+            policy: Policy,
+        }
+        #[derive(serde::Deserialize, Default)]
+        struct RawDefaults {
+            channels: Option<Vec<String>>,
+            #[serde(default)]
+            utm: Utm,
+        }
+        #[derive(serde::Deserialize, Default)]
+        struct RawState {
+            branch: Option<String>,
+            publish_branch: Option<String>,
+        }
+        let raw: Raw = self.typed(file, &doc)?;
+        let zone = match TimeZone::get(&raw.timezone) {
+            Ok(z) => z,
+            Err(_) => {
+                let d = Diagnostic::error("E0208", format!("unknown time zone `{}`", raw.timezone))
+                    .at(file, doc.value_span("/timezone"))
+                    .label("not an IANA time zone name")
+                    .help("use a name like Europe/Berlin, America/New_York or UTC");
+                self.diags.push(d);
+                return None;
+            }
+        };
+        let mut channels = raw.channels;
+        for (name, channel) in &mut channels {
+            channel.name = name.clone();
+            self.check_credentials(file, &doc, channel);
+        }
+        let grace = raw
+            .grace
+            .as_deref()
+            .and_then(parse_duration)
+            .unwrap_or(SignedDuration::from_hours(1));
+        let mut default_channels = raw.defaults.channels.unwrap_or_default();
+        let known: Vec<&str> = channels.keys().map(String::as_str).collect();
+        for (i, name) in default_channels.iter().enumerate() {
+            if !channels.contains_key(name) {
+                self.diags.push(unknown_channel(
+                    name,
+                    &known,
+                    file,
+                    doc.value_span(&format!("/defaults/channels/{i}")),
+                ));
+            }
+        }
+        default_channels.retain(|c| channels.contains_key(c));
+        Some(Settings {
+            file,
+            brand: raw.brand,
+            zone_name: raw.timezone,
+            zone,
+            channels,
+            default_channels,
+            utm: raw.defaults.utm,
+            grace,
+            state_branch: raw.state.branch.unwrap_or_else(|| "smm-state".into()),
+            publish_branch: raw.state.publish_branch.unwrap_or_else(|| "main".into()),
+            policy: raw.policy,
+            doc,
+        })
+    }
+
+    /// Each platform needs certain credentials; naming them up front catches a missing secret in
+    /// review rather than at publish time.
+    fn check_credentials(&mut self, file: FileId, doc: &Document, channel: &Channel) {
+        let Some(missing) = crate::platforms::missing_credentials(channel.platform, |r| {
+            channel.credentials.contains_key(r)
+        }) else {
+            return;
+        };
+        let pointer = format!("/channels/{}", yaml::pointer_segment(&channel.name));
+        let example: Vec<String> = missing
+            .iter()
+            .map(|r| {
+                format!(
+                    "{r}: SMM_{}_{}",
+                    channel.name.to_uppercase().replace('-', "_"),
+                    r.to_uppercase()
+                )
+            })
+            .collect();
+        self.diags.push(
+            Diagnostic::error(
+                "E0211",
+                format!(
+                    "channel `{}` ({}) does not name its credential `{}`",
+                    channel.name,
+                    channel.platform.as_str(),
+                    missing.join("`, `")
+                ),
+            )
+            .at(file, doc.key_span(&pointer))
+            .help(format!(
+                "add `credentials: {{ {} }}` naming environment variables",
+                example.join(", ")
+            )),
+        );
+    }
+
+    fn check_campaign_dates(&mut self, file: FileId, doc: &Document, spec: &CampaignSpec) {
+        let mut dates = Vec::new();
+        for field in ["starts", "ends"] {
+            let value = if field == "starts" {
+                &spec.starts
+            } else {
+                &spec.ends
+            };
+            if let Some(v) = value {
+                match v.parse::<jiff::civil::Date>() {
+                    Ok(d) => dates.push(d),
+                    Err(_) => self.diags.push(
+                        Diagnostic::error("E0304", format!("`{field}` is not a real date: {v}"))
+                            .at(file, doc.value_span(&format!("/{field}")))
+                            .help("write a date that exists, like 2026-12-01"),
+                    ),
+                }
+            }
+        }
+        if let ([starts, ends], true) = (dates.as_slice(), spec.starts.is_some()) {
+            if ends < starts {
+                self.diags.push(
+                    Diagnostic::error(
+                        "E0305",
+                        format!("campaign ends ({ends}) before it starts ({starts})"),
+                    )
+                    .at(file, doc.value_span("/ends"))
+                    .help("swap the dates or fix the year"),
+                );
+            }
+        }
+    }
+
+    fn post(
+        &mut self,
+        rel: &Path,
+        campaign: Option<&str>,
+        zone: Option<&TimeZone>,
+    ) -> Option<Post> {
+        let (file, doc) = self.read_yaml(rel, FileKind::Post)?;
+        let spec: PostSpec = self.typed(file, &doc)?;
+        let when = match (&spec.publish_at, spec.draft) {
+            (Some(_), true) => {
+                self.diags.push(
+                    Diagnostic::error("E0210", "a post cannot be a draft and have `publish_at`")
+                        .at(file, doc.key_span("/draft"))
+                        .help("remove `draft: true` to schedule it, or remove `publish_at` to keep it a draft"),
+                );
+                return None;
+            }
+            (None, true) => When::Draft,
+            (None, false) => {
+                self.diags.push(
+                    Diagnostic::error("E0210", "the post has no `publish_at` and is not a draft")
+                        .at(file, Span::new(0, 0))
+                        .help("add `publish_at: 2026-12-01 09:00` (workspace time zone) or `draft: true`"),
+                );
+                return None;
+            }
+            (Some(at), false) => When::At(self.publish_time(file, &doc, at, zone)?),
+        };
+        let (id, explicit_id) = match &spec.id {
+            Some(id) => (id.clone(), true),
+            None => (derived_id(rel), false),
+        };
+        Some(Post {
+            file,
+            doc,
+            id,
+            explicit_id,
+            campaign: campaign.map(str::to_string),
+            when,
+            spec,
+        })
+    }
+
+    /// Resolves `publish_at` to an instant. Local times in a DST gap or fold are refused: a
+    /// scheduler must never guess which 02:30 was meant.
+    fn publish_time(
+        &mut self,
+        file: FileId,
+        doc: &Document,
+        text: &str,
+        zone: Option<&TimeZone>,
+    ) -> Option<jiff::ZonedDateTime> {
+        let span = doc.value_span("/publish_at");
+        let zone = zone.cloned().unwrap_or(TimeZone::UTC);
+        let has_offset = text.ends_with('Z') || text.len() > 16 && text[16..].contains(['+', '-']);
+        if has_offset {
+            return match text.replacen(' ', "T", 1).parse::<Timestamp>() {
+                Ok(ts) => Some(ts.to_zoned_datetime(zone)),
+                Err(_) => {
+                    self.diags.push(invalid_time(file, span, text));
+                    None
+                }
+            };
+        }
+        let dt = match text.parse::<DateTime>() {
+            Ok(dt) => dt,
+            Err(_) => {
+                self.diags.push(invalid_time(file, span, text));
+                return None;
+            }
+        };
+        let ambiguous = zone.to_ambiguous_zoned_datetime(dt);
+        match ambiguous.offset() {
+            AmbiguousOffset::Unambiguous { .. } => ambiguous.unambiguous().ok(),
+            AmbiguousOffset::Gap { before, after } => {
+                self.diags.push(
+                    Diagnostic::error(
+                        "E0301",
+                        format!(
+                            "{text} does not exist in {}: clocks jump from {before} to {after}",
+                            zone_name(&zone)
+                        ),
+                    )
+                    .at(file, span)
+                    .label("skipped by the daylight saving change")
+                    .help(
+                        "pick a time outside the skipped hour, or write it with an explicit offset",
+                    ),
+                );
+                None
+            }
+            AmbiguousOffset::Fold { before, after } => {
+                self.diags.push(
+                    Diagnostic::error(
+                        "E0302",
+                        format!(
+                            "{text} happens twice in {} (offsets {before} and {after})",
+                            zone_name(&zone)
+                        ),
+                    )
+                    .at(file, span)
+                    .label("ambiguous: the clocks go back")
+                    .help(format!(
+                        "write it with an explicit offset, e.g. {}{before}",
+                        text.replacen(' ', "T", 1)
+                    )),
+                );
+                None
+            }
+        }
+    }
+
+    /// YAML files outside campaigns/ and posts/ are not read; say so instead of ignoring them.
+    fn warn_stray_yaml(&mut self) {
+        const KNOWN: [&str; 6] = [
+            "campaigns",
+            "posts",
+            "templates",
+            "media",
+            "schemas",
+            "node_modules",
+        ];
+        for dir in sorted_entries(self.root).into_iter().filter(|p| p.is_dir()) {
+            let Some(name) = dir.file_name().and_then(|n| n.to_str()) else {
+                continue;
+            };
+            if name.starts_with('.') || KNOWN.contains(&name) {
+                continue;
+            }
+            if let Some(first) = yaml_files(self.root, Path::new(name)).first() {
+                let hint = crate::suggest::closest(name, ["campaigns", "posts"]).unwrap_or("posts");
+                let d = Diagnostic::new(
+                    Severity::Warning,
+                    "W0105",
+                    format!(
+                        "{} is not read: posts live in campaigns/<slug>/ or posts/",
+                        first.display()
+                    ),
+                )
+                .help(format!("move the files under {hint}/"));
+                self.diags.push(d);
+            }
+        }
+    }
+}
+
+fn zone_name(zone: &TimeZone) -> String {
+    zone.iana_name()
+        .unwrap_or("the workspace time zone")
+        .to_string()
+}
+
+fn invalid_time(file: FileId, span: Span, text: &str) -> Diagnostic {
+    Diagnostic::error(
+        "E0304",
+        format!("`publish_at` is not a real date and time: {text}"),
+    )
+    .at(file, span)
+    .help("check the day of the month and the hour, e.g. 2026-12-01 09:00")
+}
+
+pub(crate) fn unknown_channel(name: &str, known: &[&str], file: FileId, span: Span) -> Diagnostic {
+    let d = Diagnostic::error("E0201", format!("unknown channel `{name}`"))
+        .at(file, span)
+        .label("not defined in smm.yaml");
+    match crate::suggest::closest(name, known.iter().copied()) {
+        Some(s) => d.help(format!("did you mean `{s}`?")),
+        None => d.help(format!(
+            "define it under `channels:` in smm.yaml, or use one of: {}",
+            known.join(", ")
+        )),
+    }
+}
+
+/// `campaigns/launch/teaser.yaml` -> `launch/teaser`; `posts/hours.yaml` -> `hours`.
+fn derived_id(rel: &Path) -> String {
+    let no_ext = rel.with_extension("");
+    let stripped = no_ext
+        .strip_prefix("campaigns")
+        .or_else(|_| no_ext.strip_prefix("posts"))
+        .unwrap_or(&no_ext);
+    stripped
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+fn sorted_entries(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|rd| rd.filter_map(Result::ok).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+/// YAML files below `rel` (relative to root), recursively, sorted, as root-relative paths.
+fn yaml_files(root: &Path, rel: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![rel.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in sorted_entries(&root.join(&dir)) {
+            let Some(name) = entry.file_name() else {
+                continue;
+            };
+            let rel_entry = dir.join(name);
+            if name.to_string_lossy().starts_with('.') {
+                continue;
+            }
+            if entry.is_dir() {
+                stack.push(rel_entry);
+            } else if entry.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+                out.push(rel_entry);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn read_templates(root: &Path, diags: &mut Vec<Diagnostic>) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![PathBuf::from("templates")];
+    while let Some(dir) = stack.pop() {
+        for entry in sorted_entries(&root.join(&dir)) {
+            let Some(name) = entry.file_name() else {
+                continue;
+            };
+            let rel = dir.join(name);
+            if entry.is_dir() {
+                stack.push(rel);
+                continue;
+            }
+            let key = rel
+                .strip_prefix("templates")
+                .unwrap_or(&rel)
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy())
+                .collect::<Vec<_>>()
+                .join("/");
+            match std::fs::read_to_string(&entry) {
+                Ok(text) => {
+                    out.insert(key, text);
+                }
+                Err(e) => diags.push(Diagnostic::error(
+                    "E0104",
+                    format!("cannot read {}: {e}", rel.display()),
+                )),
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,8 @@
+//! Loading a workspace folder into a typed model.
+
+mod load;
+mod model;
+
+pub(crate) use load::unknown_channel;
+pub use load::{find_root, load, SETTINGS_FILE};
+pub use model::*;
