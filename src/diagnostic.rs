@@ -32,6 +32,8 @@ pub struct Diagnostic {
     pub label: Option<String>,
     /// One line on how to fix it.
     pub help: Option<String>,
+    /// A part of the source that may hold a secret: never quoted, shown as `*`.
+    pub redact: Option<Span>,
 }
 
 impl Diagnostic {
@@ -40,14 +42,7 @@ impl Diagnostic {
     }
 
     pub fn new(severity: Severity, code: &'static str, message: impl Into<String>) -> Diagnostic {
-        Diagnostic {
-            severity,
-            code,
-            message: message.into(),
-            location: None,
-            label: None,
-            help: None,
-        }
+        Diagnostic { severity, code, message: message.into(), location: None, label: None, help: None, redact: None }
     }
 
     pub fn at(mut self, file: FileId, span: Span) -> Diagnostic {
@@ -62,6 +57,11 @@ impl Diagnostic {
 
     pub fn help(mut self, help: impl Into<String>) -> Diagnostic {
         self.help = Some(help.into());
+        self
+    }
+
+    pub fn redact(mut self, span: Span) -> Diagnostic {
+        self.redact = Some(span);
         self
     }
 }
@@ -104,7 +104,8 @@ pub fn render(d: &Diagnostic, sources: &Sources) -> String {
         return out;
     };
     let file = sources.get(loc.file);
-    let (line, col) = file.line_col(loc.span.start);
+    let span = file.clamp(loc.span);
+    let (line, col) = file.line_col(span.start);
     let width = line.to_string().len();
     let pad = " ".repeat(width);
     let _ = writeln!(
@@ -114,12 +115,13 @@ pub fn render(d: &Diagnostic, sources: &Sources) -> String {
     );
     let _ = writeln!(out, "{pad} {GUTTER}|{GUTTER:#}");
     let line_span = file.line_span(line);
-    let text = &file.text[line_span.start..line_span.end];
+    let text = redacted(&file.text, line_span, d.redact);
+    let text = text.as_str();
     let _ = writeln!(out, "{GUTTER}{line} |{GUTTER:#} {text}");
     // Underline the span's part on its first line; at least one caret so an empty span shows.
     let start_col = col - 1;
-    let end = loc.span.end.min(line_span.end).max(loc.span.start);
-    let carets = file.text[loc.span.start..end].chars().count().max(1);
+    let end = span.end.min(line_span.end).max(span.start);
+    let carets = file.text[span.start..end].chars().count().max(1);
     let indent: String = text
         .chars()
         .take(start_col)
@@ -139,6 +141,15 @@ pub fn render(d: &Diagnostic, sources: &Sources) -> String {
         let _ = writeln!(out, "{pad} {GUTTER}={GUTTER:#} {BOLD}help{BOLD:#}: {help}");
     }
     out
+}
+
+/// The line at `line`, with any character inside `redact` replaced by `*`.
+fn redacted(source: &str, line: Span, redact: Option<Span>) -> String {
+    let text = &source[line.start..line.end];
+    let Some(r) = redact else { return text.to_string() };
+    text.char_indices()
+        .map(|(i, c)| if (r.start..r.end).contains(&(line.start + i)) { '*' } else { c })
+        .collect()
 }
 
 /// The JSON form of a diagnostic (schemas/validate-report.schema.json).
@@ -179,8 +190,9 @@ impl<'a> JsonDiagnostic<'a> {
         };
         if let Some(loc) = d.location {
             let file = sources.get(loc.file);
-            let (line, col) = file.line_col(loc.span.start);
-            let (end_line, end_col) = file.line_col(loc.span.end);
+            let span = file.clamp(loc.span);
+            let (line, col) = file.line_col(span.start);
+            let (end_line, end_col) = file.line_col(span.end);
             j.file = Some(file.path.display().to_string());
             (j.line, j.column, j.end_line, j.end_column) =
                 (Some(line), Some(col), Some(end_line), Some(end_col));

@@ -76,6 +76,13 @@ fn describe(
     fallback: &str,
 ) -> Diagnostic {
     let value_at = doc.value_span(pointer);
+    if pointer.contains("/credentials/") {
+        // Whatever is wrong with it, a credential's value may be a pasted secret: never echo it.
+        return Diagnostic::error("E0113", format!("credential `{}` must name an environment variable, not hold a value", field_name(pointer)))
+            .at(file, value_at)
+            .redact(value_at)
+            .help("write the NAME of an environment variable, e.g. SMM_BLUESKY_APP_PASSWORD, and set the secret in that variable");
+    }
     match kind {
         ValidationErrorKind::AdditionalProperties { unexpected } => {
             let name = unexpected.first().cloned().unwrap_or_default();
@@ -251,7 +258,7 @@ fn constraint_text(
 ) -> (String, Option<String>) {
     let field = field_name(pointer);
     match kind {
-        ValidationErrorKind::Pattern { .. } => pattern_text(pointer, &field, instance),
+        ValidationErrorKind::Pattern { .. } => pattern_text(&field, instance),
         ValidationErrorKind::MinLength { .. } => (
             format!("`{field}` is empty"),
             Some(format!("write something in `{field}` or remove it")),
@@ -277,15 +284,8 @@ fn constraint_text(
     }
 }
 
-fn pattern_text(pointer: &str, field: &str, instance: &Value) -> (String, Option<String>) {
+fn pattern_text(field: &str, instance: &Value) -> (String, Option<String>) {
     let shown = describe_value(instance);
-    if pointer.contains("/credentials/") {
-        // Never echo the value: a pasted token is exactly what ends up here.
-        return (
-            format!("credential `{field}` must name an environment variable, not hold a value"),
-            Some("write the NAME of an environment variable, e.g. SMM_BLUESKY_APP_PASSWORD, and set the secret in that variable".into()),
-        );
-    }
     let help = match field {
         "publish_at" => "write a local time like `2026-12-01 09:00` or one with an offset like `2026-12-01T09:00:00+01:00`",
         "grace" | "min" => "write a duration like `30m`, `2h`, `1h30m` or `1d`",

@@ -42,6 +42,18 @@ impl SourceFile {
         }
     }
 
+    /// The span widened to character boundaries and kept inside the text.
+    pub fn clamp(&self, span: Span) -> Span {
+        let fix = |mut i: usize| {
+            i = i.min(self.text.len());
+            while !self.text.is_char_boundary(i) {
+                i += 1;
+            }
+            i
+        };
+        Span::new(fix(span.start), fix(span.end))
+    }
+
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.text.len());

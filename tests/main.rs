@@ -1,1 +1,8 @@
+//! The integration test binary (one binary keeps link time down).
 
+mod support;
+
+mod broken_workspaces;
+mod cli;
+mod example_calendar;
+mod fuzz;
