@@ -10,6 +10,7 @@ pub mod platforms;
 pub mod render;
 pub mod schema;
 pub mod source;
+pub mod state;
 mod suggest;
 pub mod validate;
 pub mod workspace;
