@@ -30,6 +30,84 @@ pub enum Command {
         Examples:\n  smm validate\n  smm validate --format json | jq '.deliveries[] | select(.parts[].fits | not)'\n  smm validate --at 2026-12-01T08:00:00Z"
     )]
     Validate(ValidateArgs),
+
+    /// Show what will be published where and when, against the recorded state
+    #[command(after_help = "Exit status: 0 success, 1 error (an invalid workspace is refused), 2 with \
+        --detailed-exitcode when apply would publish or delete something now.\n\n\
+        Examples:\n  smm plan\n  smm plan --format markdown > plan.md      # a pull-request comment\n  \
+        smm plan --out plan.json && smm apply plan.json\n  smm plan --at 2026-12-03T08:00:00Z --base origin/main")]
+    Plan(PlanArgs),
+
+    /// List every delivery: published (with URL), scheduled, missed, unknown, drafts
+    #[command(after_help = "Examples:\n  smm status\n  smm status --state published --channel bluesky\n  smm status --campaign winter-blend-launch --format json")]
+    Status(StatusArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PlanArgs {
+    /// Output format
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+    pub format: PlanFormat,
+
+    /// Plan as of this instant (RFC 3339); default: now
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<jiff::Timestamp>,
+
+    /// Compare unpublished posts with this revision [default: where HEAD left the publish branch]
+    #[arg(long, value_name = "REV")]
+    pub base: Option<String>,
+
+    /// Also save the plan (JSON) to FILE, bound to this content commit, state and time window
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<std::path::PathBuf>,
+
+    /// Exit 2 when apply would publish or delete something now (0 when nothing)
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PlanFormat {
+    Text,
+    Json,
+    Markdown,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct StatusArgs {
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+
+    /// Only this campaign (its folder name)
+    #[arg(long)]
+    pub campaign: Option<String>,
+
+    /// Only this channel
+    #[arg(long)]
+    pub channel: Option<String>,
+
+    /// Only deliveries in this state
+    #[arg(long, value_name = "STATE")]
+    pub state: Option<StatusState>,
+
+    /// As of this instant (RFC 3339); default: now
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<jiff::Timestamp>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum StatusState {
+    Draft,
+    Scheduled,
+    Due,
+    Published,
+    Missed,
+    Unknown,
+    Failed,
+    Drift,
+    Removed,
+    Blocked,
 }
 
 #[derive(Debug, clap::Args)]

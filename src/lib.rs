@@ -6,10 +6,12 @@
 
 pub mod check;
 pub mod diagnostic;
+pub mod plan;
 pub mod platforms;
 pub mod render;
 pub mod schema;
 pub mod source;
+pub mod status;
 pub mod state;
 mod suggest;
 pub mod validate;

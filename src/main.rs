@@ -11,6 +11,8 @@ fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     let result = match &cli.command {
         cli::Command::Validate(args) => commands::validate::run(cli.dir.as_deref(), args),
+        cli::Command::Plan(args) => commands::plan::run(cli.dir.as_deref(), args),
+        cli::Command::Status(args) => commands::status::run(cli.dir.as_deref(), args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

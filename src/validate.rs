@@ -18,6 +18,12 @@ pub struct Report {
     pub diagnostics: Vec<Diagnostic>,
 }
 
+impl std::fmt::Debug for Report {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Report {{ errors: {}, warnings: {} }}", self.errors(), self.warnings())
+    }
+}
+
 impl Report {
     pub fn errors(&self) -> usize {
         self.diagnostics

@@ -10,7 +10,7 @@ use super::{find_in_source, severity};
 use crate::diagnostic::Diagnostic;
 use crate::render::Delivery;
 use crate::source::Sources;
-use crate::workspace::{parse_duration, Level, Policy, Post, Settings, When, Workspace};
+use crate::workspace::{format_duration, parse_duration, Level, Policy, Post, Settings, When, Workspace};
 
 const DEFAULT_DISCLOSURE_LABELS: [&str; 2] = ["paid", "partner"];
 const DEFAULT_DISCLOSURE_WORDS: [&str; 1] = ["#ad"];
@@ -425,10 +425,10 @@ fn schedule(
                         "P0510",
                         format!(
                             "only {} after `{}` on `{}` (policy: at least {})",
-                            human(gap),
+                            format_duration(gap),
                             prev.post_id,
                             d.channel,
-                            human(min_gap)
+                            format_duration(min_gap)
                         ),
                     )
                     .at(file, span)
@@ -454,15 +454,6 @@ fn schedule(
                 .help("move some posts to another day, or change `policy.max_per_day.max`"),
             );
         }
-    }
-}
-
-fn human(d: SignedDuration) -> String {
-    let mins = d.as_secs() / 60;
-    match (mins / 60, mins % 60) {
-        (0, m) => format!("{m}m"),
-        (h, 0) => format!("{h}h"),
-        (h, m) => format!("{h}h{m}m"),
     }
 }
 

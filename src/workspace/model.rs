@@ -111,6 +111,9 @@ pub struct PostSpec {
     pub publish_at: Option<String>,
     #[serde(default)]
     pub draft: bool,
+    /// Delete the published deliveries; removing the file never does.
+    #[serde(default)]
+    pub delete: bool,
     pub channels: Option<Vec<String>>,
     #[serde(default)]
     pub labels: Vec<String>,
@@ -298,9 +301,19 @@ pub fn parse_duration(s: &str) -> Option<SignedDuration> {
     (num.is_empty() && !s.is_empty()).then(|| SignedDuration::from_secs(total))
 }
 
+/// `90m` -> `1h30m`, the form durations are written in.
+pub fn format_duration(d: SignedDuration) -> String {
+    let mins = d.as_secs() / 60;
+    match (mins / 60, mins % 60) {
+        (0, m) => format!("{m}m"),
+        (h, 0) => format!("{h}h"),
+        (h, m) => format!("{h}h{m}m"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::parse_duration;
+    use super::{format_duration, parse_duration};
     use jiff::SignedDuration;
 
     #[test]
@@ -309,5 +322,7 @@ mod tests {
         assert_eq!(parse_duration("1d"), Some(SignedDuration::from_hours(24)));
         assert_eq!(parse_duration("90"), None);
         assert_eq!(parse_duration(""), None);
+        assert_eq!(format_duration(SignedDuration::from_mins(90)), "1h30m");
+        assert_eq!(format_duration(SignedDuration::from_mins(45)), "45m");
     }
 }

@@ -1,0 +1,449 @@
+//! `smm plan`: the desired deliveries against the recorded state, at one instant.
+//!
+//! Planning reads only: the workspace, the state branch and (for "edited since review") the
+//! workspace at a base revision. The same inputs give the same plan, byte for byte.
+
+mod base;
+mod json;
+mod markdown;
+mod text;
+mod workspace;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use jiff::tz::TimeZone;
+use jiff::{Timestamp, ZonedDateTime};
+use sha2::{Digest, Sha256};
+
+pub use base::{snapshot_at, BaseSnapshot, Snapshot};
+pub use json::{render_json, PLAN_FORMAT_VERSION};
+pub use markdown::render_markdown;
+pub use text::render_text;
+pub use workspace::{plan_workspace, Options, PlanError};
+
+use crate::render::Delivery;
+use crate::state::{ContentRevision, DeliveryKey, Outcome, State};
+use crate::validate::Report;
+use crate::workspace::{format_duration, When};
+
+/// What apply will do (or a person must do) about one delivery.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Action {
+    /// Due now, within the grace window: the next apply publishes it.
+    Publish,
+    /// Published, and the post says `delete: true`.
+    Delete,
+    /// Due later.
+    Schedule,
+    /// Published, and its text changed in git since: shown, never acted on.
+    Drift,
+    /// Published, and its post is gone from the repository: it stays on the platform.
+    Kept,
+    /// Its time passed beyond the grace window without being published: never published late.
+    Missed,
+    /// An intent without a result, or an unknown outcome: `smm resolve` it.
+    Resolve,
+    /// The platform refused this exact content; change the post to try again.
+    Rejected,
+    /// Matches a published delivery of a post that moved without an `id`: publishing would post twice.
+    Moved,
+    /// Published and unchanged: nothing to do (listed by `smm status`, not by plan).
+    Published,
+    /// Not scheduled yet.
+    Draft,
+}
+
+impl Action {
+    pub fn needs_attention(self) -> bool {
+        matches!(self, Action::Missed | Action::Resolve | Action::Rejected | Action::Moved)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Publish => "publish",
+            Action::Delete => "delete",
+            Action::Schedule => "schedule",
+            Action::Drift => "drift",
+            Action::Kept => "kept",
+            Action::Missed => "missed",
+            Action::Resolve => "resolve",
+            Action::Rejected => "rejected",
+            Action::Moved => "moved",
+            Action::Published => "published",
+            Action::Draft => "draft",
+        }
+    }
+}
+
+/// How an unpublished delivery differs from the base revision (what the reviewer saw before).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Change {
+    New,
+    Edited,
+    Unchanged,
+}
+
+impl Change {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Change::New => "new",
+            Change::Edited => "edited",
+            Change::Unchanged => "unchanged",
+        }
+    }
+}
+
+/// One counted text part, as it will be sent.
+#[derive(Clone, Debug)]
+pub struct PartView {
+    pub text: String,
+    pub length: usize,
+    pub limit: usize,
+    pub unit: &'static str,
+    pub media: Vec<crate::workspace::Media>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Item {
+    pub key: DeliveryKey,
+    /// The post's campaign (folder name), if any.
+    pub campaign: Option<String>,
+    pub platform: Option<smm_text::Platform>,
+    /// The post file, relative to the workspace (absent for a removed post).
+    pub file: Option<String>,
+    pub publish_at: Option<ZonedDateTime>,
+    pub action: Action,
+    /// Against the base revision, for publish and schedule.
+    pub change: Option<Change>,
+    /// Why, in one sentence.
+    pub reason: String,
+    pub parts: Vec<PartView>,
+    /// Texts to diff against: the base revision's (edited) or the published ones (drift).
+    pub previous: Option<Vec<String>>,
+    pub url: Option<String>,
+    pub hint: Option<String>,
+}
+
+/// The whole plan.
+#[derive(Debug)]
+pub struct Plan {
+    pub brand: String,
+    pub zone: TimeZone,
+    pub zone_name: String,
+    pub at: Timestamp,
+    /// Print `at` only when the user gave it: "now" would make every run's output differ.
+    pub show_at: bool,
+    pub content: ContentRevision,
+    pub state_revision: Option<String>,
+    pub base: Option<String>,
+    /// Every delivery, in display order; renderers of the plan skip published and draft ones.
+    pub items: Vec<Item>,
+    pub warnings: usize,
+    pub valid_until: Option<Timestamp>,
+}
+
+/// Counts for the summary line.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Summary {
+    pub publish_now: usize,
+    pub scheduled: usize,
+    pub edits: usize,
+    pub deletions: usize,
+    pub drift: usize,
+    pub kept: usize,
+    pub needs_attention: usize,
+    pub published: usize,
+    pub drafts: usize,
+}
+
+impl Plan {
+    pub fn summary(&self) -> Summary {
+        let mut s = Summary::default();
+        for i in &self.items {
+            match i.action {
+                Action::Published => s.published += 1,
+                Action::Draft => s.drafts += 1,
+                Action::Publish => s.publish_now += 1,
+                Action::Schedule => s.scheduled += 1,
+                Action::Delete => s.deletions += 1,
+                Action::Drift => s.drift += 1,
+                Action::Kept => s.kept += 1,
+                _ => {}
+            }
+            if i.change == Some(Change::Edited) {
+                s.edits += 1;
+            }
+            if i.action.needs_attention() {
+                s.needs_attention += 1;
+            }
+        }
+        s
+    }
+
+    /// The deliveries a plan shows: everything but the published and drafts.
+    pub fn actions(&self) -> impl Iterator<Item = &Item> {
+        self.items.iter().filter(|i| !matches!(i.action, Action::Published | Action::Draft))
+    }
+
+    /// Whether `smm apply` would change anything on a platform now.
+    pub fn has_changes(&self) -> bool {
+        self.items.iter().any(|i| matches!(i.action, Action::Publish | Action::Delete))
+    }
+
+    /// "Plan: 3 to publish now, 12 scheduled, 1 edit, 0 deletions, 1 needs attention."
+    pub fn summary_line(&self) -> String {
+        let s = self.summary();
+        let mut line = format!(
+            "Plan: {} to publish now, {} scheduled, {} {}, {} {}, {} {}",
+            s.publish_now,
+            s.scheduled,
+            s.edits,
+            plural(s.edits, "edit", "edits"),
+            s.deletions,
+            plural(s.deletions, "deletion", "deletions"),
+            s.needs_attention,
+            plural(s.needs_attention, "needs attention", "need attention"),
+        );
+        if s.drift > 0 {
+            line.push_str(&format!(", {} drifted", s.drift));
+        }
+        line.push('.');
+        line
+    }
+
+    pub fn format_time(&self, t: &ZonedDateTime) -> String {
+        t.strftime("%Y-%m-%d %H:%M %:z").to_string()
+    }
+
+    pub fn format_timestamp(&self, t: Timestamp) -> String {
+        self.format_time(&t.to_zoned_datetime(self.zone.clone()))
+    }
+}
+
+fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
+    if n == 1 { one } else { many }
+}
+
+/// The identity of what would be sent: the same hash means the same post.
+pub fn content_hash(d: &Delivery) -> String {
+    let value = serde_json::json!({
+        "platform": d.platform.as_str(),
+        "parts": d.parts.iter().map(|p| serde_json::json!({ "text": p.text, "media": p.media })).collect::<Vec<_>>(),
+        "link": d.link,
+    });
+    let digest = Sha256::digest(value.to_string().as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
+}
+
+/// What plan needs besides the validated workspace.
+pub struct Inputs<'a> {
+    pub report: &'a Report,
+    pub state: &'a State,
+    pub at: Timestamp,
+    pub show_at: bool,
+    pub content: ContentRevision,
+    pub base: Option<&'a BaseSnapshot>,
+}
+
+/// Computes the plan. The report must be free of errors (plan refuses an invalid workspace).
+pub fn plan(inputs: &Inputs<'_>) -> Plan {
+    let report = inputs.report;
+    let ws = &report.workspace;
+    let settings = ws.settings.as_ref();
+    let zone = settings.map_or(TimeZone::UTC, |s| s.zone.clone());
+    let grace = settings.map_or(jiff::SignedDuration::from_hours(1), |s| s.grace);
+    let at = inputs.at;
+
+    let desired: BTreeSet<DeliveryKey> = report.deliveries.iter().map(|d| DeliveryKey::new(&d.post_id, &d.channel)).collect();
+    // Published deliveries whose post is gone, by content: a file moved without an id.
+    let mut removed_by_hash: BTreeMap<String, DeliveryKey> = BTreeMap::new();
+    for (key, record) in inputs.state.records.iter().filter(|(k, _)| !desired.contains(*k)) {
+        if let Some(Outcome::Published { content_hash, .. }) = record.outcome() {
+            removed_by_hash.insert(content_hash, key.clone());
+        }
+    }
+
+    let mut items = Vec::new();
+    let mut moved_from: BTreeSet<DeliveryKey> = BTreeSet::new();
+    for d in &report.deliveries {
+        let post = &ws.posts[d.post];
+        let key = DeliveryKey::new(&d.post_id, &d.channel);
+        let hash = content_hash(d);
+        let file = report.sources.path(post.file).display().to_string();
+        let limit = settings.and_then(|s| s.channels.get(&d.channel)).and_then(|c| c.limit);
+        let publish_at = match &post.when {
+            When::At(z) => Some(z.clone()),
+            When::Draft => None,
+        };
+        let mut item = Item {
+            key: key.clone(),
+            campaign: post.campaign.clone(),
+            platform: Some(d.platform),
+            file: Some(file),
+            publish_at: publish_at.clone(),
+            action: Action::Schedule,
+            change: None,
+            reason: String::new(),
+            parts: part_views(d, limit),
+            previous: None,
+            url: None,
+            hint: None,
+        };
+        let outcome = inputs.state.records.get(&key).and_then(|r| r.outcome());
+        match outcome {
+            Some(Outcome::Published { content_hash, url, texts, .. }) => {
+                item.url = url;
+                if post.spec.delete {
+                    item.action = Action::Delete;
+                    item.reason = "the post says `delete: true`: it will be deleted from the platform".into();
+                } else if !content_hash.is_empty() && content_hash != hash {
+                    item.action = Action::Drift;
+                    item.reason = "was published, and its text changed in git since; the published post is left as it is".into();
+                    item.previous = Some(texts);
+                    item.hint = Some("to publish the new text as a new post, give the post a new `id`; editing published posts is not done implicitly".into());
+                } else {
+                    item.action = Action::Published;
+                    item.reason = "published".into();
+                }
+            }
+            Some(Outcome::InFlight { since, .. }) => {
+                item.action = Action::Resolve;
+                item.reason = format!("an apply started publishing it at {} and left no result", inputs_time(&zone, since));
+                item.hint = Some(format!("the next apply checks the platform where it can; else run `smm resolve {key} --published URL` or `--not-published`"));
+            }
+            Some(Outcome::Unknown { reason, .. }) => {
+                item.action = Action::Resolve;
+                item.reason = format!("the outcome is unknown ({reason}): it may or may not be on the platform");
+                item.hint = Some(format!("look on the platform, then `smm resolve {key} --published URL` or `smm resolve {key} --not-published`"));
+            }
+            Some(Outcome::Rejected { content_hash, reason }) if content_hash == hash => {
+                item.action = Action::Rejected;
+                item.reason = format!("the platform refused it: {reason}");
+                item.hint = Some("change the post; the changed content is tried again".into());
+            }
+            Some(Outcome::Deleted) => {
+                item.action = Action::Published;
+                item.reason = "deleted from the platform on request".into();
+            }
+            _ if post.spec.delete => continue,
+            _ => {
+                let Some(when) = &publish_at else {
+                    item.action = Action::Draft;
+                    item.reason = "a draft: not scheduled".into();
+                    items.push(item);
+                    continue;
+                };
+                let due = when.timestamp();
+                if let Some(old) = removed_by_hash.get(hash.as_str()) {
+                    moved_from.insert(old.clone());
+                    item.action = Action::Moved;
+                    item.reason = format!("the same content was published as `{old}`, whose post is gone: publishing would post it twice");
+                    item.hint = Some(format!("add `id: {}` to this post to keep its identity, or change its text if it is a new post", old.post));
+                } else if due > at {
+                    item.action = Action::Schedule;
+                    item.reason = "not published yet: the first apply after this time publishes it".into();
+                } else if at.duration_since(due) <= grace {
+                    item.action = Action::Publish;
+                    item.reason = format!("due since {}: the next apply publishes it", inputs_time(&zone, due));
+                } else {
+                    item.action = Action::Missed;
+                    item.reason = format!("was due at {}, past the grace window of {}: it will not be published late", inputs_time(&zone, due), format_duration(grace));
+                    item.hint = Some("set a new `publish_at` to publish it, or remove the post".into());
+                }
+                if matches!(item.action, Action::Publish | Action::Schedule) {
+                    item.change = Some(match inputs.base.map(|b| b.deliveries.get(&key)) {
+                        Some(Some(snap)) if snap.content_hash == hash => Change::Unchanged,
+                        Some(Some(snap)) => {
+                            item.previous = Some(snap.texts.clone());
+                            Change::Edited
+                        }
+                        Some(None) | None => Change::New,
+                    });
+                }
+            }
+        }
+        items.push(item);
+    }
+
+    for (key, record) in &inputs.state.records {
+        if desired.contains(key) || moved_from.contains(key) {
+            continue;
+        }
+        let (action, reason, url) = match record.outcome() {
+            Some(Outcome::Published { url, .. }) => (
+                Action::Kept,
+                "its post was removed from the repository; it stays on the platform".to_string(),
+                url,
+            ),
+            Some(Outcome::InFlight { .. } | Outcome::Unknown { .. }) => (
+                Action::Resolve,
+                "its post was removed, but an earlier publish has no known outcome".to_string(),
+                None,
+            ),
+            _ => continue,
+        };
+        items.push(Item {
+            key: key.clone(),
+            campaign: None,
+            platform: None,
+            file: None,
+            publish_at: None,
+            action,
+            change: None,
+            reason,
+            parts: Vec::new(),
+            previous: None,
+            url,
+            hint: (action == Action::Kept).then(|| "to take it down, restore the post with `delete: true`".to_string()),
+        });
+    }
+
+    items.sort_by(|a, b| {
+        (a.action, a.publish_at.as_ref().map(ZonedDateTime::timestamp), &a.key).cmp(&(b.action, b.publish_at.as_ref().map(ZonedDateTime::timestamp), &b.key))
+    });
+
+    let valid_until = items
+        .iter()
+        .filter_map(|i| match (i.action, &i.publish_at) {
+            (Action::Schedule, Some(t)) => Some(t.timestamp()),
+            (Action::Publish, Some(t)) => t.timestamp().checked_add(grace).ok(),
+            _ => None,
+        })
+        .min();
+
+    Plan {
+        brand: settings.map(|s| s.brand.clone()).unwrap_or_default(),
+        zone_name: settings.map(|s| s.zone_name.clone()).unwrap_or_else(|| "UTC".into()),
+        zone,
+        at,
+        show_at: inputs.show_at,
+        content: inputs.content.clone(),
+        state_revision: inputs.state.revision.clone(),
+        base: inputs.base.map(|b| b.revision.clone()),
+        items,
+        warnings: report.warnings(),
+        valid_until,
+    }
+}
+
+fn part_views(d: &Delivery, limit: Option<usize>) -> Vec<PartView> {
+    d.parts
+        .iter()
+        .map(|p| {
+            let m = smm_text::measure(d.platform, &p.text, smm_text::CountOptions { limit, caption: !p.media.is_empty() });
+            let primary = m.first();
+            PartView {
+                text: p.text.clone(),
+                length: primary.map_or(0, |m| m.length),
+                limit: primary.map_or(0, |m| m.limit),
+                unit: primary.map_or("characters", |m| m.unit),
+                media: p.media.clone(),
+            }
+        })
+        .collect()
+}
+
+fn inputs_time(zone: &TimeZone, t: Timestamp) -> String {
+    t.to_zoned_datetime(zone.clone()).strftime("%Y-%m-%d %H:%M %:z").to_string()
+}

@@ -1,0 +1,189 @@
+//! The plan for people at a terminal, modelled on `terraform plan`.
+
+use std::fmt::Write as _;
+
+use anstyle::{AnsiColor, Style};
+use similar::{ChangeTag, TextDiff};
+
+use super::{Action, Change, Item, Plan};
+
+const ADD: Style = AnsiColor::Green.on_default();
+const DEL: Style = AnsiColor::Red.on_default();
+const WARN: Style = AnsiColor::Yellow.on_default();
+const DIM: Style = Style::new().dimmed();
+const BOLD: Style = Style::new().bold();
+
+fn symbol(action: Action) -> (&'static str, Style, &'static str) {
+    match action {
+        Action::Publish => ("+", ADD, "publish now"),
+        Action::Schedule => (">", AnsiColor::Cyan.on_default(), "scheduled"),
+        Action::Delete => ("-", DEL, "delete"),
+        Action::Drift => ("±", WARN, "drift (published text changed in git; not acted on)"),
+        Action::Kept => ("=", DIM, "removed from the repository, stays published"),
+        Action::Missed | Action::Resolve | Action::Rejected | Action::Moved => ("!", WARN.bold(), "needs attention"),
+        Action::Published | Action::Draft => (" ", DIM, ""),
+    }
+}
+
+/// Short commit ids, as git shows them.
+pub(super) fn short(rev: &str) -> &str {
+    rev.get(..7).unwrap_or(rev)
+}
+
+pub(super) fn header_facts(plan: &Plan) -> Vec<String> {
+    let mut facts = Vec::new();
+    let content = match (&plan.content.commit, &plan.content.branch) {
+        (Some(c), Some(b)) => format!("content {} ({b})", short(c)),
+        (Some(c), None) => format!("content {}", short(c)),
+        (None, _) => "content not in git".to_string(),
+    };
+    facts.push(if plan.content.dirty { format!("{content} + uncommitted changes") } else { content });
+    facts.push(match &plan.state_revision {
+        Some(r) => format!("state {}", short(r)),
+        None => "state empty".into(),
+    });
+    if let Some(b) = &plan.base {
+        facts.push(format!("base {}", short(b)));
+    }
+    if plan.show_at {
+        facts.push(format!("at {}", plan.format_timestamp(plan.at)));
+    }
+    facts
+}
+
+pub fn render_text(plan: &Plan) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{BOLD}smm plan{BOLD:#} · {} · {}", plan.brand, header_facts(plan).join(" · "));
+    let _ = writeln!(out, "{DIM}times in {}{DIM:#}", plan.zone_name);
+
+    let mut seen: Vec<&str> = Vec::new();
+    let mut legend = Vec::new();
+    for item in plan.actions() {
+        let (sym, style, words) = symbol(item.action);
+        if !seen.contains(&sym) {
+            seen.push(sym);
+            legend.push(format!("  {style}{sym}{style:#} {words}"));
+        }
+        if item.change == Some(Change::Edited) && !seen.contains(&"~") {
+            seen.push("~");
+            legend.push(format!("  {WARN}~{WARN:#} edited since the base revision"));
+        }
+    }
+    if !legend.is_empty() {
+        let _ = writeln!(out, "\nSymbols:\n{}", legend.join("\n"));
+    }
+
+    for item in plan.actions() {
+        out.push('\n');
+        render_item(&mut out, plan, item);
+    }
+
+    out.push('\n');
+    let _ = writeln!(out, "{BOLD}{}{BOLD:#}", plan.summary_line());
+    let s = plan.summary();
+    let mut quiet = Vec::new();
+    if s.published > 0 {
+        quiet.push(format!("{} published and unchanged", s.published));
+    }
+    if s.drafts > 0 {
+        quiet.push(format!("{} draft {}", s.drafts, if s.drafts == 1 { "delivery" } else { "deliveries" }));
+    }
+    if plan.warnings > 0 {
+        quiet.push(format!("{} validate {}", plan.warnings, if plan.warnings == 1 { "warning" } else { "warnings" }));
+    }
+    if !quiet.is_empty() {
+        let _ = writeln!(out, "{}.", quiet.join(", "));
+    }
+    match plan.valid_until {
+        Some(t) => {
+            let _ = writeln!(out, "Valid until {}: then what is due changes; plan again.", plan.format_timestamp(t));
+        }
+        None => {
+            let _ = writeln!(out, "Nothing is scheduled.");
+        }
+    }
+    out
+}
+
+fn headline(plan: &Plan, item: &Item) -> String {
+    let when = item.publish_at.as_ref().map(|t| plan.format_time(t)).unwrap_or_default();
+    match item.action {
+        Action::Publish => "will be published now".to_string(),
+        Action::Schedule => match item.change {
+            Some(Change::Edited) => format!("is scheduled for {when}, edited since the base revision"),
+            Some(Change::New) if plan.base.is_some() => format!("is scheduled for {when}, new since the base revision"),
+            _ => format!("is scheduled for {when}"),
+        },
+        Action::Delete => "will be deleted from the platform".to_string(),
+        Action::Drift => "has drifted: its text changed after publishing".to_string(),
+        Action::Kept => "was removed from the repository and stays published".to_string(),
+        Action::Missed => "was missed".to_string(),
+        Action::Resolve => "needs `smm resolve`".to_string(),
+        Action::Rejected => "was rejected by the platform".to_string(),
+        Action::Moved => "looks moved and will not be published".to_string(),
+        Action::Published => "is published".to_string(),
+        Action::Draft => "is a draft".to_string(),
+    }
+}
+
+fn render_item(out: &mut String, plan: &Plan, item: &Item) {
+    let (sym, style, _) = symbol(item.action);
+    let _ = writeln!(out, "  {BOLD}# {}{BOLD:#} {}", item.key, headline(plan, item));
+    let _ = writeln!(out, "  {DIM}# {}{DIM:#}", item.reason);
+    if let Some(file) = &item.file {
+        let platform = item.platform.map(|p| p.as_str()).unwrap_or_default();
+        let _ = writeln!(out, "  {DIM}# {file} · {platform}{DIM:#}");
+    }
+    if let Some(url) = &item.url {
+        let _ = writeln!(out, "  {DIM}# published at {url}{DIM:#}");
+    }
+    let edited = matches!(item.change, Some(Change::Edited)) || item.action == Action::Drift;
+    for (i, part) in item.parts.iter().enumerate() {
+        let label = if i == 0 { "text".to_string() } else { format!("reply {i}") };
+        let fits = part.length <= part.limit;
+        let count_style = if fits { DIM } else { DEL.bold() };
+        let (line_sym, line_style) = if edited { ("~", WARN) } else { (sym, style) };
+        let _ = writeln!(out, "  {line_style}{line_sym}{line_style:#} {label} {count_style}({}/{} {}){count_style:#}", part.length, part.limit, part.unit);
+        let body = match item.previous.as_ref().filter(|_| edited) {
+            Some(prev) => word_diff(prev.get(i).map(String::as_str).unwrap_or(""), &part.text),
+            None => part.text.clone(),
+        };
+        for line in body.lines() {
+            let _ = writeln!(out, "        {line}");
+        }
+        for m in &part.media {
+            let alt = m.alt.as_deref().map(|a| format!(" \"{a}\"")).unwrap_or_else(|| " (no alt text)".into());
+            let _ = writeln!(out, "        {DIM}[media {}{alt}]{DIM:#}", m.file);
+        }
+    }
+    if let Some(prev) = item.previous.as_ref().filter(|_| edited) {
+        for (i, old) in prev.iter().enumerate().skip(item.parts.len()) {
+            let _ = writeln!(out, "  {DEL}-{DEL:#} reply {i} (removed)");
+            for line in old.lines() {
+                let _ = writeln!(out, "        {DEL}[-{line}-]{DEL:#}");
+            }
+        }
+    }
+    if let Some(hint) = &item.hint {
+        let _ = writeln!(out, "  {WARN}# hint:{WARN:#} {hint}");
+    }
+}
+
+/// Word-level diff: `[-removed-]` and `{+added+}` inline, coloured on a terminal.
+pub(super) fn word_diff(old: &str, new: &str) -> String {
+    let diff = TextDiff::from_words(old, new);
+    let mut out = String::new();
+    for change in diff.iter_all_changes() {
+        let v = change.value();
+        match change.tag() {
+            ChangeTag::Equal => out.push_str(v),
+            ChangeTag::Delete => {
+                let _ = write!(out, "{DEL}[-{v}-]{DEL:#}");
+            }
+            ChangeTag::Insert => {
+                let _ = write!(out, "{ADD}{{+{v}+}}{ADD:#}");
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,70 @@
+//! Everything a plan needs, gathered from disk and git: the validated workspace, the state, the
+//! content revision and the base revision.
+
+use std::path::Path;
+
+use jiff::Timestamp;
+
+use super::{plan, snapshot_at, Inputs, Plan};
+use crate::state::{ContentRevision, State, StateError, Store};
+use crate::validate::{validate, Report};
+
+pub struct Options<'a> {
+    /// The instant to plan at (default now).
+    pub at: Option<Timestamp>,
+    /// Revision to compare unpublished deliveries against; default: where HEAD left the publish
+    /// branch (in a pull request, what the reviewers already approved).
+    pub base: Option<&'a str>,
+}
+
+#[derive(Debug)]
+pub enum PlanError {
+    /// The workspace has errors: plan refuses to run on it.
+    Invalid(Box<Report>),
+    State(StateError),
+    Base(String),
+}
+
+/// Validates the workspace at `root` and plans it against its state.
+pub fn plan_workspace(root: &Path, options: &Options<'_>) -> Result<(Report, Plan), PlanError> {
+    let at = options.at.unwrap_or_else(Timestamp::now);
+    let report = validate(root, at);
+    if report.errors() > 0 {
+        return Err(PlanError::Invalid(Box::new(report)));
+    }
+    let Some(settings) = report.workspace.settings.as_ref() else {
+        return Err(PlanError::Invalid(Box::new(report)));
+    };
+    let store = Store::open(root, &settings.state_branch).map_err(PlanError::State)?;
+    let (state, content, base) = match &store {
+        Some(store) => {
+            let state = store.read().map_err(PlanError::State)?;
+            let content = store.content_revision(root);
+            let base_rev = match options.base {
+                Some(b) => Some(b.to_string()),
+                None => default_base(store, &content, &settings.publish_branch),
+            };
+            let base = base_rev
+                .map(|rev| snapshot_at(store.repository(), &rev, root, at).map_err(PlanError::Base))
+                .transpose()?;
+            (state, content, base)
+        }
+        None if options.base.is_some() => return Err(PlanError::Base("the workspace is not in a git repository".into())),
+        None => (State::default(), ContentRevision::default(), None),
+    };
+    let plan = plan(&Inputs { report: &report, state: &state, at, show_at: options.at.is_some(), content, base: base.as_ref() });
+    Ok((report, plan))
+}
+
+/// The merge base of HEAD and the publish branch, when HEAD is on another branch.
+fn default_base(store: &Store, content: &ContentRevision, publish_branch: &str) -> Option<String> {
+    if content.branch.as_deref() == Some(publish_branch) {
+        return None;
+    }
+    let repo = store.repository();
+    let head = repo.head().ok()?.target()?;
+    let publish = [format!("refs/heads/{publish_branch}"), format!("refs/remotes/origin/{publish_branch}")]
+        .iter()
+        .find_map(|r| repo.refname_to_id(r).ok())?;
+    repo.merge_base(head, publish).ok().map(|o| o.to_string())
+}
