@@ -11,7 +11,7 @@ use serde::Serialize;
 use smm_text::Platform;
 
 use crate::diagnostic::Diagnostic;
-use crate::source::{Sources, Span};
+use crate::source::{SourceFile, Sources, Span};
 use crate::workspace::{Channel, Media, Part, Post, Settings, When, Workspace};
 
 /// Enough for any real post; stops `{% for i in range(10**9) %}`.
@@ -51,6 +51,8 @@ fn platform_name<S: serde::Serializer>(p: &Platform, s: S) -> Result<S::Ok, S::E
 pub struct Renderer<'w> {
     env: Environment<'w>,
     ws: &'w Workspace,
+    /// Templates in `templates/` that did not compile (reported at the template file).
+    broken: Vec<String>,
 }
 
 impl<'w> Renderer<'w> {
@@ -68,14 +70,21 @@ impl<'w> Renderer<'w> {
         env.add_filter("hashtags", |v: Vec<String>| {
             v.iter().map(|s| hashtag(s)).collect::<Vec<_>>().join(" ")
         });
+        let mut broken = Vec::new();
         for (name, source) in &ws.templates {
             if let Err(e) = env.add_template(name, source) {
+                broken.push(name.clone());
                 let file = sources.add(crate::source::SourceFile::new(
                     format!("templates/{name}").into(),
                     source.clone(),
                 ));
                 let src = sources.get(file);
-                let span = e.line().map_or(Span::new(0, 0), |l| src.line_span(l));
+                // The template is the whole file, so minijinja's range is the span.
+                let span = match (e.range(), e.line()) {
+                    (Some(r), _) if r.start < r.end && r.end <= source.len() => Span::new(r.start, r.end),
+                    (_, Some(l)) => src.line_span(l),
+                    _ => Span::new(0, 0),
+                };
                 diags.push(
                     Diagnostic::error(
                         "E0401",
@@ -89,7 +98,7 @@ impl<'w> Renderer<'w> {
                 );
             }
         }
-        Renderer { env, ws }
+        Renderer { env, ws, broken }
     }
 
     /// Renders every delivery of every post; errors are reported at the post's text.
@@ -295,15 +304,89 @@ impl<'w> Renderer<'w> {
         match self.env.render_str(source, ctx.clone()) {
             Ok(text) => Some(text.trim_end().to_string()),
             Err(e) => {
-                diags.push(template_error(&e, post, pointer, sources));
+                // Including a template that did not compile fails as "non-existing template"; it
+                // is reported once at the template file, not again at every post including it.
+                let broken_include = e.kind() == ErrorKind::TemplateNotFound
+                    && e.detail().is_some_and(|d| self.broken.iter().any(|n| d.contains(&format!("'{n}'"))));
+                if !broken_include {
+                    diags.push(self.template_error(&e, source, ctx, post, pointer, sources));
+                }
                 None
             }
         }
+    }
+
+    /// Points a template error at the expression of the post file that caused it.
+    fn template_error(
+        &self,
+        e: &minijinja::Error,
+        template: &str,
+        ctx: &Value,
+        post: &Post,
+        pointer: &str,
+        sources: &Sources,
+    ) -> Diagnostic {
+        let file = sources.get(post.file);
+        let value = post.doc.value_span(pointer);
+        let detail = e
+            .detail()
+            .map_or_else(|| e.kind().to_string(), str::to_string);
+        let in_post = e.name().is_none_or(|n| n == "<string>");
+        let span = if in_post {
+            error_span(e, template, file, value)
+        } else {
+            // The error is inside an included template: point at the post's line naming it.
+            e.name().and_then(|name| {
+                let text = file.text.get(value.start..value.end)?;
+                text.find(name).map(|i| Span::new(value.start + i, value.start + i + name.len()))
+            })
+        }
+        .unwrap_or(value);
+        let (code, message, help) = match e.kind() {
+            ErrorKind::OutOfFuel => ("E0403", "template runs too long (loop limit reached)".to_string(), "shorten the loop; templates must finish quickly".to_string()),
+            ErrorKind::SyntaxError => ("E0401", format!("template syntax error: {detail}"), "check `{{ }}` and `{% %}` pairs".to_string()),
+            ErrorKind::TemplateNotFound => {
+                let names: Vec<&str> = self.ws.templates.keys().map(String::as_str).collect();
+                let help = if names.is_empty() {
+                    "templates are looked up in the workspace's templates/ folder, which has none".to_string()
+                } else {
+                    format!("templates are looked up in the workspace's templates/ folder, which has: {}", names.join(", "))
+                };
+                ("E0402", format!("template error: {detail}"), help)
+            }
+            ErrorKind::UndefinedError => (
+                "E0402",
+                format!("template error: {detail}"),
+                undefined_help(&detail, ctx, post, sources),
+            ),
+            ErrorKind::InvalidOperation if detail.starts_with(UTM_NOT_A_LINK) => (
+                "E0402",
+                format!("template error: {detail}"),
+                format!(
+                    "write the full link with https://, e.g. {{{{ \"https://{}\" | utm }}}}",
+                    detail.rsplit('`').nth(1).unwrap_or("example.com/page")
+                ),
+            ),
+            _ => ("E0402", format!("template error: {detail}"), "see docs/format.md, section Templates".to_string()),
+        };
+        let message = match e.name().filter(|_| !in_post) {
+            Some(name) => format!(
+                "{message} (in templates/{name}{})",
+                e.line().map(|l| format!(", line {l}")).unwrap_or_default()
+            ),
+            None => message,
+        };
+        Diagnostic::error(code, message)
+            .at(post.file, span)
+            .help(help)
     }
 }
 
 /// Where `{{ link | utm }}` finds the per-delivery defaults. Not documented: an implementation detail.
 const UTM_VAR: &str = "__smm_utm";
+
+/// The start of the utm filter's error for a text that is not a link (the help is chosen by it).
+const UTM_NOT_A_LINK: &str = "utm expects a link starting with https://";
 
 #[derive(Serialize, serde::Deserialize)]
 struct ResolvedUtm {
@@ -326,63 +409,73 @@ fn channels_of<'a>(post: &'a Post, settings: &'a Settings) -> &'a [String] {
         .unwrap_or(&settings.default_channels)
 }
 
-/// Points a template error at the line of the post file that caused it.
-fn template_error(
-    e: &minijinja::Error,
-    post: &Post,
-    pointer: &str,
-    sources: &Sources,
-) -> Diagnostic {
-    let file = sources.get(post.file);
-    let node = post.doc.node(pointer);
-    let value_span = post.doc.value_span(pointer);
-    let detail = e
-        .detail()
-        .map_or_else(|| e.kind().to_string(), str::to_string);
-    let in_post = e.name().is_none_or(|n| n == "<string>");
-    let span = match (in_post, e.line(), node) {
-        (true, Some(line), Some(n)) => {
-            let (first_line, _) = file.line_col(n.value.start);
-            // A block scalar's first template line is the line after its `|` or `>` indicator.
-            let target = first_line + line - 1 + usize::from(n.block_scalar);
-            let s = file.line_span(target);
-            let s = Span::new(
-                s.start.max(value_span.start),
-                s.end.min(value_span.end.max(s.start)),
-            );
-            if s.start < s.end {
-                s
-            } else {
-                value_span
-            }
+/// The failing expression in the post file, found from minijinja's line and byte range in the
+/// template; `None` when the template line cannot be placed in the file.
+fn error_span(e: &minijinja::Error, template: &str, file: &SourceFile, value: Span) -> Option<Span> {
+    let line = e.line()?;
+    let (value_line, _) = file.line_col(value.start);
+    // The value's span starts at its first non-blank character, but the blank lines before it
+    // (kept by `|` and `>`) are lines of the template too.
+    let blank = template.len() - template.trim_start_matches('\n').len();
+    let target = (value_line + line - 1).checked_sub(blank)?;
+    let line = file.line_span(target);
+    let line = Span::new(line.start.max(value.start), line.end.min(value.end));
+    let text = file.text.get(line.start..line.end)?.trim_end();
+    let indent = text.len() - text.trim_start().len();
+    if indent == text.len() {
+        return None;
+    }
+    // The expression itself when the file holds it as written (escapes in a quoted scalar or
+    // folding in a `>` block can hide it); else the line from its first character.
+    let snippet = e
+        .range()
+        .and_then(|r| template.get(r))
+        .filter(|s| !s.trim().is_empty() && !s.contains('\n'));
+    Some(match snippet.and_then(|s| text.find(s).map(|i| (i, s.len()))) {
+        Some((i, len)) => Span::new(line.start + i, line.start + i + len),
+        None => Span::new(line.start + indent, line.start + text.len()),
+    })
+}
+
+/// Help for `` `campaign.nmae` is undefined ``: the closest name that exists, and what the
+/// variable holds.
+fn undefined_help(detail: &str, ctx: &Value, post: &Post, sources: &Sources) -> String {
+    const GENERAL: &str = "available variables: brand, campaign (posts in a campaign), post, channel";
+    let Some(path) = detail.split('`').nth(1) else {
+        return GENERAL.to_string();
+    };
+    let names: Vec<&str> = path.split('.').collect();
+    let mut value = ctx.clone();
+    for (i, name) in names.iter().enumerate() {
+        let next = value.get_attr(name).unwrap_or_default();
+        if !next.is_undefined() {
+            value = next;
+            continue;
         }
-        _ => value_span,
-    };
-    let (code, message, help) = match e.kind() {
-        ErrorKind::OutOfFuel => ("E0403", "template runs too long (loop limit reached)".to_string(), "shorten the loop; templates must finish quickly".to_string()),
-        ErrorKind::SyntaxError => ("E0401", format!("template syntax error: {detail}"), "check `{{ }}` and `{% %}` pairs".to_string()),
-        ErrorKind::TemplateNotFound => (
-            "E0402",
-            format!("template error: {detail}"),
-            "templates are looked up in the workspace's templates/ folder, e.g. {% include \"signature.j2\" %}".to_string(),
-        ),
-        ErrorKind::UndefinedError => (
-            "E0402",
-            format!("template error: {detail}"),
-            "available variables: brand, campaign (posts in a campaign), post, channel".to_string(),
-        ),
-        _ => ("E0402", format!("template error: {detail}"), "see docs/format.md, section Templates".to_string()),
-    };
-    let message = match e.name().filter(|_| !in_post) {
-        Some(name) => format!(
-            "{message} (in templates/{name}{})",
-            e.line().map(|l| format!(", line {l}")).unwrap_or_default()
-        ),
-        None => message,
-    };
-    Diagnostic::error(code, message)
-        .at(post.file, span)
-        .help(help)
+        if i == 0 && *name == "campaign" && post.campaign.is_none() {
+            let folder = sources.path(post.file).parent().map_or_else(String::new, |p| format!(" (it is in {}/)", p.display()));
+            return format!("this post is not in a campaign{folder}: only posts in campaigns/<slug>/ have `campaign`");
+        }
+        let parent = names[..i].join(".");
+        let fields: Vec<String> = match value.kind() {
+            minijinja::value::ValueKind::Map => value
+                .try_iter()
+                .map(|keys| keys.map(|k| k.to_string()).filter(|k| k != UTM_VAR).collect())
+                .unwrap_or_default(),
+            _ => return format!("`{parent}` has no fields"),
+        };
+        let holds = if parent.is_empty() {
+            format!("available variables: {}", fields.join(", "))
+        } else {
+            format!("`{parent}` has: {}", fields.join(", "))
+        };
+        return match crate::suggest::closest(name, fields.iter().map(String::as_str)) {
+            Some(s) if parent.is_empty() => format!("did you mean `{s}`? {holds}"),
+            Some(s) => format!("did you mean `{parent}.{s}`? {holds}"),
+            None => holds,
+        };
+    }
+    GENERAL.to_string()
 }
 
 /// `{{ "https://x.example/a" | utm }}` adds utm_source/medium/campaign/content for this delivery.
@@ -410,7 +503,7 @@ fn utm(state: &State, url: String, kwargs: Kwargs) -> Result<String, minijinja::
     if !(url.starts_with("https://") || url.starts_with("http://")) {
         return Err(minijinja::Error::new(
             ErrorKind::InvalidOperation,
-            format!("utm expects a link starting with https://, got {url:?}"),
+            format!("{UTM_NOT_A_LINK}, got `{url}`"),
         ));
     }
     Ok(add_query(&url, &params))

@@ -166,6 +166,23 @@ fn describe(
             }
             d
         }
+        ValidationErrorKind::PropertyNames { error } => {
+            // The inner error's instance is the offending key; only channel names are restricted.
+            let name = error.instance().as_str().unwrap_or_default();
+            let child = format!("{pointer}/{}", crate::yaml::pointer_segment(name));
+            let fixed: String = name
+                .to_lowercase()
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+                .collect();
+            Diagnostic::error(
+                "E0113",
+                format!("`{name}` is not allowed as a name in `{}`", field_name(pointer)),
+            )
+            .at(file, doc.key_span(&child))
+            .label("only lower-case letters, digits and `-`")
+            .help(format!("write it as `{}`", fixed.trim_matches('-')))
+        }
         ValidationErrorKind::OneOfNotValid { .. } => Diagnostic::error(
             "E0112",
             format!(
@@ -275,10 +292,6 @@ fn constraint_text(
         ValidationErrorKind::UniqueItems => (
             format!("`{field}` lists the same value twice"),
             Some("remove the repeated entry".into()),
-        ),
-        ValidationErrorKind::PropertyNames { .. } => (
-            format!("`{field}` has a name that is not allowed"),
-            Some("channel names use lower-case letters, digits and `-`".into()),
         ),
         _ => (fallback.to_string(), None),
     }

@@ -109,12 +109,12 @@ pub fn render_text(plan: &Plan, rows: &[Row<'_>]) -> String {
         return out;
     }
     let key_width = rows.iter().map(|r| r.delivery.chars().count()).max().unwrap_or(8).max(8);
-    let _ = writeln!(out, "{:<10} {:<22} {:<key_width$}  URL OR TEXT", "STATE", format!("WHEN ({})", short_zone(&plan.zone_name)), "DELIVERY");
+    let _ = writeln!(out, "{:<10} {:<23} {:<key_width$}  URL OR TEXT", "STATE", format!("WHEN ({})", short_zone(&plan.zone_name)), "DELIVERY");
     for r in rows {
         let when = r.publish_at.as_deref().unwrap_or("–");
         let note = r.url.or(r.text).unwrap_or("");
         let note: String = note.chars().take(60).collect();
-        let _ = writeln!(out, "{:<10} {:<22} {:<key_width$}  {note}", r.state.as_str(), when, r.delivery);
+        let _ = writeln!(out, "{:<10} {:<23} {:<key_width$}  {note}", r.state.as_str(), when, r.delivery);
     }
     let mut counts: Vec<(DeliveryState, usize)> = Vec::new();
     for r in rows {

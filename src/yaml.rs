@@ -16,9 +16,9 @@ use crate::source::Span;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct NodeSpans {
     pub key: Option<Span>,
+    /// For a literal (`|`) or folded (`>`) block scalar, this starts at its first non-blank
+    /// character, not at the indicator.
     pub value: Span,
-    /// Literal (`|`) and folded (`>`) block scalars start on the line after their indicator.
-    pub block_scalar: bool,
 }
 
 /// A parsed YAML file: its value as JSON, and the spans of its nodes by JSON pointer.
@@ -57,7 +57,6 @@ impl Document {
                     return NodeSpans {
                         key: None,
                         value: Span::default(),
-                        block_scalar: false,
                     }
                 }
             }
@@ -207,13 +206,11 @@ impl<'a> Builder<'a> {
                 if anchor != 0 {
                     return Err(Self::alias_error(span, "anchors (`&name`)"));
                 }
-                let block_scalar = matches!(style, ScalarStyle::Literal | ScalarStyle::Folded);
                 self.spans.insert(
                     pointer,
                     NodeSpans {
                         key,
                         value: span,
-                        block_scalar,
                     },
                 );
                 Ok(scalar_value(text, style, tag.as_ref()))
@@ -236,7 +233,6 @@ impl<'a> Builder<'a> {
                     NodeSpans {
                         key,
                         value: Span::new(span.start, end.end),
-                        block_scalar: false,
                     },
                 );
                 Ok(Value::Array(items))
@@ -299,7 +295,6 @@ impl<'a> Builder<'a> {
                     NodeSpans {
                         key,
                         value: Span::new(span.start, end.end),
-                        block_scalar: false,
                     },
                 );
                 Ok(Value::Object(map))
@@ -377,9 +372,15 @@ mod tests {
     }
 
     #[test]
-    fn block_scalars_are_marked() {
-        let doc = parse("text: |\n  hello\n  world\n").expect("valid");
-        assert!(doc.node("/text").is_some_and(|n| n.block_scalar));
-        assert_eq!(doc.value["text"], "hello\nworld\n");
+    fn block_scalars_start_at_their_first_content_character() {
+        // Template errors map template lines to file lines from here (src/render.rs).
+        for (text, pointer, first) in [
+            ("text: |\n  hello\n  world\n", "/text", "hello"),
+            ("a:\n  text: >-\n\n    hello\n", "/a/text", "hello"),
+            ("text: |\n  {{ x }\n", "/text", "{{ x }"),
+        ] {
+            let v = parse(text).expect("valid").value_span(pointer);
+            assert_eq!(text[v.start..].lines().next(), Some(first), "{text:?}");
+        }
     }
 }

@@ -6,3 +6,4 @@ mod broken_workspaces;
 mod cli;
 mod example_calendar;
 mod fuzz;
+mod plan;

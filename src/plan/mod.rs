@@ -352,13 +352,14 @@ pub fn plan(inputs: &Inputs<'_>) -> Plan {
                     item.hint = Some("set a new `publish_at` to publish it, or remove the post".into());
                 }
                 if matches!(item.action, Action::Publish | Action::Schedule) {
-                    item.change = Some(match inputs.base.map(|b| b.deliveries.get(&key)) {
-                        Some(Some(snap)) if snap.content_hash == hash => Change::Unchanged,
-                        Some(Some(snap)) => {
+                    // Without a base there is nothing to compare with: no change is claimed.
+                    item.change = inputs.base.map(|b| match b.deliveries.get(&key) {
+                        Some(snap) if snap.content_hash == hash => Change::Unchanged,
+                        Some(snap) => {
                             item.previous = Some(snap.texts.clone());
                             Change::Edited
                         }
-                        Some(None) | None => Change::New,
+                        None => Change::New,
                     });
                 }
             }

@@ -169,21 +169,53 @@ fn render_item(out: &mut String, plan: &Plan, item: &Item) {
     }
 }
 
-/// Word-level diff: `[-removed-]` and `{+added+}` inline, coloured on a terminal.
+/// Word-level diff: `[-removed-]` and `{+added+}` inline, coloured on a terminal. Neighbouring
+/// changes (and the spaces between them) are joined, so a changed phrase reads as one edit.
 pub(super) fn word_diff(old: &str, new: &str) -> String {
     let diff = TextDiff::from_words(old, new);
+    let changes: Vec<(ChangeTag, &str)> = diff.iter_all_changes().map(|c| (c.tag(), c.value())).collect();
     let mut out = String::new();
-    for change in diff.iter_all_changes() {
-        let v = change.value();
-        match change.tag() {
-            ChangeTag::Equal => out.push_str(v),
-            ChangeTag::Delete => {
-                let _ = write!(out, "{DEL}[-{v}-]{DEL:#}");
-            }
-            ChangeTag::Insert => {
-                let _ = write!(out, "{ADD}{{+{v}+}}{ADD:#}");
+    let (mut removed, mut added) = (String::new(), String::new());
+    let flush = |out: &mut String, removed: &mut String, added: &mut String| {
+        if !removed.is_empty() {
+            let _ = write!(out, "{DEL}[-{removed}-]{DEL:#}");
+        }
+        if !added.is_empty() {
+            let _ = write!(out, "{ADD}{{+{added}+}}{ADD:#}");
+        }
+        removed.clear();
+        added.clear();
+    };
+    for (i, &(tag, value)) in changes.iter().enumerate() {
+        match tag {
+            ChangeTag::Delete => removed.push_str(value),
+            ChangeTag::Insert => added.push_str(value),
+            ChangeTag::Equal => {
+                let pending = !removed.is_empty() || !added.is_empty();
+                let more_follow = changes[i + 1..].first().is_some_and(|(t, _)| *t != ChangeTag::Equal);
+                if pending && more_follow && value.trim().is_empty() {
+                    removed.push_str(value);
+                    added.push_str(value);
+                } else {
+                    flush(&mut out, &mut removed, &mut added);
+                    out.push_str(value);
+                }
             }
         }
     }
+    flush(&mut out, &mut removed, &mut added);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::word_diff;
+
+    #[test]
+    fn a_changed_phrase_reads_as_one_edit() {
+        let d = anstream::adapter::strip_str(&word_diff("The text as it was published.", "The text as it is in git now.")).to_string();
+        assert_eq!(d, "The text as it [-was published.-]{+is in git now.+}");
+        let d = anstream::adapter::strip_str(&word_diff("Spring tea, finally. https://a.b", "Spring tea, at last. https://a.b")).to_string();
+        assert_eq!(d, "Spring tea, [-finally.-]{+at last.+} https://a.b");
+    }
 }

@@ -443,8 +443,10 @@ impl Loader<'_> {
                     Diagnostic::error(
                         "E0301",
                         format!(
-                            "{text} does not exist in {}: clocks jump from {before} to {after}",
-                            zone_name(&zone)
+                            "{text} does not exist in {}: clocks jump from {} to {}",
+                            zone_name(&zone),
+                            hh_mm(before),
+                            hh_mm(after)
                         ),
                     )
                     .at(file, span)
@@ -460,16 +462,23 @@ impl Loader<'_> {
                     Diagnostic::error(
                         "E0302",
                         format!(
-                            "{text} happens twice in {} (offsets {before} and {after})",
-                            zone_name(&zone)
+                            "{text} happens twice in {} (offsets {} and {})",
+                            zone_name(&zone),
+                            hh_mm(before),
+                            hh_mm(after)
                         ),
                     )
                     .at(file, span)
                     .label("ambiguous: the clocks go back")
-                    .help(format!(
-                        "write it with an explicit offset, e.g. {}{before}",
-                        text.replacen(' ', "T", 1)
-                    )),
+                    .help({
+                        // The form the schema takes: seconds and a `+HH:MM` offset.
+                        let local = dt.strftime("%Y-%m-%dT%H:%M:%S");
+                        format!(
+                            "write it with an explicit offset: `{local}{}` for the first, `{local}{}` for the second",
+                            hh_mm(before),
+                            hh_mm(after)
+                        )
+                    }),
                 );
                 None
             }
@@ -508,6 +517,14 @@ impl Loader<'_> {
             }
         }
     }
+}
+
+/// `+02:00`, the offset form `publish_at` accepts (jiff displays `+02`).
+fn hh_mm(offset: jiff::tz::Offset) -> String {
+    let secs = offset.seconds();
+    let sign = if secs < 0 { '-' } else { '+' };
+    let mins = secs.unsigned_abs() / 60;
+    format!("{sign}{:02}:{:02}", mins / 60, mins % 60)
 }
 
 fn zone_name(zone: &TimeZone) -> String {

@@ -89,3 +89,52 @@ pub fn strip_ansi(s: &str) -> String {
     }
     out
 }
+
+/// Makes `dir` a git repository on `main` with everything committed (fixed author and time, so
+/// commit ids are stable).
+pub fn git_init(dir: &Path) -> git2::Repository {
+    let mut opts = git2::RepositoryInitOptions::new();
+    opts.initial_head("main");
+    let repo = git2::Repository::init_opts(dir, &opts).expect("git init");
+    {
+        let mut cfg = repo.config().expect("config");
+        cfg.set_str("user.name", "Test Author").expect("name");
+        cfg.set_str("user.email", "author@example.com").expect("email");
+    }
+    git_commit_all(&repo, "initial content");
+    repo
+}
+
+/// Commits every change in the working tree on the current branch.
+pub fn git_commit_all(repo: &git2::Repository, message: &str) -> git2::Oid {
+    let mut index = repo.index().expect("index");
+    index.add_all(["*"], git2::IndexAddOption::DEFAULT, None).expect("add");
+    index.update_all(["*"], None).expect("update");
+    index.write().expect("write index");
+    let tree = repo.find_tree(index.write_tree().expect("tree")).expect("find tree");
+    let sig = git2::Signature::new("Test Author", "author@example.com", &git2::Time::new(1_800_000_000, 0)).expect("sig");
+    let parent = repo.head().ok().and_then(|h| h.peel_to_commit().ok());
+    let parents: Vec<&git2::Commit> = parent.iter().collect();
+    repo.commit(Some("HEAD"), &sig, &sig, message, &tree, &parents).expect("commit")
+}
+
+/// Replaces 40- and 7-character hex commit ids with placeholders, for snapshots.
+pub fn redact_ids(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let run = bytes[i..].iter().take_while(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()).count();
+        let boundary_before = i == 0 || !bytes[i - 1].is_ascii_alphanumeric();
+        let boundary_after = bytes.get(i + run).is_none_or(|b| !b.is_ascii_alphanumeric());
+        if boundary_before && boundary_after && (run == 40 || run == 7) && bytes[i..i + run].iter().any(u8::is_ascii_digit) {
+            out.push_str(if run == 40 { "<commit>" } else { "<rev>" });
+            i += run;
+        } else {
+            let ch = s[i..].chars().next().expect("char");
+            out.push(ch);
+            i += ch.len_utf8();
+        }
+    }
+    out
+}
