@@ -41,6 +41,25 @@ pub enum Command {
     /// List every delivery: published (with URL), scheduled, missed, unknown, drafts
     #[command(after_help = "Examples:\n  smm status\n  smm status --state published --channel bluesky\n  smm status --campaign winter-blend-launch --format json")]
     Status(StatusArgs),
+
+    /// Who changed a post and when (git, following moves), and when it was published (state)
+    #[command(after_help = "Examples:\n  smm history winter-launch\n  smm history campaigns/winter-blend-launch/02-launch-thread.yaml\n  smm history --campaign winter-blend-launch --format json")]
+    History(HistoryArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct HistoryArgs {
+    /// A post id, or the path of its file
+    #[arg(required_unless_present = "campaign", conflicts_with = "campaign")]
+    pub post: Option<String>,
+
+    /// Every post of this campaign (its folder name)
+    #[arg(long)]
+    pub campaign: Option<String>,
+
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
 }
 
 #[derive(Debug, clap::Args)]

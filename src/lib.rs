@@ -6,6 +6,7 @@
 
 pub mod check;
 pub mod diagnostic;
+pub mod history;
 pub mod plan;
 pub mod platforms;
 pub mod render;
@@ -14,6 +15,7 @@ pub mod source;
 pub mod status;
 pub mod state;
 mod suggest;
+pub use suggest::closest as suggest_closest;
 pub mod validate;
 pub mod workspace;
 pub mod yaml;

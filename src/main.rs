@@ -13,6 +13,7 @@ fn main() -> ExitCode {
         cli::Command::Validate(args) => commands::validate::run(cli.dir.as_deref(), args),
         cli::Command::Plan(args) => commands::plan::run(cli.dir.as_deref(), args),
         cli::Command::Status(args) => commands::status::run(cli.dir.as_deref(), args),
+        cli::Command::History(args) => commands::history::run(cli.dir.as_deref(), args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

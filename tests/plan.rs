@@ -268,3 +268,39 @@ fn a_saved_plan_is_the_json_document() {
     assert!(saved["state_revision"].as_str().is_some_and(|c| c.len() == 40));
     assert_eq!(saved["valid_until"], "2027-03-02T10:00:00+01:00");
 }
+
+#[test]
+fn history_follows_moves_and_interleaves_state_events() {
+    let ws = support::workspace(None);
+    let root = ws.path();
+    let repo = support::git_init(root);
+    let hello = std::fs::read_to_string(root.join("campaigns/launch/hello.yaml")).expect("read");
+    write(root, "campaigns/launch/hello.yaml", &hello.replace("Spring tea is here.", "Spring tea is finally here."));
+    support::git_commit_all(&repo, "Sharpen the launch copy");
+    std::fs::create_dir_all(root.join("campaigns/launch/week1")).expect("mkdir");
+    std::fs::rename(root.join("campaigns/launch/hello.yaml"), root.join("campaigns/launch/week1/hello.yaml")).expect("mv");
+    support::git_commit_all(&repo, "Group launch posts by week");
+    let store = Store::open(root, "smm-state").expect("open").expect("repo");
+    let (h, texts) = hash_of(root, "launch-hello", "bluesky");
+    record(&store, "launch-hello@bluesky", vec![intent(&h, texts), published(&h, 7)]);
+
+    let o = smm(&["history", "launch-hello"], root);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = redact_ids(&stdout(&o));
+    let lines: Vec<&str> = text.lines().collect();
+    let pos = |needle: &str| lines.iter().position(|l| l.contains(needle)).unwrap_or_else(|| panic!("no {needle:?} in\n{text}"));
+    // Newest first: state events (2027) before the commits (2027-01-15 from the fixed commit time).
+    assert!(pos("published") < pos("Group launch posts by week"), "{text}");
+    assert!(pos("Group launch posts by week") < pos("Sharpen the launch copy"), "{text}");
+    assert!(pos("Sharpen the launch copy") < pos("initial content"), "{text}");
+    assert!(text.contains("from campaigns/launch/hello.yaml"), "the move is followed: {text}");
+    assert!(text.contains("https://bsky.app/profile/acme.bsky.social/post/7"), "{text}");
+
+    let o = smm(&["history", "--campaign", "launch", "--format", "json"], root);
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert!(doc["history"].as_array().is_some_and(|h| h.len() >= 5), "{doc}");
+
+    let o = smm(&["history", "launch-helo"], root);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("did you mean `launch-hello`?"), "{}", stderr(&o));
+}

@@ -1,5 +1,6 @@
 //! One module per command: glue from arguments to the library, and exit codes.
 
+pub mod history;
 pub mod plan;
 pub mod status;
 pub mod validate;

@@ -112,8 +112,10 @@ pub fn git_commit_all(repo: &git2::Repository, message: &str) -> git2::Oid {
     index.update_all(["*"], None).expect("update");
     index.write().expect("write index");
     let tree = repo.find_tree(index.write_tree().expect("tree")).expect("find tree");
-    let sig = git2::Signature::new("Test Author", "author@example.com", &git2::Time::new(1_800_000_000, 0)).expect("sig");
     let parent = repo.head().ok().and_then(|h| h.peel_to_commit().ok());
+    // A minute after the previous commit: stable ids, and history in a meaningful order.
+    let time = parent.as_ref().map_or(1_800_000_000, |p| p.time().seconds() + 60);
+    let sig = git2::Signature::new("Test Author", "author@example.com", &git2::Time::new(time, 0)).expect("sig");
     let parents: Vec<&git2::Commit> = parent.iter().collect();
     repo.commit(Some("HEAD"), &sig, &sig, message, &tree, &parents).expect("commit")
 }
