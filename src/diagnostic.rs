@@ -66,6 +66,15 @@ impl Diagnostic {
     }
 }
 
+/// `` `bluesky`, `mastodon` ``: names in a message about several channels or platforms.
+pub fn quoted_list<S: AsRef<str>>(names: &[S]) -> String {
+    names
+        .iter()
+        .map(|n| format!("`{}`", n.as_ref()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Orders diagnostics by file, position and code so output is stable.
 pub fn sort(diagnostics: &mut [Diagnostic], sources: &Sources) {
     diagnostics.sort_by(|a, b| {
@@ -115,13 +124,9 @@ pub fn render(d: &Diagnostic, sources: &Sources) -> String {
     );
     let _ = writeln!(out, "{pad} {GUTTER}|{GUTTER:#}");
     let line_span = file.line_span(line);
-    let text = redacted(&file.text, line_span, d.redact);
+    let (text, start_col, carets) = shown_line(&file.text, line_span, span, d.redact);
     let text = text.as_str();
     let _ = writeln!(out, "{GUTTER}{line} |{GUTTER:#} {text}");
-    // Underline the span's part on its first line; at least one caret so an empty span shows.
-    let start_col = col - 1;
-    let end = span.end.min(line_span.end).max(span.start);
-    let carets = file.text[span.start..end].chars().count().max(1);
     let indent: String = text
         .chars()
         .take(start_col)
@@ -143,13 +148,29 @@ pub fn render(d: &Diagnostic, sources: &Sources) -> String {
     out
 }
 
-/// The line at `line`, with any character inside `redact` replaced by `*`.
-fn redacted(source: &str, line: Span, redact: Option<Span>) -> String {
-    let text = &source[line.start..line.end];
-    let Some(r) = redact else { return text.to_string() };
-    text.char_indices()
-        .map(|(i, c)| if (r.start..r.end).contains(&(line.start + i)) { '*' } else { c })
-        .collect()
+/// What stands for a redacted secret: a fixed width, so not even its length is shown.
+const MASK: &str = "****";
+
+/// The source line as shown, with the part inside `redact` replaced by [`MASK`], and the column
+/// (0-based, in characters of the shown line) and width of the span's part on that line; at least
+/// one caret so an empty span shows.
+fn shown_line(source: &str, line: Span, span: Span, redact: Option<Span>) -> (String, usize, usize) {
+    let chars = |from: usize, to: usize| source[from..to].chars().count();
+    let redact = redact
+        .map(|r| Span::new(r.start.clamp(line.start, line.end), r.end.clamp(line.start, line.end)))
+        .filter(|r| r.start < r.end);
+    let column = |at: usize| match redact {
+        Some(r) if at > r.start => chars(line.start, r.start) + MASK.len() + chars(r.end, at.max(r.end)),
+        _ => chars(line.start, at),
+    };
+    let text = match redact {
+        Some(r) => format!("{}{MASK}{}", &source[line.start..r.start], &source[r.end..line.end]),
+        None => source[line.start..line.end].to_string(),
+    };
+    let start = span.start.clamp(line.start, line.end);
+    let end = span.end.clamp(start, line.end);
+    let (from, to) = (column(start), column(end));
+    (text, from, (to - from).max(1))
 }
 
 /// The JSON form of a diagnostic (schemas/validate-report.schema.json).
@@ -198,5 +219,23 @@ impl<'a> JsonDiagnostic<'a> {
                 (Some(line), Some(col), Some(end_line), Some(end_col));
         }
         j
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacted_text_shows_a_fixed_mask_and_underlines_it() {
+        let src = "token: AAAA1234secret # note\n";
+        let line = Span::new(0, src.len() - 1);
+        let secret = Span::new(7, 21);
+        let (text, col, width) = shown_line(src, line, secret, Some(secret));
+        assert_eq!(text, "token: **** # note");
+        assert_eq!((col, width), (7, 4));
+        // A span after the secret moves with the shorter text.
+        let (_, col, width) = shown_line(src, line, Span::new(22, 28), Some(secret));
+        assert_eq!((col, width), (12, 6));
     }
 }

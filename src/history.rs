@@ -110,6 +110,7 @@ fn describe(event: &Event) -> (&'static str, String) {
         Event::Resolved { published: true, url } => ("resolved", format!("published{}", url.as_deref().map(|u| format!(" at {u}")).unwrap_or_default())),
         Event::Resolved { published: false, .. } => ("resolved", "not published".into()),
         Event::Deleted { remote_id } => ("deleted", remote_id.clone()),
+        Event::Withdrawn { reason } => ("withdrawn", format!("nothing was sent: {reason}")),
     }
 }
 

@@ -326,22 +326,22 @@ impl<'w> Renderer<'w> {
         pointer: &str,
         sources: &Sources,
     ) -> Diagnostic {
-        let file = sources.get(post.file);
-        let value = post.doc.value_span(pointer);
         let detail = e
             .detail()
             .map_or_else(|| e.kind().to_string(), str::to_string);
         let in_post = e.name().is_none_or(|n| n == "<string>");
-        let span = if in_post {
-            error_span(e, template, file, value)
-        } else {
-            // The error is inside an included template: point at the post's line naming it.
-            e.name().and_then(|name| {
-                let text = file.text.get(value.start..value.end)?;
-                text.find(name).map(|i| Span::new(value.start + i, value.start + i + name.len()))
-            })
-        }
-        .unwrap_or(value);
+        // The text the utm filter refused, as in `got `acme.tea/spring``.
+        let not_a_link = (e.kind() == ErrorKind::InvalidOperation && detail.starts_with(UTM_NOT_A_LINK))
+            .then(|| detail.rsplit('`').nth(1).unwrap_or_default());
+        let span = match (in_post, not_a_link, e.name()) {
+            (true, Some(text), _) => crate::check::find_in_source(post, sources, pointer, text),
+            (true, None, _) => {
+                let value = post.doc.value_span(pointer);
+                error_span(e, template, sources.get(post.file), value).unwrap_or(value)
+            }
+            // The error is inside an included template: point at the post's text naming it.
+            (false, _, name) => crate::check::find_in_source(post, sources, pointer, name.unwrap_or_default()),
+        };
         let (code, message, help) = match e.kind() {
             ErrorKind::OutOfFuel => ("E0403", "template runs too long (loop limit reached)".to_string(), "shorten the loop; templates must finish quickly".to_string()),
             ErrorKind::SyntaxError => ("E0401", format!("template syntax error: {detail}"), "check `{{ }}` and `{% %}` pairs".to_string()),
@@ -359,12 +359,12 @@ impl<'w> Renderer<'w> {
                 format!("template error: {detail}"),
                 undefined_help(&detail, ctx, post, sources),
             ),
-            ErrorKind::InvalidOperation if detail.starts_with(UTM_NOT_A_LINK) => (
+            _ if not_a_link.is_some() => (
                 "E0402",
                 format!("template error: {detail}"),
                 format!(
                     "write the full link with https://, e.g. {{{{ \"https://{}\" | utm }}}}",
-                    detail.rsplit('`').nth(1).unwrap_or("example.com/page")
+                    not_a_link.unwrap_or_default()
                 ),
             ),
             _ => ("E0402", format!("template error: {detail}"), "see docs/format.md, section Templates".to_string()),

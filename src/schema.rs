@@ -117,28 +117,31 @@ fn describe(
                 format!("missing required field `{name}` in {place}"),
             )
             .at(file, at)
-            .help(format!("add `{name}:` (see docs/format.md)"))
+            .help(match example_value(name) {
+                Some(v) => format!("add `{name}: {v}` (see docs/format.md)"),
+                None => format!("add `{name}:` (see docs/format.md)"),
+            })
         }
         ValidationErrorKind::Type { kind } => {
             let expected = match kind {
-                jsonschema::error::TypeKind::Single(t) => format!("{t}"),
+                jsonschema::error::TypeKind::Single(t) => type_words(&t.to_string()),
                 jsonschema::error::TypeKind::Multiple(ts) => ts
                     .iter()
-                    .map(|t| t.to_string())
+                    .map(|t| type_words(&t.to_string()))
                     .collect::<Vec<_>>()
                     .join(" or "),
             };
-            Diagnostic::error(
+            let field = field_name(pointer);
+            let d = Diagnostic::error(
                 "E0112",
-                format!(
-                    "`{}` must be {} {expected}, not {}",
-                    field_name(pointer),
-                    article(&expected),
-                    describe_value(instance)
-                ),
+                format!("`{field}` must be {expected}, not {}", describe_value(instance)),
             )
             .at(file, value_at)
-            .label(format!("expected {expected}"))
+            .label(format!("expected {expected}"));
+            match type_help(&field, &expected, instance) {
+                Some(h) => d.help(h),
+                None => d,
+            }
         }
         ValidationErrorKind::Enum { options } => {
             let opts: Vec<String> = options.as_array().map_or_else(Vec::new, |a| {
@@ -202,11 +205,36 @@ fn describe(
     }
 }
 
-fn article(word: &str) -> &'static str {
-    if word.starts_with(['a', 'e', 'i', 'o', 'u']) {
-        "an"
-    } else {
-        "a"
+/// A JSON Schema type in the words of someone writing YAML.
+fn type_words(json_type: &str) -> String {
+    match json_type {
+        "array" => "a list",
+        "object" => "a mapping",
+        "string" => "a text",
+        "integer" => "a whole number",
+        "number" => "a number",
+        "boolean" => "true or false",
+        "null" => "empty",
+        other => other,
+    }
+    .to_string()
+}
+
+/// How to write the value with the right type, for the mistakes people make.
+fn type_help(field: &str, expected: &str, instance: &Value) -> Option<String> {
+    let text = instance.as_str()?;
+    match expected {
+        // YAML 1.2 reads `yes`, `on` and `True`-like words other than true/false as text.
+        "true or false" => Some(match text.to_lowercase().as_str() {
+            "yes" | "y" | "on" | "true" => "write `true`".to_string(),
+            "no" | "n" | "off" | "false" => "write `false`".to_string(),
+            _ => "write `true` or `false`".to_string(),
+        }),
+        "a list" if field == "media" => Some(format!(
+            "write a list of images: `media: [{{ file: {text}, alt: ... }}]`"
+        )),
+        "a list" => Some(format!("write a list: `{field}: [{text}]`")),
+        _ => None,
     }
 }
 
@@ -218,6 +246,15 @@ fn describe_value(v: &Value) -> String {
         Value::String(s) => format!("\"{}\"", s.chars().take(40).collect::<String>()),
         Value::Array(_) => "a list".into(),
         Value::Object(_) => "a mapping".into(),
+    }
+}
+
+/// A typical value for a required field whose form is not obvious, so the help shows a line to copy.
+fn example_value(field: &str) -> Option<&'static str> {
+    match field {
+        "timezone" => Some("Europe/Berlin"),
+        "platform" => Some("bluesky"),
+        _ => None,
     }
 }
 

@@ -70,6 +70,22 @@ pub struct YamlError {
     pub message: String,
     pub span: Span,
     pub kind: YamlErrorKind,
+    /// Printed under the span, when the message alone does not say what is there.
+    pub label: Option<&'static str>,
+    /// How to fix it, when more specific than the general help for its kind.
+    pub help: Option<String>,
+}
+
+impl YamlError {
+    fn new(kind: YamlErrorKind, message: impl Into<String>, span: Span) -> YamlError {
+        YamlError {
+            message: message.into(),
+            span,
+            kind,
+            label: None,
+            help: None,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -92,6 +108,8 @@ pub fn pointer_segment(s: &str) -> Cow<'_, str> {
 
 pub fn parse(text: &str) -> Result<Document, YamlError> {
     let mut builder = Builder {
+        text,
+        open_flow: Vec::new(),
         offsets: CharOffsets::new(text),
         spans: HashMap::new(),
         parser: Parser::new_from_str(text),
@@ -128,6 +146,10 @@ impl CharOffsets {
 }
 
 struct Builder<'a> {
+    text: &'a str,
+    /// Byte offsets of the `[` and `{` of the flow collections being read, innermost last: a
+    /// syntax error inside one is most often that collection never being closed.
+    open_flow: Vec<usize>,
     offsets: CharOffsets,
     spans: HashMap<String, NodeSpans>,
     parser: Parser<'a, saphyr_parser::StrInput<'a>>,
@@ -139,11 +161,7 @@ impl<'a> Builder<'a> {
             Some(Ok((ev, span))) => Ok((ev, self.offsets.span(&span))),
             Some(Err(e)) => {
                 let at = self.offsets.byte(e.marker().index());
-                Err(YamlError {
-                    message: e.info().to_string(),
-                    span: Span::new(at, at + 1),
-                    kind: YamlErrorKind::Syntax,
-                })
+                Err(syntax_error(self.text, e.info(), at, self.open_flow.last().copied()))
             }
             None => Ok((
                 Event::StreamEnd,
@@ -162,11 +180,11 @@ impl<'a> Builder<'a> {
                 Event::StreamEnd => break,
                 Event::DocumentStart(_) => {
                     if seen_document {
-                        return Err(YamlError {
-                            message: "a second YAML document (`---`) in one file".into(),
+                        return Err(YamlError::new(
+                            YamlErrorKind::MultipleDocuments,
+                            "a second YAML document (`---`) in one file",
                             span,
-                            kind: YamlErrorKind::MultipleDocuments,
-                        });
+                        ));
                     }
                     seen_document = true;
                     let (ev, span) = self.next()?;
@@ -185,12 +203,27 @@ impl<'a> Builder<'a> {
         })
     }
 
-    fn alias_error(span: Span, what: &str) -> YamlError {
-        YamlError {
-            message: format!("YAML {what} are not supported"),
-            span,
-            kind: YamlErrorKind::Alias,
+    /// Notes a collection starting at `span` if it is a flow one (`[` or `{`).
+    fn enter_flow(&mut self, span: Span) -> bool {
+        let flow = self.text[span.start..].starts_with(['[', '{']);
+        if flow {
+            self.open_flow.push(span.start);
         }
+        flow
+    }
+
+    fn leave_flow(&mut self, flow: bool) {
+        if flow {
+            self.open_flow.pop();
+        }
+    }
+
+    fn alias_error(span: Span, what: &str) -> YamlError {
+        YamlError::new(
+            YamlErrorKind::Alias,
+            format!("YAML {what} are not supported"),
+            span,
+        )
     }
 
     fn node(
@@ -219,6 +252,7 @@ impl<'a> Builder<'a> {
                 if anchor != 0 {
                     return Err(Self::alias_error(span, "anchors (`&name`)"));
                 }
+                let flow = self.enter_flow(span);
                 let mut items = Vec::new();
                 let end = loop {
                     let (ev, item_span) = self.next()?;
@@ -228,6 +262,7 @@ impl<'a> Builder<'a> {
                     let p = format!("{pointer}/{}", items.len());
                     items.push(self.node(ev, item_span, p, None)?);
                 };
+                self.leave_flow(flow);
                 self.spans.insert(
                     pointer,
                     NodeSpans {
@@ -241,6 +276,7 @@ impl<'a> Builder<'a> {
                 if anchor != 0 {
                     return Err(Self::alias_error(span, "anchors (`&name`)"));
                 }
+                let flow = self.enter_flow(span);
                 let mut map = Map::new();
                 let end = loop {
                     let (ev, key_span) = self.next()?;
@@ -256,11 +292,11 @@ impl<'a> Builder<'a> {
                             match scalar_value(text, style, tag.as_ref()) {
                                 Value::String(s) => s,
                                 Value::Null => {
-                                    return Err(YamlError {
-                                        message: "a mapping key is empty (null)".into(),
-                                        span: key_span,
-                                        kind: YamlErrorKind::UnsupportedKey,
-                                    })
+                                    return Err(YamlError::new(
+                                        YamlErrorKind::UnsupportedKey,
+                                        "a mapping key is empty (null)",
+                                        key_span,
+                                    ))
                                 }
                                 other => other.to_string(),
                             }
@@ -269,27 +305,28 @@ impl<'a> Builder<'a> {
                             return Err(Self::alias_error(key_span, "aliases (`*name`)"))
                         }
                         _ => {
-                            return Err(YamlError {
-                                message:
-                                    "a mapping key must be a plain value, not a list or mapping"
-                                        .into(),
-                                span: key_span,
-                                kind: YamlErrorKind::UnsupportedKey,
-                            })
+                            return Err(YamlError::new(
+                                YamlErrorKind::UnsupportedKey,
+                                "a mapping key must be a plain value, not a list or mapping",
+                                key_span,
+                            ))
                         }
                     };
+                    let p = format!("{pointer}/{}", pointer_segment(&name));
                     if map.contains_key(&name) {
-                        return Err(YamlError {
-                            message: format!("the key `{name}` appears twice in this mapping"),
-                            span: key_span,
-                            kind: YamlErrorKind::DuplicateKey,
-                        });
+                        let first = self.spans.get(&p).and_then(|n| n.key).unwrap_or(key_span);
+                        let line = line_of(self.text, first.start);
+                        return Err(YamlError::new(
+                            YamlErrorKind::DuplicateKey,
+                            format!("the key `{name}` appears twice in this mapping (first on line {line})"),
+                            key_span,
+                        ));
                     }
                     let (ev, value_span) = self.next()?;
-                    let p = format!("{pointer}/{}", pointer_segment(&name));
                     let v = self.node(ev, value_span, p, Some(key_span))?;
                     map.insert(name, v);
                 };
+                self.leave_flow(flow);
                 self.spans.insert(
                     pointer,
                     NodeSpans {
@@ -299,13 +336,116 @@ impl<'a> Builder<'a> {
                 );
                 Ok(Value::Object(map))
             }
-            _ => Err(YamlError {
-                message: "unexpected YAML structure".into(),
+            _ => Err(YamlError::new(
+                YamlErrorKind::Syntax,
+                "unexpected YAML structure",
                 span,
-                kind: YamlErrorKind::Syntax,
-            }),
+            )),
         }
     }
+}
+
+/// 1-based line of a byte offset.
+fn line_of(text: &str, at: usize) -> usize {
+    text[..at.min(text.len())].matches('\n').count() + 1
+}
+
+/// Turns saphyr's message about the error at byte `at` into one that says what the writer did
+/// wrong and points where it happened (an unclosed `[` or quote is reported where it opens).
+fn syntax_error(text: &str, info: &str, at: usize, open_flow: Option<usize>) -> YamlError {
+    let at = at.min(text.len());
+    let one = |i: usize| Span::new(i, (i + 1).min(text.len()));
+    let error = |message: String, span: Span, label: &'static str, help: String| YamlError {
+        label: Some(label),
+        help: Some(help),
+        ..YamlError::new(YamlErrorKind::Syntax, message, span)
+    };
+    // Inside a `[`/`{` opened on an earlier line, or an error about flow collections: the
+    // collection was not closed before the next `key:` (saphyr stops at that key's `:`).
+    if let Some(open) = open_flow.filter(|&o| line_of(text, o) < line_of(text, at) || info.contains("flow")) {
+        let (what, close) = if text[open..].starts_with('[') { ("list", ']') } else { ("mapping", '}') };
+        return error(
+            format!("this {what} is never closed (missing `{close}`)"),
+            one(open),
+            "opened here",
+            format!("add `{close}` after the last item"),
+        );
+    }
+    // saphyr says "double-quoted" for both quote styles.
+    if info.starts_with("invalid trailing content after") {
+        let end = text[..at].trim_end_matches([' ', '\t']);
+        if let Some(quote) = end.chars().next_back().filter(|c| matches!(c, '"' | '\'')) {
+            let help = if quote == '"' {
+                "to use `\"` inside the text, put the whole text in single quotes ('say \"hi\"'), or write it as a block: `text: |` with the text on the next lines"
+            } else {
+                "to use `'` inside single-quoted text, write it twice (`it''s`), or put the whole text in double quotes"
+            };
+            return error(
+                format!("this `{quote}` ends the quoted text, and more text follows it"),
+                one(end.len() - 1),
+                "the quoted text ends here",
+                help.to_string(),
+            );
+        }
+    }
+    if info.contains("quoted scalar") {
+        if let Some(quote) = text[at..].chars().next().filter(|c| matches!(c, '"' | '\'')) {
+            if closing_quote(&text[at + 1..], quote).is_none() {
+                return error(
+                    "the quoted text is never closed".to_string(),
+                    one(at),
+                    "opened here",
+                    format!("end the text with `{quote}`"),
+                );
+            }
+            return error(
+                "the quoted text is not closed on its line, and the next line is not indented".to_string(),
+                one(at),
+                "opened here",
+                format!("end the text with `{quote}` on this line, or indent the lines it goes on over more than its key"),
+            );
+        }
+    }
+    // The error's line without its indentation: a caret under a tab would not line up.
+    let line = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let content = text[line..].lines().next().unwrap_or_default();
+    let indent = content.len() - content.trim_start().len();
+    let content = Span::new(line + indent, line + content.trim_end().len());
+    if info.starts_with("tabs disallowed") {
+        return error(
+            "a tab is used for indentation".to_string(),
+            content,
+            "indented with a tab",
+            "YAML indents with spaces only: replace the tabs with spaces".to_string(),
+        );
+    }
+    if info.ends_with("did not find expected key") {
+        return error(
+            "this line is indented differently from the keys around it".to_string(),
+            content,
+            "unexpected indentation",
+            "align it with the keys of its mapping; a text that goes on must be indented more than its key, or written as a block with `|`".to_string(),
+        );
+    }
+    YamlError::new(YamlErrorKind::Syntax, info, one(at))
+}
+
+/// The byte offset of the quote that closes a quoted scalar whose text starts `rest`.
+fn closing_quote(rest: &str, quote: char) -> Option<usize> {
+    let mut chars = rest.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        match (quote, c) {
+            ('"', '\\') => {
+                chars.next();
+            }
+            ('\'', '\'') if chars.peek().is_some_and(|&(_, n)| n == '\'') => {
+                chars.next();
+            }
+            _ if c == quote => return Some(i),
+            _ => {}
+        }
+    }
+    None
 }
 
 /// Resolves a scalar per the YAML 1.2 core schema (quoted scalars are always strings).
@@ -383,4 +523,21 @@ mod tests {
             assert_eq!(text[v.start..].lines().next(), Some(first), "{text:?}");
         }
     }
+
+    #[test]
+    fn syntax_errors_say_what_is_unclosed_and_point_where_it_opens() {
+        for (text, message, at) in [
+            ("channels: [a, b\ntext: hi\n", "this list is never closed (missing `]`)", "[a, b"),
+            ("m: {a: 1\nc: 3\n", "this mapping is never closed (missing `}`)", "{a: 1"),
+            ("text: \"Shop closed\nb: 1\n", "the quoted text is never closed", "\"Shop"),
+            ("text: \"say \"hi\" now\"\n", "this `\"` ends the quoted text, and more text follows it", "\"hi"),
+            ("a: 1\na: 2\n", "the key `a` appears twice in this mapping (first on line 1)", "a: 2"),
+            ("a:\n\tb: 1\n", "a tab is used for indentation", "b: 1"),
+        ] {
+            let err = parse(text).expect_err(text);
+            assert_eq!(err.message, message, "{text:?}");
+            assert!(text[err.span.start..].starts_with(at), "{text:?}: {err:?}");
+        }
+    }
+
 }

@@ -34,7 +34,7 @@ fn record(store: &Store, key: &str, events: Vec<Event>) {
 }
 
 fn intent(hash: &str, texts: Vec<String>) -> Event {
-    Event::Intent { content_hash: hash.to_string(), commit: None, attempt: 1, texts }
+    Event::Intent { content_hash: hash.to_string(), commit: None, attempt: 1, texts, run: None, lease_until: None }
 }
 
 fn published(hash: &str, n: u32) -> Event {

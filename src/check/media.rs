@@ -1,6 +1,9 @@
 //! Media attached to deliveries: the file exists, and the platform takes its count, format and size.
 
+use std::collections::BTreeMap;
+
 use crate::diagnostic::Diagnostic;
+use crate::source::{FileId, Span};
 use crate::render::Delivery;
 use crate::workspace::{Level, Workspace};
 
@@ -9,6 +12,8 @@ pub(super) fn check(ws: &Workspace, deliveries: &[Delivery], out: &mut Vec<Diagn
         .settings
         .as_ref()
         .and_then(|s| super::severity(s.policy.alt_text.severity, Level::Error));
+    // A refused format is reported once per file reference, naming every platform that refuses it.
+    let mut refused: BTreeMap<(FileId, Span), (String, Vec<&str>, Vec<&str>)> = BTreeMap::new();
     for d in deliveries {
         let post = &ws.posts[d.post];
         let rules = smm_text::media_rules(d.platform);
@@ -24,7 +29,12 @@ pub(super) fn check(ws: &Workspace, deliveries: &[Delivery], out: &mut Vec<Diagn
                             part.media.len()
                         ),
                     )
-                    .at(post.file, post.doc.value_span(&part.media_pointer))
+                    .at(
+                        post.file,
+                        post.doc
+                            .value_span(&format!("{}/{}", part.media_pointer, rules.max_items)),
+                    )
+                    .label(format!("{} too many from here", part.media.len() - rules.max_items))
                     .help(format!(
                         "move some media to a thread part, or give `{}` a variant with fewer",
                         d.platform.as_str()
@@ -58,16 +68,15 @@ pub(super) fn check(ws: &Workspace, deliveries: &[Delivery], out: &mut Vec<Diagn
                 let is_image = rules.image_formats.contains(&ext.as_str());
                 let is_video = rules.video_formats.contains(&ext.as_str());
                 if !is_image && !is_video {
-                    let mut accepted: Vec<&str> = rules.image_formats.to_vec();
-                    accepted.extend(rules.video_formats);
-                    out.push(
-                        Diagnostic::error(
-                            "E0503",
-                            format!("{} does not accept `.{ext}` files", d.platform.as_str()),
-                        )
-                        .at(post.file, span)
-                        .help(format!("use one of: {}", accepted.join(", "))),
-                    );
+                    let accepted = rules.image_formats.iter().chain(rules.video_formats).copied();
+                    let entry = refused
+                        .entry((post.file, span))
+                        .or_insert_with(|| (ext.clone(), Vec::new(), accepted.clone().collect()));
+                    if !entry.1.contains(&d.platform.as_str()) {
+                        entry.1.push(d.platform.as_str());
+                    }
+                    // Suggest only formats every platform of this post takes.
+                    entry.2.retain(|f| accepted.clone().any(|a| a == *f));
                 } else {
                     let max = if is_image {
                         rules.max_image_bytes
@@ -119,5 +128,20 @@ pub(super) fn check(ws: &Workspace, deliveries: &[Delivery], out: &mut Vec<Diagn
                 }
             }
         }
+    }
+    for ((file, span), (ext, platforms, accepted)) in refused {
+        let help = if accepted.is_empty() {
+            "give each platform a variant with a format it takes".to_string()
+        } else {
+            format!("use one of: {}", accepted.join(", "))
+        };
+        out.push(
+            Diagnostic::error(
+                "E0503",
+                format!("`.{ext}` files are not accepted on {}", platforms.join(", ")),
+            )
+            .at(file, span)
+            .help(help),
+        );
     }
 }

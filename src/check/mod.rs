@@ -37,7 +37,7 @@ fn severity(level: Option<Level>, default: Level) -> Option<Severity> {
 
 /// The span of `needle` inside the post's source at `pointer` when it is written there
 /// literally (case-insensitively), else the whole value: diagnostics point at the words.
-fn find_in_source(post: &Post, sources: &Sources, pointer: &str, needle: &str) -> Span {
+pub(crate) fn find_in_source(post: &Post, sources: &Sources, pointer: &str, needle: &str) -> Span {
     let span = post.doc.value_span(pointer);
     let text = &sources.get(post.file).text;
     let Some(value) = text.get(span.start..span.end) else {

@@ -7,7 +7,7 @@ use jiff::SignedDuration;
 use smm_text::{CountOptions, SpanKind};
 
 use super::{find_in_source, severity};
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{quoted_list, Diagnostic};
 use crate::render::Delivery;
 use crate::source::Sources;
 use crate::workspace::{format_duration, parse_duration, Level, Policy, Post, Settings, When, Workspace};
@@ -38,7 +38,12 @@ pub(super) fn check(
 fn length(settings: &Settings, d: &Delivery, post: &Post, out: &mut Vec<Diagnostic>) {
     let channel = settings.channels.get(&d.channel);
     let sev = severity(settings.policy.length.severity, Level::Error);
-    for part in &d.parts {
+    for (index, part) in d.parts.iter().enumerate() {
+        // Part 0 is the post itself, the others are the thread's replies.
+        let which = match index {
+            0 => String::new(),
+            n => format!("reply {n} is "),
+        };
         if part.text.trim().is_empty() {
             out.push(
                 Diagnostic::error(
@@ -62,7 +67,7 @@ fn length(settings: &Settings, d: &Delivery, post: &Post, out: &mut Vec<Diagnost
                         sev,
                         "P0501",
                         format!(
-                            "too long for {} (channel `{}`): {}/{} {}",
+                            "{which}too long for {} (channel `{}`): {}/{} {}",
                             d.platform.as_str(),
                             d.channel,
                             m.length,
@@ -72,12 +77,20 @@ fn length(settings: &Settings, d: &Delivery, post: &Post, out: &mut Vec<Diagnost
                     )
                     .at(post.file, post.doc.value_span(&part.pointer))
                     .label(format!("{}/{}", m.length, m.limit))
-                    .help(format!(
-                        "shorten it by {}, or write a variant for `{}`; counted as: {}",
-                        m.length - m.limit,
-                        d.platform.as_str(),
-                        m.rule
-                    )),
+                    .help(if index == 0 {
+                        format!(
+                            "shorten it by {}, or write a variant for `{}`; counted as: {}",
+                            m.length - m.limit,
+                            d.platform.as_str(),
+                            m.rule
+                        )
+                    } else {
+                        format!(
+                            "shorten it by {}, or split it into two replies; counted as: {}",
+                            m.length - m.limit,
+                            m.rule
+                        )
+                    }),
                 );
             }
         }
@@ -126,6 +139,7 @@ fn text_rules(
                             post.file,
                             find_in_source(post, sources, &part.pointer, &format!("#{banned}")),
                         )
+                        .label("banned by the policy in smm.yaml")
                         .help("remove it; the list is `policy.banned_hashtags` in smm.yaml"),
                 );
             }
@@ -233,10 +247,10 @@ fn disclosure(
                 ),
             )
             .at(post.file, find_in_source(post, sources, &first.pointer, ""))
-            .help(format!(
-                "add one of {} to the first part of the text",
-                words.join(", ")
-            )),
+            .help(match words.as_slice() {
+                [one] => format!("add {one} to the first part of the text"),
+                _ => format!("add one of {} to the first part of the text", words.join(", ")),
+            }),
         );
     }
 }
@@ -337,37 +351,46 @@ fn schedule(
         (p.file, p.doc.value_span("/publish_at"))
     };
 
+    // One diagnostic per post naming every channel, not one per channel at the same place.
+    let by_post = |hit: &dyn Fn(&Delivery, &jiff::ZonedDateTime) -> bool| {
+        let mut posts: BTreeMap<usize, (&jiff::ZonedDateTime, Vec<&str>)> = BTreeMap::new();
+        for (d, z) in timed.iter().filter(|(d, z)| hit(d, z)) {
+            posts.entry(d.post).or_insert((z, Vec::new())).1.push(&d.channel);
+        }
+        posts
+    };
+
     if let Some(q) = &policy.quiet_hours {
         if let (Some(sev), Ok(from), Ok(to)) = (
             severity(q.severity, Level::Warning),
             q.from.parse::<Time>(),
             q.to.parse::<Time>(),
         ) {
-            for (d, z) in &timed {
+            let quiet = |_: &Delivery, z: &jiff::ZonedDateTime| {
                 let t = z.time();
-                let quiet = if from <= to {
+                if from <= to {
                     t >= from && t < to
                 } else {
                     t >= from || t < to
-                };
-                if quiet {
-                    let (file, span) = at_span(d);
-                    out.push(
-                        Diagnostic::new(
-                            sev,
-                            "P0508",
-                            format!(
-                                "{} on `{}` is in quiet hours ({}–{})",
-                                z.strftime("%H:%M"),
-                                d.channel,
-                                q.from,
-                                q.to
-                            ),
-                        )
-                        .at(file, span)
-                        .help("move it outside quiet hours, or change `policy.quiet_hours`"),
-                    );
                 }
+            };
+            for (post, (z, channels)) in by_post(&quiet) {
+                let p = &ws.posts[post];
+                out.push(
+                    Diagnostic::new(
+                        sev,
+                        "P0508",
+                        format!(
+                            "{} is in quiet hours ({}–{}) on {}",
+                            z.strftime("%H:%M"),
+                            q.from,
+                            q.to,
+                            quoted_list(&channels)
+                        ),
+                    )
+                    .at(p.file, p.doc.value_span("/publish_at"))
+                    .help("move it outside quiet hours, or change `policy.quiet_hours`"),
+                );
             }
         }
     }
@@ -377,28 +400,32 @@ fn schedule(
             let (Ok(from), Ok(to)) = (w.from.parse::<Date>(), w.to.parse::<Date>()) else {
                 continue;
             };
-            for (d, z) in &timed {
-                let applies = w.channels.as_ref().is_none_or(|c| c.contains(&d.channel));
-                if applies && z.date() >= from && z.date() <= to {
-                    let (file, span) = at_span(d);
-                    let why = w
-                        .reason
-                        .as_deref()
-                        .map(|r| format!(" ({r})"))
-                        .unwrap_or_default();
-                    out.push(
-                        Diagnostic::new(
-                            sev,
-                            "P0509",
-                            format!(
-                                "`{}` is scheduled in a blackout window {}..{}{why}",
-                                d.channel, w.from, w.to
-                            ),
-                        )
-                        .at(file, span)
-                        .help("nothing may go out in a blackout window: move the post"),
-                    );
-                }
+            let blocked = |d: &Delivery, z: &jiff::ZonedDateTime| {
+                w.channels.as_ref().is_none_or(|c| c.contains(&d.channel))
+                    && z.date() >= from
+                    && z.date() <= to
+            };
+            let why = w
+                .reason
+                .as_deref()
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default();
+            for (post, (_, channels)) in by_post(&blocked) {
+                let p = &ws.posts[post];
+                out.push(
+                    Diagnostic::new(
+                        sev,
+                        "P0509",
+                        format!(
+                            "scheduled in a blackout window {}..{}{why} on {}",
+                            w.from,
+                            w.to,
+                            quoted_list(&channels)
+                        ),
+                    )
+                    .at(p.file, p.doc.value_span("/publish_at"))
+                    .help("nothing may go out in a blackout window: move the post"),
+                );
             }
         }
     }

@@ -82,7 +82,9 @@ pub(super) fn check(ws: &Workspace, sources: &Sources, now: Timestamp, out: &mut
                     continue;
                 }
             };
-            if !used {
+            // With an unknown default channel left out, the variant may be for that channel.
+            let defaults_broken = post.spec.channels.is_none() && settings.dropped_default_channels;
+            if !used && !defaults_broken {
                 out.push(
                     Diagnostic::new(
                         Severity::Warning,
@@ -115,7 +117,9 @@ pub(super) fn check(ws: &Workspace, sources: &Sources, now: Timestamp, out: &mut
                     .ends
                     .as_deref()
                     .and_then(|d| d.parse::<jiff::civil::Date>().ok());
-                if starts.is_some_and(|s| date < s) || ends.is_some_and(|e| date > e) {
+                // Reversed dates are reported at the campaign (E0305); every post would be outside.
+                let reversed = matches!((starts, ends), (Some(s), Some(e)) if e < s);
+                if !reversed && (starts.is_some_and(|s| date < s) || ends.is_some_and(|e| date > e)) {
                     out.push(
                         Diagnostic::new(Severity::Warning, "W0306", format!("the post is scheduled outside its campaign ({} to {})",
                             campaign.spec.starts.as_deref().unwrap_or("…"), campaign.spec.ends.as_deref().unwrap_or("…")))

@@ -1,7 +1,17 @@
-//! Platform adapters. Each platform's text rules live in the `smm-text` crate; what a channel
-//! must configure to reach the platform lives here.
+//! Platform adapters: one trait, one file per platform. Each platform's text rules live in the
+//! `smm-text` crate; its API client lives here.
+
+pub mod bluesky;
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::time::Duration;
 
 use smm_text::Platform;
+
+use crate::state::DeliveryKey;
+use crate::workspace::Channel;
 
 /// The sets of credential roles a channel of this platform may name (any one set suffices),
 /// each role mapped to an environment variable name in smm.yaml.
@@ -11,15 +21,7 @@ pub fn credential_sets(platform: Platform) -> &'static [&'static [&'static str]]
         Platform::Bluesky => &[&["password"]],
         Platform::Mastodon | Platform::LinkedIn | Platform::Threads => &[&["token"]],
         // OAuth 2.0 user token, or the four OAuth 1.0a user-context keys.
-        Platform::X => &[
-            &["token"],
-            &[
-                "api_key",
-                "api_secret",
-                "access_token",
-                "access_token_secret",
-            ],
-        ],
+        Platform::X => &[&["token"], &["api_key", "api_secret", "access_token", "access_token_secret"]],
         Platform::Discord => &[&["webhook_url"]],
         // A bot token can find a message again after a lost response (message metadata).
         Platform::Slack => &[&["token"], &["webhook_url"]],
@@ -28,10 +30,7 @@ pub fn credential_sets(platform: Platform) -> &'static [&'static [&'static str]]
 }
 
 /// The roles still missing from the closest credential set, or `None` when one set is complete.
-pub fn missing_credentials<'a>(
-    platform: Platform,
-    named: impl Fn(&str) -> bool + 'a,
-) -> Option<Vec<&'static str>> {
+pub fn missing_credentials<'a>(platform: Platform, named: impl Fn(&str) -> bool + 'a) -> Option<Vec<&'static str>> {
     let mut best: Option<Vec<&'static str>> = None;
     for set in credential_sets(platform) {
         let missing: Vec<&'static str> = set.iter().copied().filter(|r| !named(r)).collect();
@@ -43,4 +42,135 @@ pub fn missing_credentials<'a>(
         }
     }
     best
+}
+
+/// One delivery as the adapter sends it: the post and its thread replies, in order.
+#[derive(Clone, Debug)]
+pub struct Outgoing {
+    pub key: DeliveryKey,
+    pub content_hash: String,
+    /// When it was due: adapters may derive stable identifiers from it.
+    pub publish_at: jiff::Timestamp,
+    pub parts: Vec<OutgoingPart>,
+    pub link: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct OutgoingPart {
+    pub text: String,
+    pub media: Vec<OutgoingMedia>,
+}
+
+#[derive(Clone, Debug)]
+pub struct OutgoingMedia {
+    /// Absolute path of the file.
+    pub path: PathBuf,
+    pub alt: String,
+}
+
+/// What the platform created.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Posted {
+    /// The platform's id of the first part (e.g. an at:// URI).
+    pub remote_id: String,
+    pub url: Option<String>,
+}
+
+/// Why a publish did not succeed. The distinction decides whether a post can exist.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PublishError {
+    /// The platform refused it: provably nothing was created.
+    Rejected(String),
+    /// It may or may not have been created (timeout, 5xx, connection lost after sending).
+    Unknown(String),
+    /// Slow down; nothing was created.
+    RateLimited { retry_after: Duration, detail: String },
+    /// Credentials missing or refused: nothing was sent for this delivery.
+    Auth(String),
+    /// The request never left (no connection): nothing was created, try again later.
+    NotSent(String),
+}
+
+/// Whether a platform lets a retry of the same delivery create at most one post.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dedup {
+    /// Retrying is safe (Bluesky: a record key derived from the delivery; Mastodon: Idempotency-Key).
+    Safe,
+    /// Retrying could post twice; look the post up first, else ask a person.
+    Unsafe,
+}
+
+/// The answer of a lookup after a crash.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Lookup {
+    Found(Posted),
+    NotFound,
+    /// The platform gives no way to look (Discord webhooks, Telegram bots).
+    CannotTell,
+}
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// One platform's API client for one channel.
+pub trait Adapter: Send + Sync {
+    fn dedup(&self) -> Dedup;
+
+    /// Publishes every part of the delivery (thread replies after their parent). Safe to call
+    /// again after an unknown outcome only when `dedup()` is `Safe`.
+    fn publish<'a>(&'a self, delivery: &'a Outgoing) -> BoxFuture<'a, Result<Posted, PublishError>>;
+
+    /// Looks for a delivery that may have been published by a run that died.
+    fn find<'a>(&'a self, delivery: &'a Outgoing) -> BoxFuture<'a, Result<Lookup, PublishError>>;
+}
+
+/// Why an adapter could not be set up for a channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SetupError {
+    /// The environment variable a credential names is not set. Holds the variable NAME only.
+    MissingSecret { channel: String, role: String, variable: String },
+    NotSupported { channel: String, platform: Platform },
+}
+
+impl std::fmt::Display for SetupError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SetupError::MissingSecret { channel, role, variable } => {
+                write!(f, "channel `{channel}`: environment variable {variable} (its {role}) is not set")
+            }
+            SetupError::NotSupported { channel, platform } => {
+                write!(f, "channel `{channel}`: publishing to {} is not available yet", platform.as_str())
+            }
+        }
+    }
+}
+
+/// Reads a credential from the environment. The value never leaves the adapter.
+pub(crate) fn secret(channel: &Channel, role: &str) -> Result<String, SetupError> {
+    let variable = channel.credentials.get(role).cloned().unwrap_or_default();
+    match std::env::var(&variable) {
+        Ok(v) if !v.is_empty() => Ok(v),
+        _ => Err(SetupError::MissingSecret { channel: channel.name.clone(), role: role.to_string(), variable }),
+    }
+}
+
+/// The adapter for a channel.
+pub fn adapter_for(channel: &Channel, http: &reqwest::Client) -> Result<Box<dyn Adapter>, SetupError> {
+    match channel.platform {
+        Platform::Bluesky => Ok(Box::new(bluesky::Bluesky::new(channel, http.clone())?)),
+        platform => Err(SetupError::NotSupported { channel: channel.name.clone(), platform }),
+    }
+}
+
+/// The HTTP client every adapter shares: rustls with the ring provider (cheaper to build than
+/// aws-lc), the system's trust store, bounded timeouts.
+pub fn http_client() -> Result<reqwest::Client, String> {
+    // Installing twice fails harmlessly: another client in this process did it first.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .tls_backend_rustls()
+        .connect_timeout(Duration::from_secs(10))
+        .timeout(Duration::from_secs(60))
+        .user_agent(concat!("smm/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| e.to_string())
 }

@@ -54,6 +54,12 @@ pub enum Event {
         attempt: u32,
         /// The exact texts sent (the post and its thread replies), for drift diffs and history.
         texts: Vec<String>,
+        /// The apply run that holds this delivery, and until when: another run leaves it alone
+        /// until then, and treats it as crashed after.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        run: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        lease_until: Option<Timestamp>,
     },
     /// The platform created it.
     Published {
@@ -74,6 +80,9 @@ pub enum Event {
     },
     /// Deleted from the platform on request (`delete: true`).
     Deleted { remote_id: String },
+    /// The intent was given up before anything was sent (no connection, rate limited, missing
+    /// credentials): the delivery is planned again as if never tried.
+    Withdrawn { reason: String },
 }
 
 /// Where a delivery stands, from its entries.
@@ -81,7 +90,7 @@ pub enum Event {
 pub enum Outcome {
     Published { content_hash: String, url: Option<String>, remote_id: String, at: Timestamp, texts: Vec<String> },
     /// An intent without a result: a run died or is running right now.
-    InFlight { content_hash: String, since: Timestamp },
+    InFlight { content_hash: String, since: Timestamp, run: Option<String>, lease_until: Option<Timestamp> },
     Unknown { content_hash: String, reason: String, since: Timestamp },
     Rejected { content_hash: String, reason: String },
     /// Resolved as not published, or deleted: nothing of it is on the platform.
@@ -103,9 +112,9 @@ impl Record {
         let mut texts: Vec<String> = Vec::new();
         for e in &self.entries {
             outcome = Some(match &e.event {
-                Event::Intent { content_hash, texts: t, .. } => {
+                Event::Intent { content_hash, texts: t, run, lease_until, .. } => {
                     texts = t.clone();
-                    Outcome::InFlight { content_hash: content_hash.clone(), since: e.at }
+                    Outcome::InFlight { content_hash: content_hash.clone(), since: e.at, run: run.clone(), lease_until: *lease_until }
                 }
                 Event::Published { content_hash, remote_id, url } => Outcome::Published {
                     content_hash: content_hash.clone(),
@@ -131,6 +140,7 @@ impl Record {
                 }
                 Event::Resolved { published: false, .. } => Outcome::NotPublished,
                 Event::Deleted { .. } => Outcome::Deleted,
+                Event::Withdrawn { .. } => Outcome::NotPublished,
             });
         }
         outcome
@@ -169,7 +179,7 @@ mod tests {
             key: DeliveryKey::new("p", "x"),
             entries: vec![entry(
                 "2026-12-01T08:00:00Z",
-                Event::Intent { content_hash: hash.clone(), commit: None, attempt: 1, texts: vec!["hi".into()] },
+                Event::Intent { content_hash: hash.clone(), commit: None, attempt: 1, texts: vec!["hi".into()], run: None, lease_until: None },
             )],
         };
         assert!(matches!(r.outcome(), Some(Outcome::InFlight { .. })));

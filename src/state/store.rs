@@ -9,12 +9,31 @@ use super::record::{DeliveryKey, Entry, Record};
 
 const STATE_README: &str = "# smm state\n\nThis branch is written by `smm apply`: one file per delivery (a post on a channel) under\n`deliveries/<channel>/<post id>.jsonl`, one JSON line per event (intent, published, rejected,\nunknown, resolved). Do not edit it by hand; use `smm resolve` to settle an unknown delivery.\n";
 
+const FREEZE_FILE: &str = "freeze.json";
+
 /// Every delivery record at one revision of the state branch.
 #[derive(Debug, Default)]
 pub struct State {
     /// The state branch's commit, or `None` before anything was recorded.
     pub revision: Option<String>,
     pub records: BTreeMap<DeliveryKey, Record>,
+    /// Set by `smm freeze`: nothing is published until `smm unfreeze`.
+    pub freeze: Option<Freeze>,
+}
+
+/// The crisis switch, kept on the state branch so it takes effect without a review.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Freeze {
+    pub reason: String,
+    pub by: String,
+    pub at: jiff::Timestamp,
+}
+
+/// A rejected push: someone else moved the state branch on the remote first.
+#[derive(Debug)]
+pub enum PushError {
+    Rejected,
+    Failed(String),
 }
 
 /// Which content the workspace is at.
@@ -33,6 +52,8 @@ pub enum StateError {
     Corrupt { path: String, line: usize, message: String },
     /// The branch moved since it was read: another writer was first.
     Conflict { expected: Option<String>, actual: Option<String> },
+    /// Fetching from or pushing to the remote failed.
+    Remote(String),
 }
 
 impl fmt::Display for StateError {
@@ -40,6 +61,7 @@ impl fmt::Display for StateError {
         match self {
             StateError::Git(e) => write!(f, "git: {}", e.message()),
             StateError::Corrupt { path, line, message } => write!(f, "state file {path} line {line} is not a valid record: {message}"),
+            StateError::Remote(m) => write!(f, "{m}"),
             StateError::Conflict { expected, actual } => write!(
                 f,
                 "the state branch moved from {} to {} while this run was working",
@@ -51,6 +73,13 @@ impl fmt::Display for StateError {
 }
 
 impl std::error::Error for StateError {}
+
+fn push_error(e: PushError) -> StateError {
+    match e {
+        PushError::Rejected => StateError::Remote("the remote's state branch moved while syncing; run again".into()),
+        PushError::Failed(m) => StateError::Remote(format!("git push failed: {m}")),
+    }
+}
 
 impl From<git2::Error> for StateError {
     fn from(e: git2::Error) -> StateError {
@@ -91,6 +120,10 @@ impl Store {
 
     pub fn read(&self) -> Result<State, StateError> {
         let Some(head) = self.head() else { return Ok(State::default()) };
+        self.read_commit(head)
+    }
+
+    fn read_commit(&self, head: Oid) -> Result<State, StateError> {
         let tree = self.repo.find_commit(head)?.tree()?;
         let mut records = BTreeMap::new();
         let mut problem = None;
@@ -127,12 +160,34 @@ impl Store {
         if let Some(p) = problem {
             return Err(p);
         }
-        Ok(State { revision: Some(head.to_string()), records })
+        let freeze = match tree.get_path(Path::new(FREEZE_FILE)) {
+            Ok(entry) => {
+                let blob = self.repo.find_blob(entry.id())?;
+                Some(serde_json::from_slice(blob.content()).map_err(|e| StateError::Corrupt { path: FREEZE_FILE.into(), line: 1, message: e.to_string() })?)
+            }
+            Err(_) => None,
+        };
+        Ok(State { revision: Some(head.to_string()), records, freeze })
     }
 
     /// Appends entries as one commit on the state branch, only if the branch is still at
     /// `expected` (compare-and-swap). Returns the new revision.
     pub fn append(&self, expected: Option<&str>, changes: &[(DeliveryKey, Entry)], message: &str) -> Result<String, StateError> {
+        self.commit(expected, changes, None, message)
+    }
+
+    /// Sets (`Some`) or lifts (`None`) the freeze, as one commit (compare-and-swap like `append`).
+    pub fn set_freeze(&self, expected: Option<&str>, freeze: Option<&Freeze>, message: &str) -> Result<String, StateError> {
+        self.commit(expected, &[], Some(freeze), message)
+    }
+
+    fn commit(
+        &self,
+        expected: Option<&str>,
+        changes: &[(DeliveryKey, Entry)],
+        freeze: Option<Option<&Freeze>>,
+        message: &str,
+    ) -> Result<String, StateError> {
         let current = self.head();
         if current.map(|o| o.to_string()).as_deref() != expected {
             return Err(StateError::Conflict { expected: expected.map(str::to_string), actual: current.map(|o| o.to_string()) });
@@ -170,6 +225,16 @@ impl Store {
         for (path, bytes) in &contents {
             update.upsert(path, self.repo.blob(bytes)?, FileMode::Blob);
         }
+        match freeze {
+            Some(Some(f)) => {
+                let json = serde_json::to_vec_pretty(f).map_err(|e| StateError::Corrupt { path: FREEZE_FILE.into(), line: 0, message: e.to_string() })?;
+                update.upsert(FREEZE_FILE, self.repo.blob(&json)?, FileMode::Blob);
+            }
+            Some(None) => {
+                update.remove(FREEZE_FILE);
+            }
+            None => {}
+        }
         let tree = self.repo.find_tree(update.create_updated(&self.repo, &base_tree)?)?;
         let sig = self.repo.signature().or_else(|_| Signature::now("smm", "smm@localhost"))?;
         let parents: Vec<&git2::Commit> = parent.iter().collect();
@@ -186,6 +251,116 @@ impl Store {
             }
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// The remote the state is shared through (`origin`), if the repository has one.
+    pub fn remote(&self) -> Option<String> {
+        self.repo.find_remote("origin").ok().map(|_| "origin".to_string())
+    }
+
+    fn git(&self) -> std::process::Command {
+        let mut cmd = std::process::Command::new("git");
+        cmd.arg("--git-dir").arg(self.repo.path());
+        // Never prompt: CI has no terminal, and a hanging apply is worse than a failed one.
+        cmd.env("GIT_TERMINAL_PROMPT", "0");
+        cmd
+    }
+
+    /// Brings the local state branch level with the remote's: fetch, then fast-forward, or push
+    /// local results the remote lacks. Uses the `git` command so CI's credentials apply.
+    pub fn sync(&self) -> Result<(), StateError> {
+        let Some(remote) = self.remote() else { return Ok(()) };
+        let tracking = format!("refs/remotes/{remote}/{}", self.branch);
+        let out = self
+            .git()
+            .args(["fetch", "--quiet", "--no-tags", &remote])
+            .arg(format!("+{}:{tracking}", self.local_ref()))
+            .output()
+            .map_err(|e| StateError::Remote(format!("cannot run git: {e}")))?;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let missing_on_remote = stderr.contains("couldn't find remote ref");
+        if !out.status.success() && !missing_on_remote {
+            return Err(StateError::Remote(format!("git fetch {remote} failed: {}", stderr.trim())));
+        }
+        let local = self.repo.refname_to_id(&self.local_ref()).ok();
+        let theirs = if missing_on_remote { None } else { self.repo.refname_to_id(&tracking).ok() };
+        match (local, theirs) {
+            (None, None) => Ok(()),
+            (None, Some(t)) => {
+                self.repo.reference(&self.local_ref(), t, false, "smm: state from remote")?;
+                Ok(())
+            }
+            (Some(_), None) => self.push().map_err(push_error),
+            (Some(l), Some(t)) if l == t => Ok(()),
+            (Some(l), Some(t)) if self.repo.graph_descendant_of(t, l)? => {
+                self.repo.reference_matching(&self.local_ref(), t, true, l, "smm: fast-forward state")?;
+                Ok(())
+            }
+            (Some(l), Some(t)) if self.repo.graph_descendant_of(l, t)? => self.push().map_err(push_error),
+            (Some(l), Some(t)) => self.rebase_onto(l, t),
+        }
+    }
+
+    /// The local branch has commits the remote never got, and the remote moved on: results
+    /// recorded locally (a post that went out) are appended again on top of the remote's state.
+    /// Local intents that never reached the remote are dropped: their requests were never sent.
+    fn rebase_onto(&self, local: Oid, theirs: Oid) -> Result<(), StateError> {
+        let mine = self.read_commit(local)?;
+        self.repo.reference_matching(&self.local_ref(), theirs, true, local, "smm: take remote state")?;
+        let remote = self.read()?;
+        let mut changes = Vec::new();
+        for (key, record) in &mine.records {
+            let known = remote.records.get(key).map_or(0, |r| r.entries.len());
+            for entry in record.entries.iter().skip(known) {
+                if !matches!(entry.event, super::Event::Intent { .. }) {
+                    changes.push((key.clone(), entry.clone()));
+                }
+            }
+        }
+        if !changes.is_empty() {
+            self.append(remote.revision.as_deref(), &changes, "record results kept from an earlier run")?;
+            self.push().map_err(push_error)?;
+        }
+        Ok(())
+    }
+
+    /// Pushes the local state branch; a non-fast-forward rejection means another runner wrote first.
+    pub fn push(&self) -> Result<(), PushError> {
+        let Some(remote) = self.remote() else { return Ok(()) };
+        let out = self
+            .git()
+            .args(["push", "--porcelain", "--quiet", &remote])
+            .arg(format!("{0}:{0}", self.local_ref()))
+            .output()
+            .map_err(|e| PushError::Failed(format!("cannot run git: {e}")))?;
+        if out.status.success() {
+            // Keep the tracking ref current so the next read sees what the remote has.
+            if let Ok(id) = self.repo.refname_to_id(&self.local_ref()) {
+                let _ = self.repo.reference(&format!("refs/remotes/{remote}/{}", self.branch), id, true, "smm: pushed");
+            }
+            return Ok(());
+        }
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        if text.contains("[rejected]") || text.contains("non-fast-forward") || text.contains("fetch first") || text.contains("stale info") {
+            Err(PushError::Rejected)
+        } else {
+            Err(PushError::Failed(text.trim().to_string()))
+        }
+    }
+
+    /// Moves the local state branch back (after a push was rejected: the commit never counted).
+    pub fn reset_local(&self, to: Option<&str>) -> Result<(), StateError> {
+        match to {
+            Some(rev) => {
+                self.repo.reference(&self.local_ref(), Oid::from_str(rev)?, true, "smm: drop rejected commit")?;
+            }
+            None => {
+                if let Ok(mut r) = self.repo.find_reference(&self.local_ref()) {
+                    r.delete()?;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The content commit the workspace is at, and whether its folder has uncommitted changes.

@@ -173,8 +173,13 @@ impl Loader<'_> {
                 } else {
                     e.message
                 };
-                self.diags
-                    .push(Diagnostic::error(code, message).at(file, e.span).help(help));
+                let mut d = Diagnostic::error(code, message)
+                    .at(file, e.span)
+                    .help(e.help.unwrap_or_else(|| help.to_string()));
+                if let Some(label) = e.label {
+                    d = d.label(label);
+                }
+                self.diags.push(d);
                 return None;
             }
         };
@@ -247,10 +252,17 @@ impl Loader<'_> {
         let zone = match TimeZone::get(&raw.timezone) {
             Ok(z) => z,
             Err(_) => {
+                let names: Vec<String> = jiff::tz::db()
+                    .available()
+                    .map(|n| n.as_str().to_string())
+                    .collect();
                 let d = Diagnostic::error("E0208", format!("unknown time zone `{}`", raw.timezone))
                     .at(file, doc.value_span("/timezone"))
                     .label("not an IANA time zone name")
-                    .help("use a name like Europe/Berlin, America/New_York or UTC");
+                    .help(match crate::suggest::closest(&raw.timezone, names.iter().map(String::as_str)) {
+                        Some(s) => format!("did you mean `{s}`?"),
+                        None => "use a name like Europe/Berlin, America/New_York or UTC".to_string(),
+                    });
                 self.diags.push(d);
                 return None;
             }
@@ -277,7 +289,9 @@ impl Loader<'_> {
                 ));
             }
         }
+        let before = default_channels.len();
         default_channels.retain(|c| channels.contains_key(c));
+        let dropped_default_channels = default_channels.len() < before;
         Some(Settings {
             file,
             brand: raw.brand,
@@ -285,6 +299,7 @@ impl Loader<'_> {
             zone,
             channels,
             default_channels,
+            dropped_default_channels,
             utm: raw.defaults.utm,
             grace,
             state_branch: raw.state.branch.unwrap_or_else(|| "smm-state".into()),
@@ -504,15 +519,18 @@ impl Loader<'_> {
             }
             if let Some(first) = yaml_files(self.root, Path::new(name)).first() {
                 let hint = crate::suggest::closest(name, ["campaigns", "posts"]).unwrap_or("posts");
+                // The file is not loaded, so there is no source to point into: name it instead.
+                let moved = Path::new(hint).join(first.strip_prefix(name).unwrap_or(first));
                 let d = Diagnostic::new(
                     Severity::Warning,
                     "W0105",
-                    format!(
-                        "{} is not read: posts live in campaigns/<slug>/ or posts/",
-                        first.display()
-                    ),
+                    format!("the YAML files in `{name}/` are not read: posts live in campaigns/<slug>/ or posts/"),
                 )
-                .help(format!("move the files under {hint}/"));
+                .help(format!(
+                    "move them under {hint}/, e.g. {} to {}",
+                    first.display(),
+                    moved.display()
+                ));
                 self.diags.push(d);
             }
         }

@@ -20,6 +20,9 @@ pub struct Settings {
     pub zone: TimeZone,
     pub channels: BTreeMap<String, Channel>,
     pub default_channels: Vec<String>,
+    /// Whether `defaults.channels` named unknown channels (reported, then left out), so checks
+    /// that depend on the defaults do not report what only follows from that mistake.
+    pub dropped_default_channels: bool,
     pub utm: Utm,
     pub grace: SignedDuration,
     pub state_branch: String,

@@ -1,0 +1,381 @@
+//! Bluesky (AT Protocol): createRecord with a record key derived from the delivery, so a retry
+//! can never create a second post; facets from smm-text; images with alt text; threads.
+
+use std::time::Duration;
+
+use jiff::Timestamp;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use smm_text::bluesky::{detect_facets, FacetFeature};
+use tokio::sync::Mutex;
+
+use super::{secret, Adapter, BoxFuture, Dedup, Lookup, Outgoing, OutgoingMedia, Posted, PublishError, SetupError};
+use crate::workspace::Channel;
+
+const COLLECTION: &str = "app.bsky.feed.post";
+const DEFAULT_BASE: &str = "https://bsky.social";
+
+pub struct Bluesky {
+    http: reqwest::Client,
+    base: String,
+    identifier: String,
+    password: String,
+    session: Mutex<Option<Session>>,
+}
+
+#[derive(Clone)]
+struct Session {
+    access: String,
+    did: String,
+    handle: String,
+}
+
+/// A record this adapter created (or found): what a reply needs to point at it.
+#[derive(Clone, Debug)]
+struct StrongRef {
+    uri: String,
+    cid: String,
+}
+
+impl Bluesky {
+    pub fn new(channel: &Channel, http: reqwest::Client) -> Result<Bluesky, SetupError> {
+        Ok(Bluesky {
+            http,
+            base: channel.base_url.clone().unwrap_or_else(|| DEFAULT_BASE.to_string()).trim_end_matches('/').to_string(),
+            identifier: channel.account.trim_start_matches('@').to_string(),
+            password: secret(channel, "password")?,
+            session: Mutex::new(None),
+        })
+    }
+
+    fn url(&self, method: &str) -> String {
+        format!("{}/xrpc/{method}", self.base)
+    }
+
+    /// A cached session: createSession is rate limited hard (30 per 5 minutes).
+    async fn session(&self) -> Result<Session, PublishError> {
+        let mut guard = self.session.lock().await;
+        if let Some(s) = guard.as_ref() {
+            return Ok(s.clone());
+        }
+        let resp = self
+            .http
+            .post(self.url("com.atproto.server.createSession"))
+            .json(&json!({ "identifier": self.identifier, "password": self.password }))
+            .send()
+            .await
+            .map_err(|e| PublishError::NotSent(format!("cannot reach {}: {}", self.base, short_error(e))))?;
+        let status = resp.status();
+        let body: Value = resp.json().await.unwrap_or(Value::Null);
+        if !status.is_success() {
+            // The password is never part of the message.
+            return Err(PublishError::Auth(format!("sign-in as {} failed: {}", self.identifier, xrpc_error(status, &body))));
+        }
+        let s = Session {
+            access: body["accessJwt"].as_str().unwrap_or_default().to_string(),
+            did: body["did"].as_str().unwrap_or_default().to_string(),
+            handle: body["handle"].as_str().unwrap_or(&self.identifier).to_string(),
+        };
+        *guard = Some(s.clone());
+        Ok(s)
+    }
+
+    async fn forget_session(&self) {
+        *self.session.lock().await = None;
+    }
+
+    /// Sends one XRPC call, classifying failures by whether anything can have been created.
+    async fn call(&self, req: reqwest::RequestBuilder) -> Result<Value, Failure> {
+        let resp = req.send().await.map_err(|e| {
+            if e.is_connect() {
+                Failure::Publish(PublishError::NotSent(format!("cannot connect to {}: {}", self.base, short_error(e))))
+            } else {
+                Failure::Publish(PublishError::Unknown(format!("no answer from {}: {}", self.base, short_error(e))))
+            }
+        })?;
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let body: Value = resp.json().await.unwrap_or(Value::Null);
+        if status.is_success() {
+            return Ok(body);
+        }
+        let detail = xrpc_error(status, &body);
+        Err(match status.as_u16() {
+            401 => Failure::Expired(detail),
+            429 => Failure::Publish(PublishError::RateLimited { retry_after: retry_after(&headers), detail }),
+            400..=499 => Failure::Client { error: body["error"].as_str().unwrap_or_default().to_string(), detail },
+            _ => Failure::Publish(PublishError::Unknown(detail)),
+        })
+    }
+
+    async fn authed(&self, build: impl Fn(&Session) -> reqwest::RequestBuilder) -> Result<Value, Failure> {
+        let session = self.session().await.map_err(Failure::Publish)?;
+        match self.call(build(&session).bearer_auth(&session.access)).await {
+            Err(Failure::Expired(_)) => {
+                // Access tokens are short-lived: sign in again once.
+                self.forget_session().await;
+                let session = self.session().await.map_err(Failure::Publish)?;
+                self.call(build(&session).bearer_auth(&session.access)).await
+            }
+            other => other,
+        }
+    }
+
+    async fn get_record(&self, rkey: &str) -> Result<Option<(StrongRef, Value)>, PublishError> {
+        let session = self.session().await?;
+        let req = |s: &Session| {
+            self.http.get(self.url("com.atproto.repo.getRecord")).query(&[("repo", s.did.as_str()), ("collection", COLLECTION), ("rkey", rkey)])
+        };
+        match self.authed(req).await {
+            Ok(v) => Ok(Some((StrongRef { uri: str_of(&v, "uri"), cid: str_of(&v, "cid") }, v["value"].clone()))),
+            Err(Failure::Client { error, .. }) if error == "RecordNotFound" || error == "InvalidRequest" => {
+                let _ = session;
+                Ok(None)
+            }
+            Err(f) => Err(f.into_publish()),
+        }
+    }
+
+    async fn upload(&self, media: &OutgoingMedia) -> Result<Value, PublishError> {
+        let bytes = std::fs::read(&media.path).map_err(|e| PublishError::Rejected(format!("cannot read {}: {e}", media.path.display())))?;
+        let mime = mime_of(&media.path.to_string_lossy());
+        let req = |_: &Session| self.http.post(self.url("com.atproto.repo.uploadBlob")).header("content-type", mime).body(bytes.clone());
+        // A blob upload creates nothing visible: any failure can be retried.
+        match self.authed(req).await {
+            Ok(v) => Ok(v["blob"].clone()),
+            Err(f) => Err(f.into_publish()),
+        }
+    }
+
+    async fn resolve_handle(&self, handle: &str) -> Option<String> {
+        let resp = self.http.get(self.url("com.atproto.identity.resolveHandle")).query(&[("handle", handle)]).send().await.ok()?;
+        let body: Value = resp.json().await.ok()?;
+        body["did"].as_str().map(str::to_string)
+    }
+
+    async fn record(&self, text: &str, images: Vec<Value>, reply: Option<(&StrongRef, &StrongRef)>, link: Option<&str>) -> Value {
+        let mut facets = Vec::new();
+        for f in detect_facets(text) {
+            let feature = match &f.feature {
+                FacetFeature::Link { uri } => json!({ "$type": "app.bsky.richtext.facet#link", "uri": uri }),
+                FacetFeature::Tag { tag } => json!({ "$type": "app.bsky.richtext.facet#tag", "tag": tag }),
+                // A mention needs the account's DID; an unknown handle stays plain text.
+                FacetFeature::Mention { handle } => match self.resolve_handle(handle).await {
+                    Some(did) => json!({ "$type": "app.bsky.richtext.facet#mention", "did": did }),
+                    None => continue,
+                },
+            };
+            facets.push(json!({ "index": { "byteStart": f.byte_start, "byteEnd": f.byte_end }, "features": [feature] }));
+        }
+        let mut record = json!({ "$type": COLLECTION, "text": text, "createdAt": Timestamp::now().to_string() });
+        if !facets.is_empty() {
+            record["facets"] = Value::Array(facets);
+        }
+        if !images.is_empty() {
+            record["embed"] = json!({ "$type": "app.bsky.embed.images", "images": images });
+        } else if let Some(uri) = link {
+            record["embed"] = json!({ "$type": "app.bsky.embed.external", "external": { "uri": uri, "title": uri, "description": "" } });
+        }
+        if let Some((root, parent)) = reply {
+            record["reply"] = json!({
+                "root": { "uri": root.uri, "cid": root.cid },
+                "parent": { "uri": parent.uri, "cid": parent.cid },
+            });
+        }
+        record
+    }
+
+    /// Creates one part at its derived key, or finds it there from an earlier attempt.
+    async fn create_part(&self, rkey: &str, text: &str, record: Value) -> Result<StrongRef, PublishError> {
+        let body = |s: &Session| {
+            self.http
+                .post(self.url("com.atproto.repo.createRecord"))
+                .json(&json!({ "repo": s.did, "collection": COLLECTION, "rkey": rkey, "record": record }))
+        };
+        match self.authed(body).await {
+            Ok(v) => Ok(StrongRef { uri: str_of(&v, "uri"), cid: str_of(&v, "cid") }),
+            Err(Failure::Client { detail, .. }) => {
+                // A record at this key means an earlier attempt got through: use it, if it is ours.
+                match self.get_record(rkey).await? {
+                    Some((r, value)) if value["text"].as_str() == Some(text) => Ok(r),
+                    Some(_) => Err(PublishError::Rejected(format!("record key {rkey} holds a different post"))),
+                    None => Err(PublishError::Rejected(detail)),
+                }
+            }
+            Err(f) => Err(f.into_publish()),
+        }
+    }
+
+    fn post_url(&self, handle: &str, uri: &str) -> String {
+        let rkey = uri.rsplit('/').next().unwrap_or_default();
+        format!("https://bsky.app/profile/{handle}/post/{rkey}")
+    }
+}
+
+impl Adapter for Bluesky {
+    fn dedup(&self) -> Dedup {
+        Dedup::Safe
+    }
+
+    fn publish<'a>(&'a self, delivery: &'a Outgoing) -> BoxFuture<'a, Result<Posted, PublishError>> {
+        Box::pin(async move {
+            let session = self.session().await?;
+            let mut root: Option<StrongRef> = None;
+            let mut parent: Option<StrongRef> = None;
+            for (i, part) in delivery.parts.iter().enumerate() {
+                let rkey = record_key(delivery, i);
+                // Parts already created by an earlier attempt are reused, not uploaded again.
+                let created = match self.get_record(&rkey).await? {
+                    Some((r, value)) if value["text"].as_str() == Some(part.text.as_str()) => r,
+                    Some(_) => return Err(PublishError::Rejected(format!("record key {rkey} holds a different post"))),
+                    None => {
+                        let mut images = Vec::new();
+                        for m in &part.media {
+                            let blob = self.upload(m).await?;
+                            images.push(json!({ "alt": m.alt, "image": blob }));
+                        }
+                        let reply = root.as_ref().zip(parent.as_ref());
+                        let link = if i == 0 { delivery.link.as_deref() } else { None };
+                        let record = self.record(&part.text, images, reply, link).await;
+                        self.create_part(&rkey, &part.text, record).await?
+                    }
+                };
+                if root.is_none() {
+                    root = Some(created.clone());
+                }
+                parent = Some(created);
+            }
+            let root = root.ok_or_else(|| PublishError::Rejected("nothing to publish".into()))?;
+            Ok(Posted { url: Some(self.post_url(&session.handle, &root.uri)), remote_id: root.uri })
+        })
+    }
+
+    fn find<'a>(&'a self, delivery: &'a Outgoing) -> BoxFuture<'a, Result<Lookup, PublishError>> {
+        Box::pin(async move {
+            let session = self.session().await?;
+            // Every part must be there; a thread cut short by a crash is finished by publishing again.
+            let mut first = None;
+            for (i, part) in delivery.parts.iter().enumerate() {
+                match self.get_record(&record_key(delivery, i)).await? {
+                    Some((r, value)) if value["text"].as_str() == Some(part.text.as_str()) => {
+                        first.get_or_insert(r);
+                    }
+                    _ => return Ok(Lookup::NotFound),
+                }
+            }
+            Ok(match first {
+                Some(r) => Lookup::Found(Posted { url: Some(self.post_url(&session.handle, &r.uri)), remote_id: r.uri }),
+                None => Lookup::NotFound,
+            })
+        })
+    }
+}
+
+/// A record key in TID form (13 base32-sortable characters) derived from the delivery and part:
+/// the same delivery always maps to the same keys, so a retry cannot create a second post.
+/// The timestamp part is the due second plus sub-second bits from a hash of the delivery key.
+pub fn record_key(delivery: &Outgoing, part: usize) -> String {
+    let digest = Sha256::digest(format!("{}#{part}", delivery.key).as_bytes());
+    let h = u64::from_be_bytes([digest[0], digest[1], digest[2], digest[3], digest[4], digest[5], digest[6], digest[7]]);
+    let seconds = u64::try_from(delivery.publish_at.as_second()).unwrap_or(0);
+    let micros = seconds * 1_000_000 + (h % 1_000_000);
+    let clock_id = (h >> 32) & 0x3ff;
+    let tid = ((micros & ((1 << 53) - 1)) << 10) | clock_id;
+    const ALPHABET: &[u8; 32] = b"234567abcdefghijklmnopqrstuvwxyz";
+    (0..13).rev().map(|i| ALPHABET[((tid >> (i * 5)) & 31) as usize] as char).collect()
+}
+
+enum Failure {
+    Publish(PublishError),
+    /// 401: the access token expired.
+    Expired(String),
+    /// Another 4xx: the request was refused.
+    Client { error: String, detail: String },
+}
+
+impl Failure {
+    fn into_publish(self) -> PublishError {
+        match self {
+            Failure::Publish(p) => p,
+            Failure::Expired(d) => PublishError::Auth(d),
+            Failure::Client { detail, .. } => PublishError::Rejected(detail),
+        }
+    }
+}
+
+fn str_of(v: &Value, key: &str) -> String {
+    v[key].as_str().unwrap_or_default().to_string()
+}
+
+fn xrpc_error(status: reqwest::StatusCode, body: &Value) -> String {
+    match (body["error"].as_str(), body["message"].as_str()) {
+        (Some(e), Some(m)) => format!("{} {e}: {m}", status.as_u16()),
+        (Some(e), None) => format!("{} {e}", status.as_u16()),
+        _ => format!("HTTP {status}"),
+    }
+}
+
+/// Bluesky sends `RateLimit-Reset` (epoch seconds); `Retry-After` (seconds) where present.
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Duration {
+    let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<i64>().ok());
+    if let Some(secs) = get("retry-after") {
+        return Duration::from_secs(secs.clamp(0, 3600) as u64);
+    }
+    if let Some(reset) = get("ratelimit-reset") {
+        let wait = reset - Timestamp::now().as_second();
+        return Duration::from_secs(wait.clamp(1, 3600) as u64);
+    }
+    Duration::from_secs(5)
+}
+
+fn mime_of(path: &str) -> &'static str {
+    match path.rsplit('.').next().map(str::to_ascii_lowercase).as_deref() {
+        Some("png") => "image/png",
+        Some("jpg" | "jpeg") => "image/jpeg",
+        Some("gif") => "image/gif",
+        Some("webp") => "image/webp",
+        Some("mp4") => "video/mp4",
+        _ => "application/octet-stream",
+    }
+}
+
+/// reqwest errors can carry the full URL; keep the message short and free of query strings.
+fn short_error(e: reqwest::Error) -> String {
+    let e = e.without_url();
+    let mut s = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(inner) = source {
+        s = format!("{s}: {inner}");
+        source = inner.source();
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::DeliveryKey;
+
+    fn outgoing(post: &str) -> Outgoing {
+        Outgoing {
+            key: DeliveryKey::new(post, "bluesky"),
+            content_hash: String::new(),
+            publish_at: "2026-12-03T08:00:00Z".parse().expect("time"),
+            parts: Vec::new(),
+            link: None,
+        }
+    }
+
+    #[test]
+    fn record_keys_are_stable_tids_distinct_per_delivery_and_part() {
+        let a = outgoing("winter-launch");
+        let k0 = record_key(&a, 0);
+        assert_eq!(k0.len(), 13);
+        assert!(k0.chars().all(|c| "234567abcdefghijklmnopqrstuvwxyz".contains(c)));
+        assert_eq!(k0, record_key(&a, 0), "the same delivery maps to the same key");
+        assert_ne!(k0, record_key(&a, 1));
+        assert_ne!(k0, record_key(&outgoing("winter-teaser"), 0));
+        // The first character of a TID is limited to the first half of the alphabet.
+        assert!("234567abcdefghij".contains(&k0[..1]), "{k0}");
+    }
+}
