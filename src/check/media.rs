@@ -13,7 +13,7 @@ pub(super) fn check(ws: &Workspace, deliveries: &[Delivery], out: &mut Vec<Diagn
         .as_ref()
         .and_then(|s| super::severity(s.policy.alt_text.severity, Level::Error));
     // A refused format is reported once per file reference, naming every platform that refuses it.
-    let mut refused: BTreeMap<(FileId, Span), (String, Vec<&str>, Vec<&str>)> = BTreeMap::new();
+    let mut refused: BTreeMap<(FileId, Span), Refused> = BTreeMap::new();
     for d in deliveries {
         let post = &ws.posts[d.post];
         let rules = smm_text::media_rules(d.platform);
@@ -69,14 +69,16 @@ pub(super) fn check(ws: &Workspace, deliveries: &[Delivery], out: &mut Vec<Diagn
                 let is_video = rules.video_formats.contains(&ext.as_str());
                 if !is_image && !is_video {
                     let accepted = rules.image_formats.iter().chain(rules.video_formats).copied();
-                    let entry = refused
-                        .entry((post.file, span))
-                        .or_insert_with(|| (ext.clone(), Vec::new(), accepted.clone().collect()));
-                    if !entry.1.contains(&d.platform.as_str()) {
-                        entry.1.push(d.platform.as_str());
+                    let entry = refused.entry((post.file, span)).or_insert_with(|| Refused {
+                        ext: ext.clone(),
+                        platforms: Vec::new(),
+                        accepted: accepted.clone().collect(),
+                    });
+                    if !entry.platforms.contains(&d.platform.as_str()) {
+                        entry.platforms.push(d.platform.as_str());
                     }
                     // Suggest only formats every platform of this post takes.
-                    entry.2.retain(|f| accepted.clone().any(|a| a == *f));
+                    entry.accepted.retain(|f| accepted.clone().any(|a| a == *f));
                 } else {
                     let max = if is_image {
                         rules.max_image_bytes
@@ -129,7 +131,7 @@ pub(super) fn check(ws: &Workspace, deliveries: &[Delivery], out: &mut Vec<Diagn
             }
         }
     }
-    for ((file, span), (ext, platforms, accepted)) in refused {
+    for ((file, span), Refused { ext, platforms, accepted }) in refused {
         let help = if accepted.is_empty() {
             "give each platform a variant with a format it takes".to_string()
         } else {
@@ -144,4 +146,12 @@ pub(super) fn check(ws: &Workspace, deliveries: &[Delivery], out: &mut Vec<Diagn
             .help(help),
         );
     }
+}
+
+/// A media file in a format some platforms of its post do not take.
+struct Refused {
+    ext: String,
+    platforms: Vec<&'static str>,
+    /// The formats every one of those platforms takes.
+    accepted: Vec<&'static str>,
 }
