@@ -45,6 +45,59 @@ pub enum Command {
     /// Who changed a post and when (git, following moves), and when it was published (state)
     #[command(after_help = "Examples:\n  smm history winter-launch\n  smm history campaigns/winter-blend-launch/02-launch-thread.yaml\n  smm history --campaign winter-blend-launch --format json")]
     History(HistoryArgs),
+
+    /// Publish what is due (or exactly a saved plan), recording every delivery in the state
+    #[command(after_help = "Exit status: 0 all done, 1 error, 3 finished with unknown, failed or unsent deliveries, \
+        4 another apply holds some deliveries (or kept winning the state branch), 5 the saved plan is stale, 6 publishing is frozen.\n\n\
+        Examples:\n  smm apply                 # what is due now (CI runs this on a schedule)\n  smm apply plan.json       # exactly a saved plan, if still current")]
+    Apply(ApplyArgs),
+
+    /// Stop all publishing at once (recorded on the state branch, no review needed)
+    #[command(after_help = "Example:\n  smm freeze --reason \"Incident: hold all posts until comms clears them\"")]
+    Freeze(FreezeArgs),
+
+    /// Lift a freeze
+    Unfreeze,
+
+    /// Settle a delivery smm could not be sure about
+    #[command(after_help = "Examples:\n  smm resolve winter-launch@x --published https://x.com/northwind/status/1861\n  smm resolve winter-launch@x --not-published   # it will be planned again")]
+    Resolve(ResolveArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ApplyArgs {
+    /// A plan saved with `smm plan --out FILE`: publish exactly that, or refuse if it is stale
+    pub plan: Option<std::path::PathBuf>,
+
+    /// Act as if it were this instant (RFC 3339); default: now
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<jiff::Timestamp>,
+
+    /// Publish even though HEAD is not the publish branch (state.publish_branch, default main)
+    #[arg(long)]
+    pub any_branch: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct FreezeArgs {
+    /// Why (shown to everyone who runs smm until unfrozen)
+    #[arg(long)]
+    pub reason: String,
+}
+
+#[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("outcome").required(true).args(["published", "not_published"])))]
+pub struct ResolveArgs {
+    /// The delivery: POST@CHANNEL, as `smm status` lists it
+    pub delivery: String,
+
+    /// It is on the platform, at this URL
+    #[arg(long, value_name = "URL")]
+    pub published: Option<String>,
+
+    /// It is not on the platform: plan it again
+    #[arg(long)]
+    pub not_published: bool,
 }
 
 #[derive(Debug, clap::Args)]

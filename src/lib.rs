@@ -4,6 +4,7 @@
 //! [`check`] reports problems; [`validate`] runs the three.
 #![warn(clippy::unwrap_used)]
 
+pub mod apply;
 pub mod check;
 pub mod diagnostic;
 pub mod history;

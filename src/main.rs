@@ -14,6 +14,10 @@ fn main() -> ExitCode {
         cli::Command::Plan(args) => commands::plan::run(cli.dir.as_deref(), args),
         cli::Command::Status(args) => commands::status::run(cli.dir.as_deref(), args),
         cli::Command::History(args) => commands::history::run(cli.dir.as_deref(), args),
+        cli::Command::Apply(args) => commands::apply::run(cli.dir.as_deref(), args),
+        cli::Command::Freeze(args) => commands::freeze::freeze(cli.dir.as_deref(), args),
+        cli::Command::Unfreeze => commands::freeze::unfreeze(cli.dir.as_deref()),
+        cli::Command::Resolve(args) => commands::freeze::resolve(cli.dir.as_deref(), args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

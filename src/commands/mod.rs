@@ -1,5 +1,7 @@
 //! One module per command: glue from arguments to the library, and exit codes.
 
+pub mod apply;
+pub mod freeze;
 pub mod history;
 pub mod plan;
 pub mod status;
@@ -13,6 +15,14 @@ pub mod exit {
     pub const ERROR: u8 = 1;
     /// `plan --detailed-exitcode`: apply would publish or delete something now.
     pub const CHANGES: u8 = 2;
+    /// apply finished, but some deliveries are unknown, failed or were not sent.
+    pub const INCOMPLETE: u8 = 3;
+    /// Another apply holds deliveries (or kept moving the state branch first).
+    pub const LEASE: u8 = 4;
+    /// The saved plan no longer matches the content, the state or the time.
+    pub const STALE: u8 = 5;
+    /// Publishing is frozen (`smm freeze`).
+    pub const FROZEN: u8 = 6;
 }
 
 /// Plans the workspace; an invalid workspace prints its diagnostics and stops the command.

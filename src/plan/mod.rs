@@ -122,6 +122,17 @@ pub struct Item {
     pub previous: Option<Vec<String>>,
     pub url: Option<String>,
     pub hint: Option<String>,
+    /// For `Resolve`: what an earlier run left behind.
+    pub pending: Option<Pending>,
+}
+
+/// What an earlier apply left for a delivery without a result.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pending {
+    /// An intent: that run may still be working until `lease_until`, or died.
+    Intent { lease_until: Option<Timestamp> },
+    /// Recorded as unknown: it may or may not be on the platform.
+    Unknown,
 }
 
 /// The whole plan.
@@ -289,6 +300,7 @@ pub fn plan(inputs: &Inputs<'_>) -> Plan {
             previous: None,
             url: None,
             hint: None,
+            pending: None,
         };
         let outcome = inputs.state.records.get(&key).and_then(|r| r.outcome());
         match outcome {
@@ -307,13 +319,15 @@ pub fn plan(inputs: &Inputs<'_>) -> Plan {
                     item.reason = "published".into();
                 }
             }
-            Some(Outcome::InFlight { since, .. }) => {
+            Some(Outcome::InFlight { since, lease_until, .. }) => {
                 item.action = Action::Resolve;
+                item.pending = Some(Pending::Intent { lease_until });
                 item.reason = format!("an apply started publishing it at {} and left no result", inputs_time(&zone, since));
                 item.hint = Some(format!("the next apply checks the platform where it can; else run `smm resolve {key} --published URL` or `--not-published`"));
             }
             Some(Outcome::Unknown { reason, .. }) => {
                 item.action = Action::Resolve;
+                item.pending = Some(Pending::Unknown);
                 item.reason = format!("the outcome is unknown ({reason}): it may or may not be on the platform");
                 item.hint = Some(format!("look on the platform, then `smm resolve {key} --published URL` or `smm resolve {key} --not-published`"));
             }
@@ -397,6 +411,7 @@ pub fn plan(inputs: &Inputs<'_>) -> Plan {
             previous: None,
             url,
             hint: (action == Action::Kept).then(|| "to take it down, restore the post with `delete: true`".to_string()),
+            pending: None,
         });
     }
 
