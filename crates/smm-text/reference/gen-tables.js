@@ -222,7 +222,9 @@ function finishSet(node, icase) {
 // --- printer -----------------------------------------------------------------
 function hex(u) { return '\\x{' + u.toString(16).toUpperCase() + '}'; }
 function chr(u) { return (/[A-Za-z0-9_ ]/.test(String.fromCharCode(u)) && u < 128) ? String.fromCharCode(u) : hex(u); }
+let dropLookaround = false;
 function print(node) {
+  if (dropLookaround && node.t === 'group' && (node.kind === 'la' || node.kind === 'nla')) return '';
   switch (node.t) {
     case 'alt': return node.alts.map((s) => s.map(print).join('')).join('|');
     case 'group': return ({ cap: '(', nc: '(?:', la: '(?=', nla: '(?!' })[node.kind] + print(node.body) + ')';
@@ -280,11 +282,9 @@ out += `@atproto/api ${require('@atproto/api/package.json').version}, tlds ${req
 out += '// Do not edit by hand: rerun the script after changing reference/package.json.\n\n';
 
 // twitter-text regexes
-out += rustStr('TT_EXTRACT_URL', translate(TT.extractUrl));
 out += rustStr('TT_VALID_DOMAIN', translate(TT.validDomain, true));
 out += rustStr('TT_VALID_URL_PRECEDING_CHARS', translate(TT.validUrlPrecedingChars));
 out += rustStr('TT_VALID_TCO_URL', translate(TT.validTcoUrl));
-out += rustStr('TT_VALID_ASCII_DOMAIN', translate(TT.validAsciiDomain));
 out += rustStr('TT_INVALID_URL_WITHOUT_PROTOCOL_PRECEDING', translate(TT.invalidUrlWithoutProtocolPrecedingChars));
 out += rustStr('TT_VALID_MENTION_OR_LIST', translate(TT.validMentionOrList));
 out += rustStr('TT_END_MENTION_MATCH', translate(TT.endMentionMatch));
@@ -297,6 +297,64 @@ out += rustStr('TWEMOJI', translate(twemojiRegex));
 out += rustRanges('JS_WHITESPACE', cpRanges((s) => jsSpace.test(s)));
 out += rustRanges('JS_PUNCTUATION', cpRanges((s) => jsPunct.test(s)));
 out += `pub(crate) const BSKY_TLDS: &[&str] = &[${tlds.map((t) => JSON.stringify(t)).join(', ')}];\n`;
+
+// twitter-text's URL regex, restructured so that it has no lookaround and
+// runs on the `regex` crate. The only lookahead is the one after a gTLD or
+// ccTLD: `(?=[^0-9a-zA-Z@+-]|$)`. Everything that may follow the domain
+// (`:port`, `/path`, `?query`) starts with a character that passes it, so it
+// only decides anything when the URL ends at the TLD; there it becomes a
+// consumed "trail" group whose start is the real end of the match. The
+// alternatives keep JS's order (port before path before query before none).
+function countCaps(node) {
+  if (!node || typeof node !== 'object') return 0;
+  let n = node.t === 'group' && node.kind === 'cap' ? 1 : 0;
+  if (node.t === 'alt') for (const sq of node.alts) for (const it of sq) n += countCaps(it);
+  if (node.t === 'group') n += countCaps(node.body);
+  if (node.t === 'quant') n += countCaps(node.atom);
+  return n;
+}
+function noCaps(src) {
+  if (countCaps(parse(src)) !== 0) throw new Error('unexpected capture group in ' + src.slice(0, 40));
+  return src;
+}
+function tldList(re) {
+  const s = re.source, pre = '(?:(?:', post = ')(?=[^0-9a-zA-Z@+-]|$))';
+  if (!s.startsWith(pre) || !s.endsWith(post)) throw new Error('unexpected TLD regex shape');
+  return '(?:' + noCaps(s.slice(pre.length, s.length - post.length)) + ')';
+}
+{
+  const PRE = noCaps(TT.validUrlPrecedingChars.source);
+  const DOMPRE = '(?:' + noCaps(TT.validSubdomain.source) + '*' + noCaps(TT.validDomainName.source) + ')';
+  const TLD = '(?:' + tldList(TT.validGTLD) + '|' + tldList(TT.validCCTLD) + ')';
+  const PUNY = noCaps(TT.validPunycode.source);
+  const P = '(?:' + noCaps(TT.validUrlPath.source) + ')';
+  const Q = '(?:' + noCaps(TT.validUrlQueryChars.source) + ')*(?:' + noCaps(TT.validUrlQueryEndingChars.source) + ')';
+  const tailA = `(:([0-9]+)(\\/${P}*)?(\\?${Q})?|(\\/${P}*)(\\?${Q})?|(\\?${Q})|([^0-9a-zA-Z@+-]|$))`;
+  const tailB = `((?::([0-9]+))?(\\/${P}*)?(\\?${Q})?)`;
+  // groups: 1 before, 2 url, 3 protocol, 4 tail after a gTLD/ccTLD (5 port,
+  // 6 path, 7 query, 8 path, 9 query, 10 query, 11 trail), 12 tail after a
+  // punycode TLD (13 port, 14 path, 15 query)
+  const url = `(${PRE})((https?:\\/\\/)?${DOMPRE}(?:${TLD}${tailA}|${PUNY}${tailB}))`;
+  if (countCaps(parse(url)) !== 15) throw new Error('URL regex group count changed');
+  out += rustStr('TT_URL_PLAIN', translate(url, true));
+  // validAsciiDomain the same way: group 1 is the trail.
+  const ascii = TT.validAsciiDomain.source;
+  const cut = ascii.indexOf('(?:(?:(?:');
+  const prefix = ascii.slice(0, ascii.lastIndexOf(')+') + 2);
+  if (!prefix.startsWith('(?:(?:[')) throw new Error('unexpected validAsciiDomain shape');
+  const asciiPlain = `${noCaps(prefix)}(?:${TLD}([^0-9a-zA-Z@+-]|$)|${PUNY})`;
+  out += rustStr('TT_ASCII_DOMAIN_PLAIN', translate(asciiPlain, true));
+  void cut;
+}
+
+// The regexes with lookaround again, with the lookarounds removed: a cheap
+// superset the Rust side uses to find candidate start positions for the exact
+// (backtracking) regex.
+dropLookaround = true;
+out += rustStr('TT_VALID_HASHTAG_RELAXED', translate(TT.validHashtag));
+out += rustStr('TT_VALID_CASHTAG_RELAXED', translate(TT.validCashtag));
+out += rustStr('TWEMOJI_RELAXED', translate(twemojiRegex));
+dropLookaround = false;
 
 fs.writeFileSync(path.join(__dirname, '..', 'src', 'generated.rs'), out);
 console.log('wrote src/generated.rs', out.length, 'bytes');

@@ -4,3 +4,5 @@ use super::*;
 fn generated_regexes_compile() {
     assert!(x::regexes_compile());
 }
+
+

@@ -60,55 +60,143 @@ pub enum XEntityKind {
     Cashtag(String),
 }
 
-fn re(cell: &'static OnceLock<Option<Regex>>, src: &str) -> Option<&'static Regex> {
-    // The patterns are generated constants; a failure to compile is a bug that
-    // the test suite catches, so library code degrades to "no match".
-    cell.get_or_init(|| Regex::new(src).ok()).as_ref()
+/// A JavaScript regex with lookaround, run with JS's leftmost, backtracking
+/// semantics.
+///
+/// Running the backtracking engine at every position is slow, so a
+/// lookaround-free superset of the pattern (same source, lookarounds dropped;
+/// `regex` crate) finds candidate starts and the exact pattern is then tried
+/// anchored at each candidate, in order. A real match at a position implies a
+/// superset match there, so the first success is JS's match.
+pub(crate) struct JsRegex {
+    candidates: regex::Regex,
+    /// Anchored at the start of the whole text.
+    at_start: Regex,
+    /// Anchored at a slice of the text starting at a position > 0: `^` (start
+    /// of text) can never match there, so it becomes `\b\B` (never matches).
+    at_slice: Regex,
 }
 
-macro_rules! regex {
-    ($name:ident, $src:expr) => {
-        fn $name() -> Option<&'static Regex> {
-            static CELL: OnceLock<Option<Regex>> = OnceLock::new();
-            re(&CELL, $src)
+/// Capture group byte ranges of one match.
+pub(crate) type Groups = Vec<Option<(usize, usize)>>;
+
+impl JsRegex {
+    fn new(src: &str, relaxed: &str) -> Option<Self> {
+        // Generated patterns print '^' inside classes as an escape, so every
+        // bare '^' is the assertion.
+        Some(JsRegex {
+            candidates: regex::RegexBuilder::new(relaxed).size_limit(64 << 20).build().ok()?,
+            at_start: Regex::new(&format!("^(?:{src})")).ok()?,
+            at_slice: Regex::new(&format!("^(?:{})", src.replace('^', r"\b\B"))).ok()?,
+        })
+    }
+
+    /// `re.exec(text)` with `lastIndex` = byte `pos`.
+    ///
+    /// None of the patterns this is used for can match a twitter-text space
+    /// after its first character, so the anchored attempt only needs the text
+    /// up to and including the next space (which lookaheads may still see).
+    pub(crate) fn exec(&self, text: &str, mut pos: usize) -> Option<Groups> {
+        while pos <= text.len() {
+            let start = self.candidates.find_at(text, pos)?.start();
+            let first = text[start..].chars().next().map_or(0, char::len_utf8);
+            let cut = text[start + first..]
+                .char_indices()
+                .find(|&(_, c)| is_tt_space(c))
+                .map_or(text.len(), |(i, c)| start + first + i + c.len_utf8());
+            let (re, hay) =
+                if start == 0 { (&self.at_start, &text[..cut]) } else { (&self.at_slice, &text[start..cut]) };
+            if let Ok(Some(caps)) = re.captures(hay) {
+                return Some(caps.iter().map(|m| m.map(|m| (m.start() + start, m.end() + start))).collect());
+            }
+            pos = start + text[start..].chars().next().map_or(1, char::len_utf8);
+        }
+        None
+    }
+
+    /// Every match, as a global regex's `exec` loop or `replace` sees them.
+    pub(crate) fn for_each(&self, text: &str, mut f: impl FnMut(&Groups)) {
+        let mut pos = 0;
+        while let Some(groups) = self.exec(text, pos) {
+            let Some(Some((s, e))) = groups.first().copied() else { break };
+            f(&groups);
+            pos = if e > s {
+                e
+            } else {
+                match text[e..].chars().next() {
+                    Some(c) => e + c.len_utf8(),
+                    None => break,
+                }
+            };
+        }
+    }
+}
+
+/// twitter-text's `spaces` class.
+fn is_tt_space(c: char) -> bool {
+    matches!(c, '\u{9}'..='\u{D}' | ' ' | '\u{85}' | '\u{A0}' | '\u{1680}' | '\u{180E}' | '\u{2000}'..='\u{200A}')
+        || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202F}' | '\u{205F}' | '\u{3000}')
+}
+
+fn js(cell: &'static OnceLock<Option<JsRegex>>, src: &str, relaxed: &str) -> Option<&'static JsRegex> {
+    // The patterns are generated constants; a failure to compile is a bug that
+    // the test suite catches, so library code degrades to "no match".
+    cell.get_or_init(|| JsRegex::new(src, relaxed)).as_ref()
+}
+
+fn plain(cell: &'static OnceLock<Option<regex::Regex>>, src: &str) -> Option<&'static regex::Regex> {
+    cell.get_or_init(|| regex::RegexBuilder::new(src).size_limit(64 << 20).build().ok()).as_ref()
+}
+
+/// A regex with lookaround.
+macro_rules! js_regex {
+    ($name:ident, $src:expr, $relaxed:expr) => {
+        fn $name() -> Option<&'static JsRegex> {
+            static CELL: OnceLock<Option<JsRegex>> = OnceLock::new();
+            js(&CELL, $src, $relaxed)
         }
     };
 }
 
-regex!(extract_url_re, g::TT_EXTRACT_URL);
-regex!(valid_tco_url_re, g::TT_VALID_TCO_URL);
-regex!(valid_ascii_domain_re, g::TT_VALID_ASCII_DOMAIN);
-regex!(
-    invalid_url_without_protocol_preceding_re,
-    g::TT_INVALID_URL_WITHOUT_PROTOCOL_PRECEDING
-);
-regex!(valid_mention_re, g::TT_VALID_MENTION_OR_LIST);
-regex!(end_mention_re, g::TT_END_MENTION_MATCH);
-regex!(valid_hashtag_re, g::TT_VALID_HASHTAG);
-regex!(end_hashtag_re, g::TT_END_HASHTAG_MATCH);
-regex!(valid_cashtag_re, g::TT_VALID_CASHTAG);
-regex!(twemoji_re, g::TWEMOJI);
+/// A lookaround-free regex: the `regex` crate's leftmost-first semantics give
+/// the same matches as JS backtracking.
+macro_rules! plain_regex {
+    ($name:ident, $src:expr) => {
+        fn $name() -> Option<&'static regex::Regex> {
+            static CELL: OnceLock<Option<regex::Regex>> = OnceLock::new();
+            plain(&CELL, $src)
+        }
+    };
+}
+
+plain_regex!(url_re, g::TT_URL_PLAIN);
+plain_regex!(ascii_domain_re, g::TT_ASCII_DOMAIN_PLAIN);
+js_regex!(valid_hashtag_re, g::TT_VALID_HASHTAG, g::TT_VALID_HASHTAG_RELAXED);
+js_regex!(valid_cashtag_re, g::TT_VALID_CASHTAG, g::TT_VALID_CASHTAG_RELAXED);
+js_regex!(twemoji_re, g::TWEMOJI, g::TWEMOJI_RELAXED);
+plain_regex!(valid_tco_url_re, g::TT_VALID_TCO_URL);
+plain_regex!(invalid_url_without_protocol_preceding_re, g::TT_INVALID_URL_WITHOUT_PROTOCOL_PRECEDING);
+plain_regex!(valid_mention_re, g::TT_VALID_MENTION_OR_LIST);
+plain_regex!(end_mention_re, g::TT_END_MENTION_MATCH);
+plain_regex!(end_hashtag_re, g::TT_END_HASHTAG_MATCH);
 
 /// Makes sure every generated regex compiles (used by tests).
 pub fn regexes_compile() -> bool {
-    [
-        extract_url_re(),
+    let js = [valid_hashtag_re(), valid_cashtag_re(), twemoji_re()];
+    let plain = [
+        url_re(),
+        ascii_domain_re(),
         valid_tco_url_re(),
-        valid_ascii_domain_re(),
         invalid_url_without_protocol_preceding_re(),
         valid_mention_re(),
         end_mention_re(),
-        valid_hashtag_re(),
         end_hashtag_re(),
-        valid_cashtag_re(),
-        twemoji_re(),
-    ]
-    .iter()
-    .all(Option::is_some)
+    ];
+    js.iter().all(Option::is_some) && plain.iter().all(Option::is_some)
 }
 
-fn is_match(re: Option<&Regex>, s: &str) -> bool {
-    re.is_some_and(|r| r.is_match(s).unwrap_or(false))
+fn is_plain_match(re: Option<&regex::Regex>, s: &str) -> bool {
+    re.is_some_and(|r| r.is_match(s))
 }
 
 /// A URL entity in UTF-16 terms, as twitter-text builds it.
@@ -118,6 +206,14 @@ struct UrlEnt {
     end: usize,
 }
 
+/// Stand-ins for the halves of a surrogate pair. JS regexes without the `u`
+/// flag see an astral character as two code units and can split it between
+/// the "preceding character" and the domain (`x😀.example.com`); replacing each
+/// astral character by two BMP characters that every URL character class
+/// treats like a surrogate keeps UTF-16 indices and reproduces that.
+const HIGH_HALF: char = '\u{E000}';
+const LOW_HALF: char = '\u{E001}';
+
 /// `extractUrlsWithIndices(text)` with the default options (URLs without a
 /// protocol are extracted). Indices are UTF-16.
 fn extract_urls_utf16(text: &str) -> Vec<UrlEnt> {
@@ -125,60 +221,56 @@ fn extract_urls_utf16(text: &str) -> Vec<UrlEnt> {
     if !text.contains('.') {
         return urls;
     }
-    let Some(re) = extract_url_re() else {
-        return urls;
-    };
-    let idx = utf16::Index::new(text);
+    let units: Vec<u16> = text.encode_utf16().collect();
+    let mapped: String = text
+        .chars()
+        .flat_map(|c| if c.len_utf16() == 2 { [Some(HIGH_HALF), Some(LOW_HALF)] } else { [Some(c), None] })
+        .flatten()
+        .collect();
+    let idx = utf16::Index::new(&mapped);
+    let from_units = |a: usize, b: usize| String::from_utf16_lossy(units.get(a..b).unwrap_or(&[]));
+    let Some(re) = url_re() else { return urls };
     let mut pos = 0;
-    while pos <= text.len() {
-        let Ok(Some(caps)) = re.captures_from_pos(text, pos) else {
-            break;
-        };
-        let Some(whole) = caps.get(0) else { break };
-        // JS `exec` resumes at lastIndex; matches are never empty here.
-        pos = if whole.end() > whole.start() {
-            whole.end()
-        } else {
-            whole.end() + 1
-        };
-        let group = |i: usize| caps.get(i).map_or("", |m| m.as_str());
-        let before = group(2);
-        let Some(url_m) = caps.get(3) else { continue };
-        let mut url = url_m.as_str().to_string();
-        let protocol = group(4);
-        let domain = group(5);
-        let path = group(7);
-        let end_position = idx.utf16(whole.end());
-        let start_position = end_position - utf16::len(&url);
+    while pos <= mapped.len() {
+        let Some(caps) = re.captures_at(&mapped, pos) else { break };
+        let span = |i: usize| caps.get(i).map(|m| (m.start(), m.end()));
+        let text_of = |i: usize| caps.get(i).map_or("", |m| m.as_str());
+        let (Some((url_s, url_full_e)), Some(before_m)) = (span(2), caps.get(1)) else { break };
+        // A consumed trail character is not part of the URL (JS: a lookahead).
+        let url_e = span(11).map_or(url_full_e, |(t, _)| t);
+        // JS `exec` resumes at lastIndex, the end of the URL.
+        pos = url_e;
+        let dom_s = span(3).map_or(url_s, |(_, e)| e);
+        let Some(dom_e) = span(4).or(span(12)).map(|(t, _)| t) else { continue };
+        let (url_s16, url_e16) = (idx.utf16(url_s), idx.utf16(url_e));
+        let (dom_s16, dom_e16) = (idx.utf16(dom_s), idx.utf16(dom_e));
+        let before = before_m.as_str();
+        let protocol = text_of(3);
+        let domain_mapped = &mapped[dom_s..dom_e];
+        let domain_units = units.get(dom_s16..dom_e16).unwrap_or(&[]);
+        let path = [6, 8, 14].into_iter().map(text_of).find(|p| !p.is_empty()).unwrap_or("");
+        let end_position = url_e16;
+        let start_position = url_s16;
 
-        let proto_for_check = if protocol.is_empty() {
-            "https://"
-        } else {
-            protocol
-        };
-        if !is_valid_url(&url, proto_for_check, domain) {
+        let proto_for_check = if protocol.is_empty() { "https://" } else { protocol };
+        if !is_valid_url(url_e16 - url_s16, proto_for_check, domain_mapped, domain_units) {
             continue;
         }
         if protocol.is_empty() {
-            if is_match(invalid_url_without_protocol_preceding_re(), before) {
+            if is_plain_match(invalid_url_without_protocol_preceding_re(), before) {
                 continue;
             }
-            let Some(ascii_re) = valid_ascii_domain_re() else {
-                continue;
-            };
+            let didx = utf16::Index::new(domain_mapped);
             let mut last: Option<usize> = None;
             let mut ascii_end = 0usize; // UTF-16, within domain
-            for m in ascii_re.find_iter(domain) {
-                let Ok(m) = m else { break };
-                let ascii = m.as_str();
+            for (ms, me) in ascii_domains(domain_mapped) {
+                let ascii = &domain_mapped[ms..me];
                 // `domain.indexOf(asciiDomain, asciiEndPosition)`
-                let from = byte_of_utf16(domain, ascii_end);
-                let found = domain
-                    .get(from..)
-                    .and_then(|rest| rest.find(ascii))
-                    .map(|b| b + from);
-                let Some(found) = found else { continue };
-                let ascii_start = utf16::len(&domain[..found]);
+                let from = didx.byte(ascii_end);
+                let Some(found) = domain_mapped.get(from..).and_then(|rest| rest.find(ascii)).map(|b| b + from) else {
+                    continue;
+                };
+                let ascii_start = didx.utf16(found);
                 ascii_end = ascii_start + utf16::len(ascii);
                 urls.push(UrlEnt {
                     url: ascii.to_string(),
@@ -190,14 +282,15 @@ fn extract_urls_utf16(text: &str) -> Vec<UrlEnt> {
             let Some(last) = last else { continue };
             if !path.is_empty() {
                 let ent = &mut urls[last];
-                // `url.replace(domain, lastUrl.url)`: first occurrence only.
-                ent.url = url.replacen(domain, &ent.url, 1);
+                // `url.replace(domain, lastUrl.url)`: the URL starts with its domain.
+                ent.url = format!("{}{}", ent.url, from_units(dom_e16, url_e16));
                 ent.end = end_position;
             }
         } else {
+            let mut url = from_units(url_s16, url_e16);
             let mut end = end_position;
             if let Some(tco) = valid_tco_url_re() {
-                if let Ok(Some(c)) = tco.captures(&url) {
+                if let Some(c) = tco.captures(&url) {
                     let slug_len = c.get(1).map_or(0, |m| utf16::len(m.as_str()));
                     if slug_len > MAX_TCO_SLUG_LENGTH {
                         continue;
@@ -208,54 +301,60 @@ fn extract_urls_utf16(text: &str) -> Vec<UrlEnt> {
                     }
                 }
             }
-            urls.push(UrlEnt {
-                url,
-                start: start_position,
-                end,
-            });
+            urls.push(UrlEnt { url, start: start_position, end });
         }
     }
     urls
 }
 
-/// Byte offset of UTF-16 index `u` in `s` (clamped).
-fn byte_of_utf16(s: &str, u: usize) -> usize {
-    utf16::Index::new(s).byte(u)
+/// `domain.replace(validAsciiDomain, fn)`: byte ranges of every match.
+fn ascii_domains(domain: &str) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let Some(re) = ascii_domain_re() else { return out };
+    let mut pos = 0;
+    while pos < domain.len() {
+        let Some(caps) = re.captures_at(domain, pos) else { break };
+        let Some(m) = caps.get(0) else { break };
+        // Group 1 is the character the TLD lookahead looked at, not part of the match.
+        let end = caps.get(1).map_or(m.end(), |t| t.start());
+        out.push((m.start(), end));
+        pos = end.max(m.start() + 1);
+    }
+    out
 }
 
-fn is_valid_url(url: &str, protocol: &str, domain: &str) -> bool {
+fn is_valid_url(url_len16: usize, protocol: &str, domain_mapped: &str, domain: &[u16]) -> bool {
     // idna.toAscii: a punycode-looking domain must be ASCII.
-    if domain.starts_with("xn--") && !is_match(valid_ascii_domain_re(), domain) {
+    if domain_mapped.starts_with("xn--") && ascii_domains(domain_mapped).is_empty() {
         return false;
     }
-    for label in domain.split('.') {
+    for label in domain.split(|&u| u == u16::from(b'.')) {
         let n = punycode_to_ascii_len(label);
         if !(1..=63).contains(&n) {
             return false;
         }
     }
-    if domain.is_empty() {
-        return false;
-    }
-    utf16::len(protocol) + utf16::len(url) <= MAX_URL_LENGTH
+    !domain.is_empty() && utf16::len(protocol) + url_len16 <= MAX_URL_LENGTH
 }
 
-/// Length (UTF-16 units) of punycode.js 1.4.1 `toASCII(label)`.
-fn punycode_to_ascii_len(input: &str) -> usize {
-    let (prefix, rest) = match input.split_once('@') {
-        // `split('@')` keeps parts[0] + '@' and encodes parts[1] only.
-        Some((a, b)) => (utf16::len(a) + 1, b.split('@').next().unwrap_or("")),
-        None => (0, input),
+/// Length (UTF-16 units) of punycode.js 1.4.1 `toASCII(label)`, on UTF-16
+/// units because a label may start or end with half a surrogate pair.
+fn punycode_to_ascii_len(input: &[u16]) -> usize {
+    const AT: u16 = b'@' as u16;
+    let mut parts = input.split(|&u| u == AT);
+    let first = parts.next().unwrap_or(&[]);
+    // `split('@')`: with an '@', parts[0] + '@' is kept and only parts[1] is encoded.
+    let (prefix, rest) = match parts.next() {
+        Some(second) => (first.len() + 1, second),
+        None => (0, first),
     };
     let mut total = prefix;
-    let mut first = true;
-    for label in rest.split(['.', '\u{3002}', '\u{FF0E}', '\u{FF61}']) {
-        if !first {
+    for (i, label) in rest.split(|&u| matches!(u, 0x2E | 0x3002 | 0xFF0E | 0xFF61)).enumerate() {
+        if i > 0 {
             total += 1;
         }
-        first = false;
-        if label.chars().any(|c| !(' '..='~').contains(&c)) {
-            total += 4 + punycode_encode_len(label);
+        if label.iter().any(|&u| !(0x20..=0x7E).contains(&u)) {
+            total += 4 + punycode_encode_len(&ucs2_decode(label));
         } else {
             total += label.len();
         }
@@ -263,8 +362,18 @@ fn punycode_to_ascii_len(input: &str) -> usize {
     total
 }
 
-/// Length of the RFC 3492 encoding of `input` (what punycode.js `encode` emits).
-fn punycode_encode_len(input: &str) -> usize {
+/// punycode.js `ucs2decode`: pairs become code points, lone surrogates stay.
+fn ucs2_decode(units: &[u16]) -> Vec<u32> {
+    char::decode_utf16(units.iter().copied())
+        .map(|r| match r {
+            Ok(c) => u32::from(c),
+            Err(e) => u32::from(e.unpaired_surrogate()),
+        })
+        .collect()
+}
+
+/// Length of the RFC 3492 encoding of `cps` (what punycode.js `encode` emits).
+fn punycode_encode_len(cps: &[u32]) -> usize {
     const BASE: u32 = 36;
     const T_MIN: u32 = 1;
     const T_MAX: u32 = 26;
@@ -280,7 +389,6 @@ fn punycode_encode_len(input: &str) -> usize {
         }
         k + (BASE - T_MIN + 1) * delta / (delta + SKEW)
     }
-    let cps: Vec<u32> = input.chars().map(u32::from).collect();
     let basic = cps.iter().filter(|&&c| c < 0x80).count();
     let mut out = basic + usize::from(basic > 0);
     let mut n: u32 = 0x80;
@@ -292,7 +400,7 @@ fn punycode_encode_len(input: &str) -> usize {
         let m = cps.iter().copied().filter(|&c| c >= n).min().unwrap_or(n);
         delta = delta.saturating_add((m - n).saturating_mul(handled + 1));
         n = m;
-        for &c in &cps {
+        for &c in cps {
             if c < n {
                 delta = delta.saturating_add(1);
             }
@@ -330,10 +438,11 @@ fn punycode_encode_len(input: &str) -> usize {
 fn emoji_utf16(text: &str, idx: &utf16::Index) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
     let Some(re) = twemoji_re() else { return out };
-    for m in re.find_iter(text) {
-        let Ok(m) = m else { break };
-        out.push((idx.utf16(m.start()), utf16::len(m.as_str())));
-    }
+    re.for_each(text, |g| {
+        if let Some(Some((s, e))) = g.first() {
+            out.push((idx.utf16(*s), utf16::len(&text[*s..*e])));
+        }
+    });
     out
 }
 
@@ -406,55 +515,27 @@ pub fn parse_tweet(text: &str) -> XParse {
     }
 }
 
-/// JS `String.prototype.replace(globalRegex, fn)` driver: every match, in order,
-/// resuming after each one (after one unit for an empty match).
-fn for_each_match(re: &Regex, text: &str, mut f: impl FnMut(&fancy_regex::Captures<'_, str>)) {
-    let mut pos = 0;
-    while pos <= text.len() {
-        let Ok(Some(caps)) = re.captures_from_pos(text, pos) else {
-            break;
-        };
-        let Some(m) = caps.get(0) else { break };
-        f(&caps);
-        pos = if m.end() > m.start() {
-            m.end()
-        } else {
-            match text[m.end()..].chars().next() {
-                Some(c) => m.end() + c.len_utf8(),
-                None => break,
-            }
-        };
-    }
-}
-
 fn extract_mentions(text: &str) -> Vec<XEntity> {
     let mut out = Vec::new();
     if !text.contains(['@', '＠']) {
         return out;
     }
-    let (Some(re), end_re) = (valid_mention_re(), end_mention_re()) else {
-        return out;
-    };
-    for_each_match(re, text, |caps| {
+    let Some(re) = valid_mention_re() else { return out };
+    for caps in re.captures_iter(text) {
         let (Some(m), Some(before), Some(name)) = (caps.get(0), caps.get(1), caps.get(3)) else {
-            return;
+            continue;
         };
-        if is_match(end_re, &text[m.end()..]) {
-            return;
+        if is_plain_match(end_mention_re(), &text[m.end()..]) {
+            continue;
         }
         let slug = caps.get(4).map_or("", |s| s.as_str());
-        let start = before.end();
-        // The '@' (or '＠') sign precedes the screen name.
-        let end = name.end() + slug.len();
+        // `before` is followed by the '@' (or '＠'), then the screen name and slug.
         out.push(XEntity {
-            start,
-            end,
-            kind: XEntityKind::Mention {
-                screen_name: name.as_str().to_string(),
-                list_slug: slug.to_string(),
-            },
+            start: before.end(),
+            end: name.end() + slug.len(),
+            kind: XEntityKind::Mention { screen_name: name.as_str().to_string(), list_slug: slug.to_string() },
         });
-    });
+    }
     out
 }
 
@@ -463,21 +544,17 @@ fn extract_hashtags(text: &str) -> Vec<XEntity> {
     if !text.contains(['#', '＃']) {
         return out;
     }
-    let (Some(re), end_re) = (valid_hashtag_re(), end_hashtag_re()) else {
-        return out;
-    };
-    for_each_match(re, text, |caps| {
-        let (Some(m), Some(before), Some(tag)) = (caps.get(0), caps.get(1), caps.get(3)) else {
+    let Some(re) = valid_hashtag_re() else { return out };
+    re.for_each(text, |g| {
+        let (Some(Some((_, end))), Some(Some((_, before_end))), Some(Some((tag_s, tag_e)))) =
+            (g.first(), g.get(1), g.get(3))
+        else {
             return;
         };
-        if is_match(end_re, &text[m.end()..]) {
+        if is_plain_match(end_hashtag_re(), &text[*end..]) {
             return;
         }
-        out.push(XEntity {
-            start: before.end(),
-            end: tag.end(),
-            kind: XEntityKind::Hashtag(tag.as_str().to_string()),
-        });
+        out.push(XEntity { start: *before_end, end: *tag_e, kind: XEntityKind::Hashtag(text[*tag_s..*tag_e].to_string()) });
     });
     out
 }
@@ -487,18 +564,10 @@ fn extract_cashtags(text: &str) -> Vec<XEntity> {
     if !text.contains('$') {
         return out;
     }
-    let Some(re) = valid_cashtag_re() else {
-        return out;
-    };
-    for_each_match(re, text, |caps| {
-        let (Some(before), Some(tag)) = (caps.get(1), caps.get(3)) else {
-            return;
-        };
-        out.push(XEntity {
-            start: before.end(),
-            end: tag.end(),
-            kind: XEntityKind::Cashtag(tag.as_str().to_string()),
-        });
+    let Some(re) = valid_cashtag_re() else { return out };
+    re.for_each(text, |g| {
+        let (Some(Some((_, before_end))), Some(Some((tag_s, tag_e)))) = (g.get(1), g.get(3)) else { return };
+        out.push(XEntity { start: *before_end, end: *tag_e, kind: XEntityKind::Cashtag(text[*tag_s..*tag_e].to_string()) });
     });
     out
 }
@@ -548,4 +617,5 @@ pub fn extract_urls(text: &str) -> Vec<XEntity> {
         })
         .collect()
 }
+
 
