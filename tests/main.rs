@@ -2,6 +2,7 @@
 
 mod support;
 
+mod apply;
 mod broken_workspaces;
 mod cli;
 mod example_calendar;

@@ -237,7 +237,7 @@ fn check_saved_plan(path: &Path, fresh: &Plan) -> Result<(), ApplyError> {
         return Err(ApplyError::Stale("the state changed since the plan was made (another apply ran)".into()));
     }
     if let Some(until) = saved["valid_until"].as_str() {
-        let until: Timestamp = until.parse::<jiff::ZonedDateTime>().map(|z| z.timestamp()).map_err(|e| ApplyError::Stale(e.to_string()))?;
+        let until: Timestamp = until.parse().map_err(|e: jiff::Error| ApplyError::Stale(e.to_string()))?;
         if fresh.at > until {
             return Err(ApplyError::Stale(format!("the plan expired at {}", fresh.format_timestamp(until))));
         }

@@ -1,0 +1,307 @@
+//! `smm apply` against a real Bluesky PDS (started by the test, see support/pds.rs) with the
+//! state in a git repository that pushes to a bare remote, as in CI.
+
+use std::path::Path;
+use std::process::Output;
+
+use serde_json::Value;
+
+use crate::support::pds::Pds;
+use crate::support::{self, stderr, stdout};
+
+/// The due time of the posts below is 2027-03-02 09:00 Berlin (08:00Z); apply runs 5 minutes later.
+const AT: &str = "2027-03-02T08:05:00Z";
+const PASSWORD_VAR: &str = "SMM_TEST_BSKY_APP_PASSWORD";
+
+/// A content repository with one Bluesky channel pointing at the PDS, cloned from a bare remote.
+struct Setup {
+    remote: tempfile::TempDir,
+    work: tempfile::TempDir,
+}
+
+fn settings(pds: &Pds) -> String {
+    format!(
+        "brand: Acme Tea\ntimezone: Europe/Berlin\nchannels:\n  bluesky:\n    platform: bluesky\n    account: {}\n    base_url: {}\n    credentials: {{ password: {PASSWORD_VAR} }}\ndefaults:\n  channels: [bluesky]\n",
+        pds.handle, pds.url
+    )
+}
+
+fn write(root: &Path, rel: &str, text: &str) {
+    let p = root.join(rel);
+    std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+    std::fs::write(p, text).expect("write");
+}
+
+fn setup(pds: &Pds, posts: &[(&str, &str)]) -> Setup {
+    let seed = tempfile::tempdir().expect("tempdir");
+    let root = seed.path();
+    write(root, "smm.yaml", &settings(pds));
+    std::fs::create_dir_all(root.join("media")).expect("mkdir");
+    std::fs::copy(support::fixtures().join("base/media/cup.png"), root.join("media/cup.png")).expect("copy");
+    for (path, text) in posts {
+        write(root, path, text);
+    }
+    support::git_init(root);
+    let remote = tempfile::tempdir().expect("tempdir");
+    git(&["clone", "--quiet", "--bare", root.to_str().expect("utf-8"), remote.path().to_str().expect("utf-8")], Path::new("/"));
+    let work = clone(&remote);
+    Setup { remote, work }
+}
+
+fn clone(remote: &tempfile::TempDir) -> tempfile::TempDir {
+    let work = tempfile::tempdir().expect("tempdir");
+    git(&["clone", "--quiet", remote.path().to_str().expect("utf-8"), work.path().to_str().expect("utf-8")], Path::new("/"));
+    git(&["config", "user.name", "CI"], work.path());
+    git(&["config", "user.email", "ci@example.com"], work.path());
+    work
+}
+
+fn git(args: &[&str], cwd: &Path) -> String {
+    let o = std::process::Command::new("git").args(args).current_dir(cwd).output().expect("git");
+    assert!(o.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn apply(pds: &Pds, root: &Path, extra: &[&str]) -> Output {
+    let mut args = vec!["apply", "--at", AT];
+    args.extend_from_slice(extra);
+    std::process::Command::new(env!("CARGO_BIN_EXE_smm"))
+        .args(&args)
+        .current_dir(root)
+        .env("NO_COLOR", "1")
+        .env(PASSWORD_VAR, &pds.app_password)
+        .output()
+        .expect("run smm apply")
+}
+
+/// Every post record in the PDS account, oldest first.
+fn records(pds: &Pds) -> Vec<Value> {
+    let url = format!("{}/xrpc/com.atproto.repo.listRecords?repo={}&collection=app.bsky.feed.post&limit=100&reverse=true", pds.url, pds.did);
+    let body = http_get(&url);
+    let v: Value = serde_json::from_slice(&body).expect("json");
+    v["records"].as_array().cloned().unwrap_or_default()
+}
+
+fn http_get(url: &str) -> Vec<u8> {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    rt.block_on(async {
+        let resp = smm::platforms::http_client().expect("client").get(url).send().await.expect("GET");
+        assert!(resp.status().is_success(), "GET {url}: {}", resp.status());
+        resp.bytes().await.expect("body").to_vec()
+    })
+}
+
+const LAUNCH: &str = "id: launch\npublish_at: 2027-03-02 09:00\ntext: \"Spring tea is here! https://acme.tea/spring #tea with @alice.test\"\nmedia:\n  - { file: media/cup.png, alt: A cup of green tea on a wooden table }\n";
+const THREAD: &str = "id: story\npublish_at: 2027-03-02 08:58\ntext: How we pick tea, a thread.\nthread:\n  - First, the leaves are picked by hand.\n  - Then they dry for two days.\n";
+
+#[test]
+fn apply_publishes_to_a_real_pds_exactly_once_and_records_it_in_git() {
+    let pds = Pds::start();
+    let s = setup(&pds, &[("posts/launch.yaml", LAUNCH), ("posts/story.yaml", THREAD)]);
+    let root = s.work.path();
+
+    let o = apply(&pds, root, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let recs = records(&pds);
+    assert_eq!(recs.len(), 4, "one post + a thread of three: {recs:#?}");
+
+    // The post: text, facets as UTF-8 byte ranges, the image's bytes and alt text.
+    let launch = recs.iter().find(|r| r["value"]["text"].as_str().is_some_and(|t| t.starts_with("Spring tea"))).expect("launch post");
+    let text = launch["value"]["text"].as_str().expect("text");
+    let facets = launch["value"]["facets"].as_array().expect("facets");
+    let mut seen: Vec<(String, String)> = facets
+        .iter()
+        .map(|f| {
+            let (a, b) = (f["index"]["byteStart"].as_u64().expect("start") as usize, f["index"]["byteEnd"].as_u64().expect("end") as usize);
+            (text[a..b].to_string(), f["features"][0]["$type"].as_str().expect("type").to_string())
+        })
+        .collect();
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            ("#tea".to_string(), "app.bsky.richtext.facet#tag".to_string()),
+            ("@alice.test".to_string(), "app.bsky.richtext.facet#mention".to_string()),
+            ("https://acme.tea/spring".to_string(), "app.bsky.richtext.facet#link".to_string()),
+        ]
+    );
+    let mention = facets.iter().find(|f| f["features"][0]["did"].is_string()).expect("mention");
+    assert_eq!(mention["features"][0]["did"], pds.did.as_str());
+    let image = &launch["value"]["embed"]["images"][0];
+    assert_eq!(image["alt"], "A cup of green tea on a wooden table");
+    let cid = image["image"]["ref"]["$link"].as_str().expect("blob cid");
+    let blob = http_get(&format!("{}/xrpc/com.atproto.sync.getBlob?did={}&cid={cid}", pds.url, pds.did));
+    assert_eq!(blob, std::fs::read(root.join("media/cup.png")).expect("png"), "the image arrives byte for byte");
+
+    // The thread: replies point at their root and parent.
+    let by_text = |t: &str| recs.iter().find(|r| r["value"]["text"] == t).unwrap_or_else(|| panic!("no record {t:?}"));
+    let first = by_text("How we pick tea, a thread.");
+    let second = by_text("First, the leaves are picked by hand.");
+    let third = by_text("Then they dry for two days.");
+    assert!(first["value"]["reply"].is_null());
+    assert_eq!(second["value"]["reply"]["root"]["uri"], first["uri"]);
+    assert_eq!(second["value"]["reply"]["parent"]["uri"], first["uri"]);
+    assert_eq!(third["value"]["reply"]["root"]["uri"], first["uri"]);
+    assert_eq!(third["value"]["reply"]["parent"]["uri"], second["uri"]);
+    assert_eq!(third["value"]["reply"]["parent"]["cid"], second["cid"]);
+
+    // Recorded in git and pushed: a fresh clone knows, so a second apply publishes nothing.
+    let again = clone(&s.remote);
+    let o = apply(&pds, again.path(), &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(records(&pds).len(), 4, "nothing is published twice");
+    let status = support::smm(&["status", "--at", AT], again.path());
+    let status = stdout(&status);
+    assert!(status.contains("published") && status.contains("https://bsky.app/profile/alice.test/post/"), "{status}");
+    let log = git(&["log", "--format=%s", "origin/smm-state"], again.path());
+    assert!(log.contains("intent launch@bluesky") && log.contains("result launch@bluesky"), "{log}");
+
+    assert_no_secret(&pds, again.path(), &[&o]);
+}
+
+/// The app password appears in no output and no file of the state branch.
+fn assert_no_secret(pds: &Pds, root: &Path, outputs: &[&Output]) {
+    for o in outputs {
+        let all = format!("{}{}", stdout(o), stderr(o));
+        assert!(!all.contains(&pds.app_password), "the app password leaked into output:\n{all}");
+    }
+    for file in git(&["ls-tree", "-r", "--name-only", "origin/smm-state"], root).lines() {
+        let text = git(&["show", &format!("origin/smm-state:{file}")], root);
+        assert!(!text.contains(&pds.app_password), "the app password is in {file}");
+    }
+    let log = git(&["log", "--format=%B", "origin/smm-state"], root);
+    assert!(!log.contains(&pds.app_password), "the app password is in a commit message");
+}
+
+/// Keys and outcomes recorded on the remote's state branch, per delivery.
+fn recorded_events(root: &Path, key_path: &str) -> Vec<String> {
+    git(&["fetch", "--quiet", "origin", "+refs/heads/smm-state:refs/remotes/origin/smm-state"], root);
+    let text = git(&["show", &format!("origin/smm-state:deliveries/{key_path}")], root);
+    text.lines()
+        .map(|l| serde_json::from_str::<Value>(l).expect("json line")["event"].as_str().expect("event").to_string())
+        .collect()
+}
+
+#[test]
+fn an_interrupted_run_is_reconciled_without_a_second_post() {
+    let pds = Pds::start();
+    let s = setup(&pds, &[("posts/launch.yaml", LAUNCH)]);
+    let root = s.work.path();
+    // A run published the post, then died before recording the result: only its intent is there.
+    let o = apply(&pds, root, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(records(&pds).len(), 1);
+    let crashed = clone(&s.remote);
+    git(&["fetch", "--quiet", "origin", "smm-state:smm-state"], crashed.path());
+    git(&["checkout", "--quiet", "smm-state"], crashed.path());
+    let file = crashed.path().join("deliveries/bluesky/launch.jsonl");
+    let lines: Vec<String> = std::fs::read_to_string(&file).expect("read").lines().map(str::to_string).collect();
+    assert_eq!(lines.len(), 2, "intent and result: {lines:?}");
+    // Keep the intent, drop the result, and make its lease expire, as after a crash.
+    let intent = lines[0].replace("\"lease_until\":\"", "\"lease_until\":\"2000-01-01T00:00:00Z\",\"old_lease\":\"");
+    std::fs::write(&file, format!("{intent}\n")).expect("write");
+    git(&["commit", "--quiet", "-am", "simulate a crash after the request"], crashed.path());
+    git(&["push", "--quiet", "--force", "origin", "smm-state"], crashed.path());
+
+    let fresh = clone(&s.remote);
+    let o = apply(&pds, fresh.path(), &[]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert!(stderr(&o).contains("found launch@bluesky"), "{}", stderr(&o));
+    assert_eq!(records(&pds).len(), 1, "the post is found, not published again");
+    assert_eq!(recorded_events(fresh.path(), "bluesky/launch.jsonl"), ["intent", "published"]);
+}
+
+#[test]
+fn an_intent_that_never_reached_the_platform_is_published_once() {
+    let pds = Pds::start();
+    let s = setup(&pds, &[("posts/launch.yaml", LAUNCH)]);
+    let crashed = clone(&s.remote);
+    // A run recorded its intent and died before sending anything.
+    git(&["checkout", "--quiet", "--orphan", "smm-state"], crashed.path());
+    git(&["rm", "-rq", "--cached", "."], crashed.path());
+    for entry in std::fs::read_dir(crashed.path()).expect("dir") {
+        let p = entry.expect("entry").path();
+        if p.file_name().is_some_and(|n| n != ".git") {
+            if p.is_dir() { std::fs::remove_dir_all(&p).expect("rm") } else { std::fs::remove_file(&p).expect("rm") }
+        }
+    }
+    write(
+        crashed.path(),
+        "deliveries/bluesky/launch.jsonl",
+        "{\"at\":\"2027-03-02T08:01:00Z\",\"event\":\"intent\",\"content_hash\":\"sha256:x\",\"attempt\":1,\"texts\":[],\"lease_until\":\"2027-03-02T08:02:00Z\"}\n",
+    );
+    git(&["add", "."], crashed.path());
+    git(&["commit", "--quiet", "-m", "intent from a run that died"], crashed.path());
+    git(&["push", "--quiet", "origin", "smm-state"], crashed.path());
+
+    let o = apply(&pds, s.work.path(), &[]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert_eq!(records(&pds).len(), 1, "published once after looking");
+    let events = recorded_events(s.work.path(), "bluesky/launch.jsonl");
+    assert_eq!(events.first().map(String::as_str), Some("intent"));
+    assert_eq!(events.last().map(String::as_str), Some("published"), "{events:?}");
+}
+
+#[test]
+fn frozen_stale_and_wrong_branch_publish_nothing() {
+    let pds = Pds::start();
+    let s = setup(&pds, &[("posts/launch.yaml", LAUNCH)]);
+    let root = s.work.path();
+
+    let o = support::smm(&["freeze", "--reason", "crisis: hold everything"], root);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = apply(&pds, clone(&s.remote).path(), &[]);
+    assert_eq!(o.status.code(), Some(6), "frozen for every clone: {}", stderr(&o));
+    assert!(stderr(&o).contains("crisis: hold everything"), "{}", stderr(&o));
+    assert_eq!(records(&pds).len(), 0);
+    assert_eq!(support::smm(&["unfreeze"], root).status.code(), Some(0));
+
+    // A saved plan is bound to the content commit: a new commit makes it stale.
+    let plan = root.join("../plan.json");
+    let o = support::smm(&["plan", "--at", AT, "--out", plan.to_str().expect("utf-8")], root);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    write(root, "posts/extra.yaml", "publish_at: 2027-03-10 10:00\ntext: Later.\n");
+    git(&["add", "."], root);
+    git(&["commit", "--quiet", "-m", "another post"], root);
+    let o = apply(&pds, root, &[plan.to_str().expect("utf-8")]);
+    assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
+    assert!(stderr(&o).contains("stale"), "{}", stderr(&o));
+    assert_eq!(records(&pds).len(), 0);
+
+    // Expired: a plan made now, applied after its window.
+    let o = support::smm(&["plan", "--at", AT, "--out", plan.to_str().expect("utf-8")], root);
+    assert_eq!(o.status.code(), Some(0));
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_smm"))
+        .args(["apply", "--at", "2027-03-02T10:00:00Z", plan.to_str().expect("utf-8")])
+        .current_dir(root)
+        .env(PASSWORD_VAR, &pds.app_password)
+        .output()
+        .expect("run");
+    assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
+    assert!(stderr(&o).contains("expired"), "{}", stderr(&o));
+
+    // The saved plan, still current: exactly that is published.
+    let o = apply(&pds, root, &[plan.to_str().expect("utf-8")]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(records(&pds).len(), 1);
+
+    git(&["checkout", "--quiet", "-b", "feature"], root);
+    let o = apply(&pds, root, &[]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("apply publishes from `main`"), "{}", stderr(&o));
+}
+
+#[test]
+fn a_missing_secret_sends_nothing_and_says_which_variable() {
+    let pds = Pds::start();
+    let s = setup(&pds, &[("posts/launch.yaml", LAUNCH)]);
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_smm"))
+        .args(["apply", "--at", AT])
+        .current_dir(s.work.path())
+        .env_remove(PASSWORD_VAR)
+        .output()
+        .expect("run");
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(stderr(&o).contains(PASSWORD_VAR), "{}", stderr(&o));
+    assert_eq!(records(&pds).len(), 0);
+}
