@@ -306,8 +306,9 @@ impl<'w> Renderer<'w> {
             Err(e) => {
                 // Including a template that did not compile fails as "non-existing template"; it
                 // is reported once at the template file, not again at every post including it.
-                let broken_include = e.kind() == ErrorKind::TemplateNotFound
-                    && e.detail().is_some_and(|d| self.broken.iter().any(|n| d.contains(&format!("'{n}'"))));
+                let cause = innermost(&e);
+                let broken_include = cause.kind() == ErrorKind::TemplateNotFound
+                    && cause.detail().is_some_and(|d| self.broken.iter().any(|n| d.contains(&format!("'{n}'"))));
                 if !broken_include {
                     diags.push(self.template_error(&e, source, ctx, post, pointer, sources));
                 }
@@ -326,23 +327,23 @@ impl<'w> Renderer<'w> {
         pointer: &str,
         sources: &Sources,
     ) -> Diagnostic {
-        let detail = e
+        // Explain the cause; `e` itself points into the post (at the include, if that is where
+        // the cause is).
+        let cause = innermost(e);
+        let detail = cause
             .detail()
-            .map_or_else(|| e.kind().to_string(), str::to_string);
-        let in_post = e.name().is_none_or(|n| n == "<string>");
+            .map_or_else(|| cause.kind().to_string(), str::to_string);
         // The text the utm filter refused, as in `got `acme.tea/spring``.
-        let not_a_link = (e.kind() == ErrorKind::InvalidOperation && detail.starts_with(UTM_NOT_A_LINK))
+        let not_a_link = (cause.kind() == ErrorKind::InvalidOperation && detail.starts_with(UTM_NOT_A_LINK))
             .then(|| detail.rsplit('`').nth(1).unwrap_or_default());
-        let span = match (in_post, not_a_link, e.name()) {
-            (true, Some(text), _) => crate::check::find_in_source(post, sources, pointer, text),
-            (true, None, _) => {
+        let span = match not_a_link {
+            Some(text) => crate::check::find_in_source(post, sources, pointer, text),
+            None => {
                 let value = post.doc.value_span(pointer);
                 error_span(e, template, sources.get(post.file), value).unwrap_or(value)
             }
-            // The error is inside an included template: point at the post's text naming it.
-            (false, _, name) => crate::check::find_in_source(post, sources, pointer, name.unwrap_or_default()),
         };
-        let (code, message, help) = match e.kind() {
+        let (code, message, help) = match cause.kind() {
             ErrorKind::OutOfFuel => ("E0403", "template runs too long (loop limit reached)".to_string(), "shorten the loop; templates must finish quickly".to_string()),
             ErrorKind::SyntaxError => ("E0401", format!("template syntax error: {detail}"), "check `{{ }}` and `{% %}` pairs".to_string()),
             ErrorKind::TemplateNotFound => {
@@ -369,10 +370,10 @@ impl<'w> Renderer<'w> {
             ),
             _ => ("E0402", format!("template error: {detail}"), "see docs/format.md, section Templates".to_string()),
         };
-        let message = match e.name().filter(|_| !in_post) {
+        let message = match cause.name().filter(|&n| n != "<string>") {
             Some(name) => format!(
                 "{message} (in templates/{name}{})",
-                e.line().map(|l| format!(", line {l}")).unwrap_or_default()
+                cause.line().map(|l| format!(", line {l}")).unwrap_or_default()
             ),
             None => message,
         };
@@ -409,6 +410,16 @@ fn channels_of<'a>(post: &'a Post, settings: &'a Settings) -> &'a [String] {
         .unwrap_or(&settings.default_channels)
 }
 
+/// The error that started it all: an error in an included template comes wrapped in one about
+/// the include (`error in "sign.j2"`).
+fn innermost(e: &minijinja::Error) -> &minijinja::Error {
+    let mut e = e;
+    while let Some(inner) = std::error::Error::source(e).and_then(|s| s.downcast_ref::<minijinja::Error>()) {
+        e = inner;
+    }
+    e
+}
+
 /// The failing expression in the post file, found from minijinja's line and byte range in the
 /// template; `None` when the template line cannot be placed in the file.
 fn error_span(e: &minijinja::Error, template: &str, file: &SourceFile, value: Span) -> Option<Span> {
@@ -425,13 +436,14 @@ fn error_span(e: &minijinja::Error, template: &str, file: &SourceFile, value: Sp
     if indent == text.len() {
         return None;
     }
-    // The expression itself when the file holds it as written (escapes in a quoted scalar or
-    // folding in a `>` block can hide it); else the line from its first character.
+    // The expression itself when the file holds it as written (escapes in a quoted scalar can
+    // hide it), from that line on: a `>` block folds lines, so it may be further down.
+    let rest = file.text.get(line.start..value.end)?;
     let snippet = e
         .range()
         .and_then(|r| template.get(r))
         .filter(|s| !s.trim().is_empty() && !s.contains('\n'));
-    Some(match snippet.and_then(|s| text.find(s).map(|i| (i, s.len()))) {
+    Some(match snippet.and_then(|s| rest.find(s).map(|i| (i, s.len()))) {
         Some((i, len)) => Span::new(line.start + i, line.start + i + len),
         None => Span::new(line.start + indent, line.start + text.len()),
     })
@@ -595,4 +607,25 @@ mod tests {
         assert_eq!(hashtag("coffee"), "#coffee");
         assert_eq!(hashtag("#already"), "#already");
     }
+
+    #[test]
+    fn template_errors_point_at_the_expression_in_the_file() {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        for (yaml, line) in [
+            ("text: Hi {{ nope }}\n", 1),
+            ("id: a\ntext: |\n  Hello\n  and {{ nope }}\n", 4),
+            // Blank lines before a block's first text are template lines too.
+            ("text: >-\n\n  Hello\n  {{ nope }}\n", 4),
+        ] {
+            let doc = crate::yaml::parse(yaml).expect("valid");
+            let template = doc.value["text"].as_str().unwrap_or_default();
+            let e = env.render_str(template, ()).expect_err(yaml);
+            let file = SourceFile::new("p.yaml".into(), yaml.to_string());
+            let span = error_span(&e, template, &file, doc.value_span("/text")).expect(yaml);
+            assert_eq!(&yaml[span.start..span.end], "nope", "{yaml:?}");
+            assert_eq!(file.line_col(span.start).0, line, "{yaml:?}");
+        }
+    }
+
 }

@@ -652,3 +652,15 @@ fn read_templates(root: &Path, diags: &mut Vec<Diagnostic>) -> BTreeMap<String, 
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offsets_are_written_as_publish_at_takes_them() {
+        let offset = |secs| jiff::tz::Offset::from_seconds(secs).expect("valid offset");
+        assert_eq!(hh_mm(offset(7200)), "+02:00");
+        assert_eq!(hh_mm(offset(-(9 * 3600 + 30 * 60))), "-09:30");
+    }
+}
