@@ -288,10 +288,7 @@ out += rustStr('TT_VALID_TCO_URL', translate(TT.validTcoUrl));
 out += rustStr('TT_INVALID_URL_WITHOUT_PROTOCOL_PRECEDING', translate(TT.invalidUrlWithoutProtocolPrecedingChars));
 out += rustStr('TT_VALID_MENTION_OR_LIST', translate(TT.validMentionOrList));
 out += rustStr('TT_END_MENTION_MATCH', translate(TT.endMentionMatch));
-out += rustStr('TT_VALID_HASHTAG', translate(TT.validHashtag));
 out += rustStr('TT_END_HASHTAG_MATCH', translate(TT.endHashtagMatch));
-out += rustStr('TT_VALID_CASHTAG', translate(TT.validCashtag));
-out += rustStr('TWEMOJI', translate(twemojiRegex));
 
 // Bluesky: regexes and the TLD list the detector consults
 out += rustRanges('JS_WHITESPACE', cpRanges((s) => jsSpace.test(s)));
@@ -347,12 +344,22 @@ function tldList(re) {
   void cut;
 }
 
+// twitter-text hashtag classes (the extraction is scanned by hand in Rust).
+{
+  const cls = (re) => { const r = new RegExp('^(?:' + re.source + ')$', 'i'); return cpRanges((s) => r.test(s)); };
+  out += rustRanges('TT_HASHTAG_ALPHA', cls(TT.hashtagAlpha));
+  out += rustRanges('TT_HASHTAG_ALPHANUMERIC', cls(TT.hashtagAlphaNumeric));
+}
+
 // The regexes with lookaround again, with the lookarounds removed: a cheap
 // superset the Rust side uses to find candidate start positions for the exact
 // (backtracking) regex.
+// Its only lookaround is `(?!\ufe0e)` (Rust relies on this: see x.rs).
+if (twemojiRegex.source.split('(?').length - 1 !== twemojiRegex.source.split('(?:').length - 1 + twemojiRegex.source.split('(?!\\ufe0e)').length - 1) {
+  throw new Error('twemoji regex has other lookarounds now');
+}
+out += rustStr('TWEMOJI', translate(twemojiRegex));
 dropLookaround = true;
-out += rustStr('TT_VALID_HASHTAG_RELAXED', translate(TT.validHashtag));
-out += rustStr('TT_VALID_CASHTAG_RELAXED', translate(TT.validCashtag));
 out += rustStr('TWEMOJI_RELAXED', translate(twemojiRegex));
 dropLookaround = false;
 

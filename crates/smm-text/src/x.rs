@@ -6,6 +6,7 @@
 //! around them follows the JavaScript line by line, including its quirks, so
 //! that the differential test in `tests/reference.rs` agrees on every string.
 
+use std::cmp::Ordering::{Equal, Greater, Less};
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
@@ -60,76 +61,53 @@ pub enum XEntityKind {
     Cashtag(String),
 }
 
-/// A JavaScript regex with lookaround, run with JS's leftmost, backtracking
-/// semantics.
+/// twemoji-parser's regex, run with JS's leftmost, backtracking semantics.
 ///
-/// Running the backtracking engine at every position is slow, so a
-/// lookaround-free superset of the pattern (same source, lookarounds dropped;
-/// `regex` crate) finds candidate starts and the exact pattern is then tried
-/// anchored at each candidate, in order. A real match at a position implies a
-/// superset match there, so the first success is JS's match.
-pub(crate) struct JsRegex {
-    candidates: regex::Regex,
-    /// Anchored at the start of the whole text.
-    at_start: Regex,
-    /// Anchored at a slice of the text starting at a position > 0: `^` (start
-    /// of text) can never match there, so it becomes `\b\B` (never matches).
-    at_slice: Regex,
+/// Its only lookaround is `(?!\uFE0E)` (a text-presentation selector turns an
+/// emoji back into text), at the end of the match or before an optional skin
+/// tone. The same pattern without it (`regex` crate, fast) finds the match;
+/// only when that match is followed by U+FE0E can the lookahead matter, and
+/// then the exact pattern (fancy-regex) is tried anchored at that position.
+/// A real match at a position implies a relaxed match there, so scanning the
+/// relaxed starts in order finds JS's match.
+struct Twemoji {
+    relaxed: regex::Regex,
+    /// Anchored at the start of the haystack (the pattern has no `^`).
+    anchored: Regex,
 }
 
-/// Capture group byte ranges of one match.
-pub(crate) type Groups = Vec<Option<(usize, usize)>>;
-
-impl JsRegex {
-    fn new(src: &str, relaxed: &str) -> Option<Self> {
-        // Generated patterns print '^' inside classes as an escape, so every
-        // bare '^' is the assertion.
-        Some(JsRegex {
-            candidates: regex::RegexBuilder::new(relaxed).size_limit(64 << 20).build().ok()?,
-            at_start: Regex::new(&format!("^(?:{src})")).ok()?,
-            at_slice: Regex::new(&format!("^(?:{})", src.replace('^', r"\b\B"))).ok()?,
+impl Twemoji {
+    fn new() -> Option<Self> {
+        Some(Twemoji {
+            relaxed: regex::RegexBuilder::new(g::TWEMOJI_RELAXED).size_limit(64 << 20).build().ok()?,
+            anchored: Regex::new(&format!("^(?:{})", g::TWEMOJI)).ok()?,
         })
     }
 
-    /// `re.exec(text)` with `lastIndex` = byte `pos`.
-    ///
-    /// None of the patterns this is used for can match a twitter-text space
-    /// after its first character, so the anchored attempt only needs the text
-    /// up to and including the next space (which lookaheads may still see).
-    pub(crate) fn exec(&self, text: &str, mut pos: usize) -> Option<Groups> {
+    /// `regex.exec(text)` from byte `pos`: the match's byte range.
+    fn exec(&self, text: &str, mut pos: usize) -> Option<(usize, usize)> {
         while pos <= text.len() {
-            let start = self.candidates.find_at(text, pos)?.start();
-            let first = text[start..].chars().next().map_or(0, char::len_utf8);
-            let cut = text[start + first..]
+            let m = self.relaxed.find_at(text, pos)?;
+            if !text[m.end()..].starts_with('\u{FE0E}') {
+                return Some((m.start(), m.end()));
+            }
+            // Only the characters up to the next space can take part.
+            let cut = text[m.end()..]
                 .char_indices()
                 .find(|&(_, c)| is_tt_space(c))
-                .map_or(text.len(), |(i, c)| start + first + i + c.len_utf8());
-            let (re, hay) =
-                if start == 0 { (&self.at_start, &text[..cut]) } else { (&self.at_slice, &text[start..cut]) };
-            if let Ok(Some(caps)) = re.captures(hay) {
-                return Some(caps.iter().map(|m| m.map(|m| (m.start() + start, m.end() + start))).collect());
+                .map_or(text.len(), |(i, c)| m.end() + i + c.len_utf8());
+            if let Ok(Some(exact)) = self.anchored.find(&text[m.start()..cut]) {
+                return Some((m.start(), m.start() + exact.end()));
             }
-            pos = start + text[start..].chars().next().map_or(1, char::len_utf8);
+            pos = m.start() + text[m.start()..].chars().next().map_or(1, char::len_utf8);
         }
         None
     }
+}
 
-    /// Every match, as a global regex's `exec` loop or `replace` sees them.
-    pub(crate) fn for_each(&self, text: &str, mut f: impl FnMut(&Groups)) {
-        let mut pos = 0;
-        while let Some(groups) = self.exec(text, pos) {
-            let Some(Some((s, e))) = groups.first().copied() else { break };
-            f(&groups);
-            pos = if e > s {
-                e
-            } else {
-                match text[e..].chars().next() {
-                    Some(c) => e + c.len_utf8(),
-                    None => break,
-                }
-            };
-        }
-    }
+fn twemoji() -> Option<&'static Twemoji> {
+    static CELL: OnceLock<Option<Twemoji>> = OnceLock::new();
+    CELL.get_or_init(Twemoji::new).as_ref()
 }
 
 /// twitter-text's `spaces` class.
@@ -138,24 +116,8 @@ fn is_tt_space(c: char) -> bool {
         || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202F}' | '\u{205F}' | '\u{3000}')
 }
 
-fn js(cell: &'static OnceLock<Option<JsRegex>>, src: &str, relaxed: &str) -> Option<&'static JsRegex> {
-    // The patterns are generated constants; a failure to compile is a bug that
-    // the test suite catches, so library code degrades to "no match".
-    cell.get_or_init(|| JsRegex::new(src, relaxed)).as_ref()
-}
-
 fn plain(cell: &'static OnceLock<Option<regex::Regex>>, src: &str) -> Option<&'static regex::Regex> {
     cell.get_or_init(|| regex::RegexBuilder::new(src).size_limit(64 << 20).build().ok()).as_ref()
-}
-
-/// A regex with lookaround.
-macro_rules! js_regex {
-    ($name:ident, $src:expr, $relaxed:expr) => {
-        fn $name() -> Option<&'static JsRegex> {
-            static CELL: OnceLock<Option<JsRegex>> = OnceLock::new();
-            js(&CELL, $src, $relaxed)
-        }
-    };
 }
 
 /// A lookaround-free regex: the `regex` crate's leftmost-first semantics give
@@ -171,9 +133,6 @@ macro_rules! plain_regex {
 
 plain_regex!(url_re, g::TT_URL_PLAIN);
 plain_regex!(ascii_domain_re, g::TT_ASCII_DOMAIN_PLAIN);
-js_regex!(valid_hashtag_re, g::TT_VALID_HASHTAG, g::TT_VALID_HASHTAG_RELAXED);
-js_regex!(valid_cashtag_re, g::TT_VALID_CASHTAG, g::TT_VALID_CASHTAG_RELAXED);
-js_regex!(twemoji_re, g::TWEMOJI, g::TWEMOJI_RELAXED);
 plain_regex!(valid_tco_url_re, g::TT_VALID_TCO_URL);
 plain_regex!(invalid_url_without_protocol_preceding_re, g::TT_INVALID_URL_WITHOUT_PROTOCOL_PRECEDING);
 plain_regex!(valid_mention_re, g::TT_VALID_MENTION_OR_LIST);
@@ -182,7 +141,6 @@ plain_regex!(end_hashtag_re, g::TT_END_HASHTAG_MATCH);
 
 /// Makes sure every generated regex compiles (used by tests).
 pub fn regexes_compile() -> bool {
-    let js = [valid_hashtag_re(), valid_cashtag_re(), twemoji_re()];
     let plain = [
         url_re(),
         ascii_domain_re(),
@@ -192,7 +150,7 @@ pub fn regexes_compile() -> bool {
         end_mention_re(),
         end_hashtag_re(),
     ];
-    js.iter().all(Option::is_some) && plain.iter().all(Option::is_some)
+    twemoji().is_some() && plain.iter().all(Option::is_some)
 }
 
 fn is_plain_match(re: Option<&regex::Regex>, s: &str) -> bool {
@@ -437,12 +395,13 @@ fn punycode_encode_len(cps: &[u32]) -> usize {
 /// Emoji found by twemoji-parser 11.0.2: (UTF-16 start, UTF-16 length).
 fn emoji_utf16(text: &str, idx: &utf16::Index) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
-    let Some(re) = twemoji_re() else { return out };
-    re.for_each(text, |g| {
-        if let Some(Some((s, e))) = g.first() {
-            out.push((idx.utf16(*s), utf16::len(&text[*s..*e])));
-        }
-    });
+    let Some(re) = twemoji() else { return out };
+    let mut pos = 0;
+    while let Some((s, e)) = re.exec(text, pos) {
+        out.push((idx.utf16(s), utf16::len(&text[s..e])));
+        // Emoji matches are never empty; guard anyway against looping.
+        pos = if e > s { e } else { e + text[e..].chars().next().map_or(1, char::len_utf8) };
+    }
     out
 }
 
@@ -539,24 +498,122 @@ fn extract_mentions(text: &str) -> Vec<XEntity> {
     out
 }
 
+fn in_table(table: &[(u32, u32)], c: char) -> bool {
+    let c = u32::from(c);
+    table.binary_search_by(|&(lo, hi)| if hi < c { Less } else if lo > c { Greater } else { Equal }).is_ok()
+}
+
+fn is_hashtag_alpha(c: char) -> bool {
+    in_table(g::TT_HASHTAG_ALPHA, c)
+}
+
+fn is_hashtag_alnum(c: char) -> bool {
+    in_table(g::TT_HASHTAG_ALPHANUMERIC, c)
+}
+
+/// twitter-text's `validHashtag` (flags `gi`) at char index `p`:
+/// `(^|\uFE0E|\uFE0F|$|(?!alnum|&)anychar)([#＃])(?!\uFE0F|\u20E3)(alnum*alpha alnum*)`.
+/// Returns (hash index, tag end index) in chars. Scanned by hand: the regex
+/// needs lookaround and is slow in a backtracking engine.
+fn hashtag_at(chars: &[char], p: usize) -> Option<(usize, usize)> {
+    let is_hash = |i: usize| matches!(chars.get(i), Some('#' | '＃'));
+    // The tag: first char not FE0F/20E3, then the maximal alphanumeric run,
+    // which must hold a letter (greedy `alnum* alpha alnum*` ends there).
+    let tag = |t: usize| -> Option<usize> {
+        if matches!(chars.get(t), Some('\u{FE0F}' | '\u{20E3}')) {
+            return None;
+        }
+        let mut e = t;
+        while chars.get(e).is_some_and(|&c| is_hashtag_alnum(c)) {
+            e += 1;
+        }
+        chars[t..e].iter().any(|&c| is_hashtag_alpha(c)).then_some(e)
+    };
+    // Alternatives in the regex's order; each is tried through to the end.
+    if p == 0 && is_hash(0) {
+        if let Some(e) = tag(1) {
+            return Some((0, e));
+        }
+    }
+    let c = *chars.get(p)?;
+    let boundary = matches!(c, '\u{FE0E}' | '\u{FE0F}') || !(is_hashtag_alnum(c) || c == '&');
+    if boundary && is_hash(p + 1) {
+        if let Some(e) = tag(p + 2) {
+            return Some((p + 1, e));
+        }
+    }
+    None
+}
+
 fn extract_hashtags(text: &str) -> Vec<XEntity> {
     let mut out = Vec::new();
     if !text.contains(['#', '＃']) {
         return out;
     }
-    let Some(re) = valid_hashtag_re() else { return out };
-    re.for_each(text, |g| {
-        let (Some(Some((_, end))), Some(Some((_, before_end))), Some(Some((tag_s, tag_e)))) =
-            (g.first(), g.get(1), g.get(3))
-        else {
-            return;
+    let offsets: Vec<usize> = text.char_indices().map(|(b, _)| b).chain([text.len()]).collect();
+    let chars: Vec<char> = text.chars().collect();
+    let mut p = 0;
+    while p < chars.len() {
+        let Some((hash, end)) = hashtag_at(&chars, p) else {
+            p += 1;
+            continue;
         };
-        if is_plain_match(end_hashtag_re(), &text[*end..]) {
-            return;
+        // `replace` resumes after the match, used or not.
+        p = end;
+        if is_plain_match(end_hashtag_re(), &text[offsets[end]..]) {
+            continue;
         }
-        out.push(XEntity { start: *before_end, end: *tag_e, kind: XEntityKind::Hashtag(text[*tag_s..*tag_e].to_string()) });
-    });
+        out.push(XEntity {
+            start: offsets[hash],
+            end: offsets[end],
+            kind: XEntityKind::Hashtag(text[offsets[hash + 1]..offsets[end]].to_string()),
+        });
+    }
     out
+}
+
+/// twitter-text `validCashtag` (flags `gi`) at char index `p`:
+/// `(^|spaces)(\$)([a-z]{1,6}(?:[._][a-z]{1,2})?)(?=$|\s|punct)`.
+/// Returns (dollar index, ticker end index).
+fn cashtag_at(chars: &[char], p: usize) -> Option<(usize, usize)> {
+    const PUNCT: &str = "!'#%&()*+,\\-./:;<=>?@[]^_{|}~$";
+    let follows_ok = |i: usize| chars.get(i).is_none_or(|&c| crate::bluesky::is_js_space(c) || PUNCT.contains(c));
+    let letters = |from: usize, max: usize| {
+        let mut e = from;
+        while e < from + max && chars.get(e).is_some_and(char::is_ascii_alphabetic) {
+            e += 1;
+        }
+        e
+    };
+    let mut starts = Vec::with_capacity(2);
+    if p == 0 {
+        starts.push(0);
+    }
+    if chars.get(p).is_some_and(|&c| is_tt_space(c)) {
+        starts.push(p + 1);
+    }
+    for d in starts {
+        if chars.get(d) != Some(&'$') {
+            continue;
+        }
+        let e = letters(d + 1, 6);
+        if e == d + 1 {
+            continue;
+        }
+        // Shorter tickers would leave a letter next, which fails the lookahead.
+        if matches!(chars.get(e), Some('.' | '_')) {
+            let e2 = letters(e + 1, 2);
+            for k in (e + 2..=e2).rev() {
+                if follows_ok(k) {
+                    return Some((d, k));
+                }
+            }
+        }
+        if follows_ok(e) {
+            return Some((d, e));
+        }
+    }
+    None
 }
 
 fn extract_cashtags(text: &str) -> Vec<XEntity> {
@@ -564,11 +621,21 @@ fn extract_cashtags(text: &str) -> Vec<XEntity> {
     if !text.contains('$') {
         return out;
     }
-    let Some(re) = valid_cashtag_re() else { return out };
-    re.for_each(text, |g| {
-        let (Some(Some((_, before_end))), Some(Some((tag_s, tag_e)))) = (g.get(1), g.get(3)) else { return };
-        out.push(XEntity { start: *before_end, end: *tag_e, kind: XEntityKind::Cashtag(text[*tag_s..*tag_e].to_string()) });
-    });
+    let offsets: Vec<usize> = text.char_indices().map(|(b, _)| b).chain([text.len()]).collect();
+    let chars: Vec<char> = text.chars().collect();
+    let mut p = 0;
+    while p < chars.len() {
+        let Some((dollar, end)) = cashtag_at(&chars, p) else {
+            p += 1;
+            continue;
+        };
+        p = end;
+        out.push(XEntity {
+            start: offsets[dollar],
+            end: offsets[end],
+            kind: XEntityKind::Cashtag(text[offsets[dollar + 1]..offsets[end]].to_string()),
+        });
+    }
     out
 }
 
