@@ -63,7 +63,11 @@ fn git(args: &[&str], cwd: &Path) -> String {
 }
 
 fn apply(pds: &Pds, root: &Path, extra: &[&str]) -> Output {
-    let mut args = vec!["apply", "--at", AT];
+    apply_at(pds, root, AT, extra)
+}
+
+fn apply_at(pds: &Pds, root: &Path, at: &str, extra: &[&str]) -> Output {
+    let mut args = vec!["apply", "--at", at];
     args.extend_from_slice(extra);
     std::process::Command::new(env!("CARGO_BIN_EXE_smm"))
         .args(&args)
@@ -304,4 +308,89 @@ fn a_missing_secret_sends_nothing_and_says_which_variable() {
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     assert!(stderr(&o).contains(PASSWORD_VAR), "{}", stderr(&o));
     assert_eq!(records(&pds).len(), 0);
+}
+
+/// Posts all due at AT, on one channel, with texts unique to `tag`.
+fn many_posts(tag: &str, n: usize) -> Vec<(String, String)> {
+    (0..n)
+        .map(|i| {
+            let thread = if i % 3 == 0 { format!("thread:\n  - \"{tag} post {i}, reply\"\n") } else { String::new() };
+            (format!("posts/{tag}-{i}.yaml"), format!("id: {tag}-{i}\npublish_at: 2027-03-02 09:0{}\ntext: \"{tag} post {i}\"\n{thread}", i % 5))
+        })
+        .collect()
+}
+
+/// Each expected text appears exactly once among the PDS's records.
+fn assert_exactly_once(pds: &Pds, posts: &[(String, String)], tag: &str) {
+    let recs = records(pds);
+    let texts: Vec<&str> = recs.iter().filter_map(|r| r["value"]["text"].as_str()).filter(|t| t.starts_with(tag)).collect();
+    for (i, _) in posts.iter().enumerate() {
+        for want in [format!("{tag} post {i}"), format!("{tag} post {i}, reply")] {
+            if want.ends_with("reply") && i % 3 != 0 {
+                continue;
+            }
+            let n = texts.iter().filter(|t| **t == want).count();
+            assert_eq!(n, 1, "{want:?} is on the platform {n} times; all: {texts:#?}");
+        }
+    }
+}
+
+fn spawn_apply(pds: &Pds, root: &Path, at: &str) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_smm"))
+        .args(["apply", "--at", at])
+        .current_dir(root)
+        .env("NO_COLOR", "1")
+        .env(PASSWORD_VAR, &pds.app_password)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn smm apply")
+}
+
+#[test]
+fn apply_killed_at_random_points_never_posts_twice_nor_loses_a_post() {
+    let pds = Pds::start();
+    // Kill points spread over the run: before, during and after the requests (deterministic).
+    for (trial, delay_ms) in [40u64, 150, 300, 450, 650, 900, 1200, 1600].into_iter().enumerate() {
+        let tag = format!("k{trial}");
+        let posts = many_posts(&tag, 6);
+        let refs: Vec<(&str, &str)> = posts.iter().map(|(p, t)| (p.as_str(), t.as_str())).collect();
+        let s = setup(&pds, &refs);
+        let mut child = spawn_apply(&pds, s.work.path(), AT);
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill(); // SIGKILL: no cleanup at all
+        let _ = child.wait();
+        // The next scheduled run, after the killed run's leases ran out (10 minutes).
+        let o = apply_at(&pds, clone(&s.remote).path(), "2027-03-02T08:20:00Z", &[]);
+        assert_eq!(o.status.code(), Some(0), "trial {trial} (kill after {delay_ms} ms):\n{}{}\n--- PDS stderr ---\n{}", stdout(&o), stderr(&o), pds.stderr());
+        assert_exactly_once(&pds, &posts, &tag);
+        let status = stdout(&support::smm(&["status", "--at", "2027-03-02T08:20:00Z", "--format", "json"], clone(&s.remote).path()));
+        let doc: Value = serde_json::from_str(&status).expect("json");
+        for d in doc["deliveries"].as_array().expect("list") {
+            assert_eq!(d["state"], "published", "trial {trial}: {d}");
+        }
+    }
+}
+
+#[test]
+fn two_applies_at_once_publish_each_post_once() {
+    let pds = Pds::start();
+    let posts = many_posts("race", 8);
+    let refs: Vec<(&str, &str)> = posts.iter().map(|(p, t)| (p.as_str(), t.as_str())).collect();
+    let s = setup(&pds, &refs);
+    let other = clone(&s.remote);
+    let a = spawn_apply(&pds, s.work.path(), AT);
+    let b = spawn_apply(&pds, other.path(), AT);
+    let a = a.wait_with_output().expect("a");
+    let b = b.wait_with_output().expect("b");
+    for o in [&a, &b] {
+        // 0: did its share; 4: some deliveries were held by the other run.
+        assert!(matches!(o.status.code(), Some(0 | 4)), "{:?}: {}", o.status, stderr(o));
+    }
+    assert_exactly_once(&pds, &posts, "race");
+    // Whatever one run held, the other finished: nothing is left due.
+    let o = apply(&pds, clone(&s.remote).path(), &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).contains("Publishing 0 deliveries"), "{}", stderr(&o));
+    assert_exactly_once(&pds, &posts, "race");
 }

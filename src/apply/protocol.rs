@@ -384,7 +384,7 @@ async fn deliver(
     let hash = job.outgoing.content_hash.clone();
     if let JobKind::Reconcile { pending, due } = job.kind {
         if let plan::Pending::Intent { lease_until: Some(until) } = pending {
-            if until > Timestamp::now().max(now) {
+            if until > now {
                 return Ok(Outcome::Held);
             }
         }
@@ -404,6 +404,9 @@ async fn deliver(
                 let _ = write_result(state, key, event, format!("withdraw {key}")).await;
                 return Ok(Outcome::NotSent("missed: an interrupted run did not publish it in time".into()));
             }
+            // Could not ask (no connection, rate limited, signed out): check again next run.
+            Err(PublishError::NotSent(r) | PublishError::Auth(r)) => return Ok(Outcome::NotSent(format!("could not check the platform: {r}"))),
+            Err(PublishError::RateLimited { detail, .. }) => return Ok(Outcome::NotSent(format!("could not check the platform: {detail}"))),
             Ok(_) | Err(_) => {
                 let reason = "an earlier run was interrupted and the platform cannot confirm whether the post exists".to_string();
                 if pending != plan::Pending::Unknown {
@@ -422,7 +425,8 @@ async fn deliver(
         attempt: 1,
         texts: job.texts.clone(),
         run: Some(state.lock().await.run.clone()),
-        lease_until: Timestamp::now().checked_add(LEASE).ok(),
+        // On the planning clock (`--at` or now), like every other time decision of the run.
+        lease_until: now.checked_add(LEASE).ok(),
     };
     match write(state, key, intent, format!("intent {key}")).await {
         Ok(()) => {}
