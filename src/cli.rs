@@ -32,35 +32,47 @@ pub enum Command {
     Validate(ValidateArgs),
 
     /// Show what will be published where and when, against the recorded state
-    #[command(after_help = "Exit status: 0 success, 1 error (an invalid workspace is refused), 2 with \
+    #[command(
+        after_help = "Exit status: 0 success, 1 error (an invalid workspace is refused), 2 with \
         --detailed-exitcode when apply would publish or delete something now.\n\n\
         Examples:\n  smm plan\n  smm plan --format markdown > plan.md      # a pull-request comment\n  \
-        smm plan --out plan.json && smm apply plan.json\n  smm plan --at 2026-12-03T08:00:00Z --base origin/main")]
+        smm plan --out plan.json && smm apply plan.json\n  smm plan --at 2026-12-03T08:00:00Z --base origin/main"
+    )]
     Plan(PlanArgs),
 
     /// List every delivery: published (with URL), scheduled, missed, unknown, drafts
-    #[command(after_help = "Examples:\n  smm status\n  smm status --state published --channel bluesky\n  smm status --campaign winter-blend-launch --format json")]
+    #[command(
+        after_help = "Examples:\n  smm status\n  smm status --state published --channel bluesky\n  smm status --campaign winter-blend-launch --format json"
+    )]
     Status(StatusArgs),
 
     /// Who changed a post and when (git, following moves), and when it was published (state)
-    #[command(after_help = "Examples:\n  smm history winter-launch\n  smm history campaigns/winter-blend-launch/02-launch-thread.yaml\n  smm history --campaign winter-blend-launch --format json")]
+    #[command(
+        after_help = "Examples:\n  smm history winter-launch\n  smm history campaigns/winter-blend-launch/02-launch-thread.yaml\n  smm history --campaign winter-blend-launch --format json"
+    )]
     History(HistoryArgs),
 
     /// Publish what is due (or exactly a saved plan), recording every delivery in the state
-    #[command(after_help = "Exit status: 0 all done, 1 error, 3 finished with unknown, failed or unsent deliveries, \
+    #[command(
+        after_help = "Exit status: 0 all done, 1 error, 3 finished with unknown, failed or unsent deliveries, \
         4 another apply holds some deliveries (or kept winning the state branch), 5 the saved plan is stale, 6 publishing is frozen.\n\n\
-        Examples:\n  smm apply                 # what is due now (CI runs this on a schedule)\n  smm apply plan.json       # exactly a saved plan, if still current")]
+        Examples:\n  smm apply                 # what is due now (CI runs this on a schedule)\n  smm apply plan.json       # exactly a saved plan, if still current"
+    )]
     Apply(ApplyArgs),
 
     /// Stop all publishing at once (recorded on the state branch, no review needed)
-    #[command(after_help = "Example:\n  smm freeze --reason \"Incident: hold all posts until comms clears them\"")]
+    #[command(
+        after_help = "Example:\n  smm freeze --reason \"Incident: hold all posts until comms clears them\""
+    )]
     Freeze(FreezeArgs),
 
     /// Lift a freeze
     Unfreeze,
 
     /// Settle a delivery smm could not be sure about
-    #[command(after_help = "Examples:\n  smm resolve winter-launch@x --published https://x.com/northwind/status/1861\n  smm resolve winter-launch@x --not-published   # it will be planned again")]
+    #[command(
+        after_help = "Examples:\n  smm resolve winter-launch@x --published https://x.com/northwind/status/1861\n  smm resolve winter-launch@x --not-published   # it will be planned again"
+    )]
     Resolve(ResolveArgs),
 }
 

@@ -42,7 +42,15 @@ impl Diagnostic {
     }
 
     pub fn new(severity: Severity, code: &'static str, message: impl Into<String>) -> Diagnostic {
-        Diagnostic { severity, code, message: message.into(), location: None, label: None, help: None, redact: None }
+        Diagnostic {
+            severity,
+            code,
+            message: message.into(),
+            location: None,
+            label: None,
+            help: None,
+            redact: None,
+        }
     }
 
     pub fn at(mut self, file: FileId, span: Span) -> Diagnostic {
@@ -154,17 +162,33 @@ const MASK: &str = "****";
 /// The source line as shown, with the part inside `redact` replaced by [`MASK`], and the column
 /// (0-based, in characters of the shown line) and width of the span's part on that line; at least
 /// one caret so an empty span shows.
-fn shown_line(source: &str, line: Span, span: Span, redact: Option<Span>) -> (String, usize, usize) {
+fn shown_line(
+    source: &str,
+    line: Span,
+    span: Span,
+    redact: Option<Span>,
+) -> (String, usize, usize) {
     let chars = |from: usize, to: usize| source[from..to].chars().count();
     let redact = redact
-        .map(|r| Span::new(r.start.clamp(line.start, line.end), r.end.clamp(line.start, line.end)))
+        .map(|r| {
+            Span::new(
+                r.start.clamp(line.start, line.end),
+                r.end.clamp(line.start, line.end),
+            )
+        })
         .filter(|r| r.start < r.end);
     let column = |at: usize| match redact {
-        Some(r) if at > r.start => chars(line.start, r.start) + MASK.len() + chars(r.end, at.max(r.end)),
+        Some(r) if at > r.start => {
+            chars(line.start, r.start) + MASK.len() + chars(r.end, at.max(r.end))
+        }
         _ => chars(line.start, at),
     };
     let text = match redact {
-        Some(r) => format!("{}{MASK}{}", &source[line.start..r.start], &source[r.end..line.end]),
+        Some(r) => format!(
+            "{}{MASK}{}",
+            &source[line.start..r.start],
+            &source[r.end..line.end]
+        ),
         None => source[line.start..line.end].to_string(),
     };
     let start = span.start.clamp(line.start, line.end);

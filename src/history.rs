@@ -16,9 +16,19 @@ use crate::state::{Event, State};
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum What {
     /// A commit changed the post file.
-    Commit { commit: String, author: String, summary: String, change: String, path: String },
+    Commit {
+        commit: String,
+        author: String,
+        summary: String,
+        change: String,
+        path: String,
+    },
     /// apply recorded an event for one of the post's deliveries.
-    Delivery { delivery: String, event: String, detail: String },
+    Delivery {
+        delivery: String,
+        event: String,
+        detail: String,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -31,7 +41,12 @@ pub struct Entry {
 
 /// Git history of `files` (workspace-relative paths of posts, with their post ids), following
 /// renames back in time, merged with the state's events for those posts. Newest first.
-pub fn history(repo: &Repository, workspace_root: &Path, files: &[(String, PathBuf)], state: &State) -> Result<Vec<Entry>, git2::Error> {
+pub fn history(
+    repo: &Repository,
+    workspace_root: &Path,
+    files: &[(String, PathBuf)],
+    state: &State,
+) -> Result<Vec<Entry>, git2::Error> {
     let prefix = workspace_prefix(repo, workspace_root).unwrap_or_default();
     let mut entries = Vec::new();
     for (post, rel) in files {
@@ -56,7 +71,12 @@ pub fn history(repo: &Repository, workspace_root: &Path, files: &[(String, PathB
                 let old = delta.old_file().path().map(Path::to_path_buf);
                 let change = match delta.status() {
                     git2::Delta::Added => "added".to_string(),
-                    git2::Delta::Renamed => format!("moved from {}", old.as_deref().map(|p| strip(p, &prefix)).unwrap_or_default()),
+                    git2::Delta::Renamed => format!(
+                        "moved from {}",
+                        old.as_deref()
+                            .map(|p| strip(p, &prefix))
+                            .unwrap_or_default()
+                    ),
                     _ => "changed".to_string(),
                 };
                 hit = Some((change, old));
@@ -64,7 +84,8 @@ pub fn history(repo: &Repository, workspace_root: &Path, files: &[(String, PathB
             let Some((change, old)) = hit else { continue };
             let author = commit.author();
             entries.push(Entry {
-                at: Timestamp::from_second(commit.time().seconds()).unwrap_or(Timestamp::UNIX_EPOCH),
+                at: Timestamp::from_second(commit.time().seconds())
+                    .unwrap_or(Timestamp::UNIX_EPOCH),
                 post: post.clone(),
                 what: What::Commit {
                     commit: commit.id().to_string(),
@@ -90,25 +111,57 @@ pub fn history(repo: &Repository, workspace_root: &Path, files: &[(String, PathB
         // Newest first, like the commits from the walk.
         for e in record.entries.iter().rev() {
             let (event, detail) = describe(&e.event);
-            entries.push(Entry { at: e.at, post: key.post.clone(), what: What::Delivery { delivery: key.to_string(), event: event.into(), detail } });
+            entries.push(Entry {
+                at: e.at,
+                post: key.post.clone(),
+                what: What::Delivery {
+                    delivery: key.to_string(),
+                    event: event.into(),
+                    detail,
+                },
+            });
         }
     }
     // Newest first; a stable sort keeps git's order (and the state's) for equal times.
-    entries.sort_by(|a, b| b.at.cmp(&a.at));
+    entries.sort_by_key(|e| std::cmp::Reverse(e.at));
     Ok(entries)
 }
 
 fn describe(event: &Event) -> (&'static str, String) {
     match event {
-        Event::Intent { attempt, commit, .. } => (
+        Event::Intent {
+            attempt, commit, ..
+        } => (
             "intent",
-            format!("publishing (attempt {attempt}{})", commit.as_deref().map(|c| format!(", content {}", &c[..c.len().min(7)])).unwrap_or_default()),
+            format!(
+                "publishing (attempt {attempt}{})",
+                commit
+                    .as_deref()
+                    .map(|c| format!(", content {}", &c[..c.len().min(7)]))
+                    .unwrap_or_default()
+            ),
         ),
-        Event::Published { url, remote_id, .. } => ("published", url.clone().unwrap_or_else(|| remote_id.clone())),
+        Event::Published { url, remote_id, .. } => (
+            "published",
+            url.clone().unwrap_or_else(|| remote_id.clone()),
+        ),
         Event::Rejected { reason, .. } => ("rejected", reason.clone()),
         Event::Unknown { reason, .. } => ("unknown", reason.clone()),
-        Event::Resolved { published: true, url } => ("resolved", format!("published{}", url.as_deref().map(|u| format!(" at {u}")).unwrap_or_default())),
-        Event::Resolved { published: false, .. } => ("resolved", "not published".into()),
+        Event::Resolved {
+            published: true,
+            url,
+        } => (
+            "resolved",
+            format!(
+                "published{}",
+                url.as_deref()
+                    .map(|u| format!(" at {u}"))
+                    .unwrap_or_default()
+            ),
+        ),
+        Event::Resolved {
+            published: false, ..
+        } => ("resolved", "not published".into()),
         Event::Deleted { remote_id } => ("deleted", remote_id.clone()),
         Event::Withdrawn { reason } => ("withdrawn", format!("nothing was sent: {reason}")),
     }
@@ -116,30 +169,59 @@ fn describe(event: &Event) -> (&'static str, String) {
 
 fn workspace_prefix(repo: &Repository, root: &Path) -> Option<PathBuf> {
     let workdir = repo.workdir()?.canonicalize().ok()?;
-    root.canonicalize().ok()?.strip_prefix(&workdir).ok().map(Path::to_path_buf)
+    root.canonicalize()
+        .ok()?
+        .strip_prefix(&workdir)
+        .ok()
+        .map(Path::to_path_buf)
 }
 
 fn strip(path: &Path, prefix: &Path) -> String {
-    path.strip_prefix(prefix).unwrap_or(path).display().to_string()
+    path.strip_prefix(prefix)
+        .unwrap_or(path)
+        .display()
+        .to_string()
 }
 
 pub fn render_text(entries: &[Entry], zone: &TimeZone, title: &str) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "History of {title} (newest first, times in {})\n", zone.iana_name().unwrap_or("UTC"));
+    let _ = writeln!(
+        out,
+        "History of {title} (newest first, times in {})\n",
+        zone.iana_name().unwrap_or("UTC")
+    );
     if entries.is_empty() {
         out.push_str("Nothing recorded yet.\n");
         return out;
     }
     for e in entries {
-        let when = e.at.to_zoned_datetime(zone.clone()).strftime("%Y-%m-%d %H:%M %:z");
+        let when =
+            e.at.to_zoned_datetime(zone.clone())
+                .strftime("%Y-%m-%d %H:%M %:z");
         match &e.what {
-            What::Commit { commit, author, summary, change, path } => {
-                let _ = writeln!(out, "{when}  {:<10} {}  {author}: \"{summary}\" ({}, {path})", change.split(' ').next().unwrap_or(""), e.post, &commit[..7.min(commit.len())]);
+            What::Commit {
+                commit,
+                author,
+                summary,
+                change,
+                path,
+            } => {
+                let _ = writeln!(
+                    out,
+                    "{when}  {:<10} {}  {author}: \"{summary}\" ({}, {path})",
+                    change.split(' ').next().unwrap_or(""),
+                    e.post,
+                    &commit[..7.min(commit.len())]
+                );
                 if let Some(from) = change.strip_prefix("moved from ") {
                     let _ = writeln!(out, "{:23}  {:<10} {}  from {from}", "", "", e.post);
                 }
             }
-            What::Delivery { delivery, event, detail } => {
+            What::Delivery {
+                delivery,
+                event,
+                detail,
+            } => {
                 let _ = writeln!(out, "{when}  {event:<10} {delivery}  {detail}");
             }
         }
@@ -148,7 +230,9 @@ pub fn render_text(entries: &[Entry], zone: &TimeZone, title: &str) -> String {
 }
 
 pub fn render_json(entries: &[Entry]) -> String {
-    let mut s = serde_json::to_string_pretty(&serde_json::json!({ "version": 1, "history": entries })).unwrap_or_default();
+    let mut s =
+        serde_json::to_string_pretty(&serde_json::json!({ "version": 1, "history": entries }))
+            .unwrap_or_default();
     s.push('\n');
     s
 }

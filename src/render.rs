@@ -81,7 +81,9 @@ impl<'w> Renderer<'w> {
                 let src = sources.get(file);
                 // The template is the whole file, so minijinja's range is the span.
                 let span = match (e.range(), e.line()) {
-                    (Some(r), _) if r.start < r.end && r.end <= source.len() => Span::new(r.start, r.end),
+                    (Some(r), _) if r.start < r.end && r.end <= source.len() => {
+                        Span::new(r.start, r.end)
+                    }
                     (_, Some(l)) => src.line_span(l),
                     _ => Span::new(0, 0),
                 };
@@ -308,7 +310,9 @@ impl<'w> Renderer<'w> {
                 // is reported once at the template file, not again at every post including it.
                 let cause = innermost(&e);
                 let broken_include = cause.kind() == ErrorKind::TemplateNotFound
-                    && cause.detail().is_some_and(|d| self.broken.iter().any(|n| d.contains(&format!("'{n}'"))));
+                    && cause
+                        .detail()
+                        .is_some_and(|d| self.broken.iter().any(|n| d.contains(&format!("'{n}'"))));
                 if !broken_include {
                     diags.push(self.template_error(&e, source, ctx, post, pointer, sources));
                 }
@@ -334,8 +338,9 @@ impl<'w> Renderer<'w> {
             .detail()
             .map_or_else(|| cause.kind().to_string(), str::to_string);
         // The text the utm filter refused, as in `got `acme.tea/spring``.
-        let not_a_link = (cause.kind() == ErrorKind::InvalidOperation && detail.starts_with(UTM_NOT_A_LINK))
-            .then(|| detail.rsplit('`').nth(1).unwrap_or_default());
+        let not_a_link = (cause.kind() == ErrorKind::InvalidOperation
+            && detail.starts_with(UTM_NOT_A_LINK))
+        .then(|| detail.rsplit('`').nth(1).unwrap_or_default());
         let span = match not_a_link {
             Some(text) => crate::check::find_in_source(post, sources, pointer, text),
             None => {
@@ -344,12 +349,21 @@ impl<'w> Renderer<'w> {
             }
         };
         let (code, message, help) = match cause.kind() {
-            ErrorKind::OutOfFuel => ("E0403", "template runs too long (loop limit reached)".to_string(), "shorten the loop; templates must finish quickly".to_string()),
-            ErrorKind::SyntaxError => ("E0401", format!("template syntax error: {detail}"), "check `{{ }}` and `{% %}` pairs".to_string()),
+            ErrorKind::OutOfFuel => (
+                "E0403",
+                "template runs too long (loop limit reached)".to_string(),
+                "shorten the loop; templates must finish quickly".to_string(),
+            ),
+            ErrorKind::SyntaxError => (
+                "E0401",
+                format!("template syntax error: {detail}"),
+                "check `{{ }}` and `{% %}` pairs".to_string(),
+            ),
             ErrorKind::TemplateNotFound => {
                 let names: Vec<&str> = self.ws.templates.keys().map(String::as_str).collect();
                 let help = if names.is_empty() {
-                    "templates are looked up in the workspace's templates/ folder, which has none".to_string()
+                    "templates are looked up in the workspace's templates/ folder, which has none"
+                        .to_string()
                 } else {
                     format!("templates are looked up in the workspace's templates/ folder, which has: {}", names.join(", "))
                 };
@@ -368,12 +382,19 @@ impl<'w> Renderer<'w> {
                     not_a_link.unwrap_or_default()
                 ),
             ),
-            _ => ("E0402", format!("template error: {detail}"), "see docs/format.md, section Templates".to_string()),
+            _ => (
+                "E0402",
+                format!("template error: {detail}"),
+                "see docs/format.md, section Templates".to_string(),
+            ),
         };
         let message = match cause.name().filter(|&n| n != "<string>") {
             Some(name) => format!(
                 "{message} (in templates/{name}{})",
-                cause.line().map(|l| format!(", line {l}")).unwrap_or_default()
+                cause
+                    .line()
+                    .map(|l| format!(", line {l}"))
+                    .unwrap_or_default()
             ),
             None => message,
         };
@@ -414,7 +435,9 @@ fn channels_of<'a>(post: &'a Post, settings: &'a Settings) -> &'a [String] {
 /// the include (`error in "sign.j2"`).
 fn innermost(e: &minijinja::Error) -> &minijinja::Error {
     let mut e = e;
-    while let Some(inner) = std::error::Error::source(e).and_then(|s| s.downcast_ref::<minijinja::Error>()) {
+    while let Some(inner) =
+        std::error::Error::source(e).and_then(|s| s.downcast_ref::<minijinja::Error>())
+    {
         e = inner;
     }
     e
@@ -422,7 +445,12 @@ fn innermost(e: &minijinja::Error) -> &minijinja::Error {
 
 /// The failing expression in the post file, found from minijinja's line and byte range in the
 /// template; `None` when the template line cannot be placed in the file.
-fn error_span(e: &minijinja::Error, template: &str, file: &SourceFile, value: Span) -> Option<Span> {
+fn error_span(
+    e: &minijinja::Error,
+    template: &str,
+    file: &SourceFile,
+    value: Span,
+) -> Option<Span> {
     let line = e.line()?;
     let (value_line, _) = file.line_col(value.start);
     // The value's span starts at its first non-blank character, but the blank lines before it
@@ -443,16 +471,19 @@ fn error_span(e: &minijinja::Error, template: &str, file: &SourceFile, value: Sp
         .range()
         .and_then(|r| template.get(r))
         .filter(|s| !s.trim().is_empty() && !s.contains('\n'));
-    Some(match snippet.and_then(|s| rest.find(s).map(|i| (i, s.len()))) {
-        Some((i, len)) => Span::new(line.start + i, line.start + i + len),
-        None => Span::new(line.start + indent, line.start + text.len()),
-    })
+    Some(
+        match snippet.and_then(|s| rest.find(s).map(|i| (i, s.len()))) {
+            Some((i, len)) => Span::new(line.start + i, line.start + i + len),
+            None => Span::new(line.start + indent, line.start + text.len()),
+        },
+    )
 }
 
 /// Help for `` `campaign.nmae` is undefined ``: the closest name that exists, and what the
 /// variable holds.
 fn undefined_help(detail: &str, ctx: &Value, post: &Post, sources: &Sources) -> String {
-    const GENERAL: &str = "available variables: brand, campaign (posts in a campaign), post, channel";
+    const GENERAL: &str =
+        "available variables: brand, campaign (posts in a campaign), post, channel";
     let Some(path) = detail.split('`').nth(1) else {
         return GENERAL.to_string();
     };
@@ -465,14 +496,21 @@ fn undefined_help(detail: &str, ctx: &Value, post: &Post, sources: &Sources) -> 
             continue;
         }
         if i == 0 && *name == "campaign" && post.campaign.is_none() {
-            let folder = sources.path(post.file).parent().map_or_else(String::new, |p| format!(" (it is in {}/)", p.display()));
+            let folder = sources
+                .path(post.file)
+                .parent()
+                .map_or_else(String::new, |p| format!(" (it is in {}/)", p.display()));
             return format!("this post is not in a campaign{folder}: only posts in campaigns/<slug>/ have `campaign`");
         }
         let parent = names[..i].join(".");
         let fields: Vec<String> = match value.kind() {
             minijinja::value::ValueKind::Map => value
                 .try_iter()
-                .map(|keys| keys.map(|k| k.to_string()).filter(|k| k != UTM_VAR).collect())
+                .map(|keys| {
+                    keys.map(|k| k.to_string())
+                        .filter(|k| k != UTM_VAR)
+                        .collect()
+                })
                 .unwrap_or_default(),
             _ => return format!("`{parent}` has no fields"),
         };
@@ -627,5 +665,4 @@ mod tests {
             assert_eq!(file.line_col(span.start).0, line, "{yaml:?}");
         }
     }
-
 }

@@ -134,7 +134,10 @@ fn describe(
             let field = field_name(pointer);
             let d = Diagnostic::error(
                 "E0112",
-                format!("`{field}` must be {expected}, not {}", describe_value(instance)),
+                format!(
+                    "`{field}` must be {expected}, not {}",
+                    describe_value(instance)
+                ),
             )
             .at(file, value_at)
             .label(format!("expected {expected}"));
@@ -180,7 +183,10 @@ fn describe(
                 .collect();
             Diagnostic::error(
                 "E0113",
-                format!("`{name}` is not allowed as a name in `{}`", field_name(pointer)),
+                format!(
+                    "`{name}` is not allowed as a name in `{}`",
+                    field_name(pointer)
+                ),
             )
             .at(file, doc.key_span(&child))
             .label("only lower-case letters, digits and `-`")

@@ -81,11 +81,22 @@ pub fn rows<'a>(plan: &'a Plan, filter: &Filter<'_>) -> Vec<Row<'a>> {
     let mut items: Vec<_> = plan
         .items
         .iter()
-        .filter(|i| filter.campaign.is_none_or(|c| i.campaign.as_deref() == Some(c)))
+        .filter(|i| {
+            filter
+                .campaign
+                .is_none_or(|c| i.campaign.as_deref() == Some(c))
+        })
         .filter(|i| filter.channel.is_none_or(|c| i.key.channel == c))
-        .filter(|i| filter.state.is_none_or(|s| DeliveryState::of(i.action) == s))
+        .filter(|i| {
+            filter
+                .state
+                .is_none_or(|s| DeliveryState::of(i.action) == s)
+        })
         .collect();
-    items.sort_by(|a, b| (a.publish_at.as_ref().map(|t| t.timestamp()), &a.key).cmp(&(b.publish_at.as_ref().map(|t| t.timestamp()), &b.key)));
+    items.sort_by(|a, b| {
+        (a.publish_at.as_ref().map(|t| t.timestamp()), &a.key)
+            .cmp(&(b.publish_at.as_ref().map(|t| t.timestamp()), &b.key))
+    });
     items
         .into_iter()
         .map(|i| Row {
@@ -108,13 +119,30 @@ pub fn render_text(plan: &Plan, rows: &[Row<'_>]) -> String {
         out.push_str("No deliveries match.\n");
         return out;
     }
-    let key_width = rows.iter().map(|r| r.delivery.chars().count()).max().unwrap_or(8).max(8);
-    let _ = writeln!(out, "{:<10} {:<23} {:<key_width$}  URL OR TEXT", "STATE", format!("WHEN ({})", short_zone(&plan.zone_name)), "DELIVERY");
+    let key_width = rows
+        .iter()
+        .map(|r| r.delivery.chars().count())
+        .max()
+        .unwrap_or(8)
+        .max(8);
+    let _ = writeln!(
+        out,
+        "{:<10} {:<23} {:<key_width$}  URL OR TEXT",
+        "STATE",
+        format!("WHEN ({})", short_zone(&plan.zone_name)),
+        "DELIVERY"
+    );
     for r in rows {
         let when = r.publish_at.as_deref().unwrap_or("–");
         let note = r.url.or(r.text).unwrap_or("");
         let note: String = note.chars().take(60).collect();
-        let _ = writeln!(out, "{:<10} {:<23} {:<key_width$}  {note}", r.state.as_str(), when, r.delivery);
+        let _ = writeln!(
+            out,
+            "{:<10} {:<23} {:<key_width$}  {note}",
+            r.state.as_str(),
+            when,
+            r.delivery
+        );
     }
     let mut counts: Vec<(DeliveryState, usize)> = Vec::new();
     for r in rows {
@@ -123,8 +151,21 @@ pub fn render_text(plan: &Plan, rows: &[Row<'_>]) -> String {
             None => counts.push((r.state, 1)),
         }
     }
-    let parts: Vec<String> = counts.iter().map(|(s, n)| format!("{n} {}", s.as_str())).collect();
-    let _ = writeln!(out, "\n{} {}: {}.", rows.len(), if rows.len() == 1 { "delivery" } else { "deliveries" }, parts.join(", "));
+    let parts: Vec<String> = counts
+        .iter()
+        .map(|(s, n)| format!("{n} {}", s.as_str()))
+        .collect();
+    let _ = writeln!(
+        out,
+        "\n{} {}: {}.",
+        rows.len(),
+        if rows.len() == 1 {
+            "delivery"
+        } else {
+            "deliveries"
+        },
+        parts.join(", ")
+    );
     out
 }
 
@@ -133,7 +174,9 @@ fn short_zone(zone: &str) -> &str {
 }
 
 pub fn render_json(rows: &[Row<'_>]) -> String {
-    let mut s = serde_json::to_string_pretty(&serde_json::json!({ "version": 1, "deliveries": rows })).unwrap_or_default();
+    let mut s =
+        serde_json::to_string_pretty(&serde_json::json!({ "version": 1, "deliveries": rows }))
+            .unwrap_or_default();
     s.push('\n');
     s
 }

@@ -20,7 +20,12 @@ pub struct Report {
 
 impl std::fmt::Debug for Report {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Report {{ errors: {}, warnings: {} }}", self.errors(), self.warnings())
+        write!(
+            f,
+            "Report {{ errors: {}, warnings: {} }}",
+            self.errors(),
+            self.warnings()
+        )
     }
 }
 

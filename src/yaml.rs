@@ -161,7 +161,12 @@ impl<'a> Builder<'a> {
             Some(Ok((ev, span))) => Ok((ev, self.offsets.span(&span))),
             Some(Err(e)) => {
                 let at = self.offsets.byte(e.marker().index());
-                Err(syntax_error(self.text, e.info(), at, self.open_flow.last().copied()))
+                Err(syntax_error(
+                    self.text,
+                    e.info(),
+                    at,
+                    self.open_flow.last().copied(),
+                ))
             }
             None => Ok((
                 Event::StreamEnd,
@@ -239,13 +244,7 @@ impl<'a> Builder<'a> {
                 if anchor != 0 {
                     return Err(Self::alias_error(span, "anchors (`&name`)"));
                 }
-                self.spans.insert(
-                    pointer,
-                    NodeSpans {
-                        key,
-                        value: span,
-                    },
-                );
+                self.spans.insert(pointer, NodeSpans { key, value: span });
                 Ok(scalar_value(text, style, tag.as_ref()))
             }
             Event::SequenceStart(anchor, _) => {
@@ -362,8 +361,14 @@ fn syntax_error(text: &str, info: &str, at: usize, open_flow: Option<usize>) -> 
     };
     // Inside a `[`/`{` opened on an earlier line, or an error about flow collections: the
     // collection was not closed before the next `key:` (saphyr stops at that key's `:`).
-    if let Some(open) = open_flow.filter(|&o| line_of(text, o) < line_of(text, at) || info.contains("flow")) {
-        let (what, close) = if text[open..].starts_with('[') { ("list", ']') } else { ("mapping", '}') };
+    if let Some(open) =
+        open_flow.filter(|&o| line_of(text, o) < line_of(text, at) || info.contains("flow"))
+    {
+        let (what, close) = if text[open..].starts_with('[') {
+            ("list", ']')
+        } else {
+            ("mapping", '}')
+        };
         return error(
             format!("this {what} is never closed (missing `{close}`)"),
             one(open),
@@ -389,7 +394,11 @@ fn syntax_error(text: &str, info: &str, at: usize, open_flow: Option<usize>) -> 
         }
     }
     if info.contains("quoted scalar") {
-        if let Some(quote) = text[at..].chars().next().filter(|c| matches!(c, '"' | '\'')) {
+        if let Some(quote) = text[at..]
+            .chars()
+            .next()
+            .filter(|c| matches!(c, '"' | '\''))
+        {
             if closing_quote(&text[at + 1..], quote).is_none() {
                 return error(
                     "the quoted text is never closed".to_string(),
@@ -527,11 +536,31 @@ mod tests {
     #[test]
     fn syntax_errors_say_what_is_unclosed_and_point_where_it_opens() {
         for (text, message, at) in [
-            ("channels: [a, b\ntext: hi\n", "this list is never closed (missing `]`)", "[a, b"),
-            ("m: {a: 1\nc: 3\n", "this mapping is never closed (missing `}`)", "{a: 1"),
-            ("text: \"Shop closed\nb: 1\n", "the quoted text is never closed", "\"Shop"),
-            ("text: \"say \"hi\" now\"\n", "this `\"` ends the quoted text, and more text follows it", "\"hi"),
-            ("a: 1\na: 2\n", "the key `a` appears twice in this mapping (first on line 1)", "a: 2"),
+            (
+                "channels: [a, b\ntext: hi\n",
+                "this list is never closed (missing `]`)",
+                "[a, b",
+            ),
+            (
+                "m: {a: 1\nc: 3\n",
+                "this mapping is never closed (missing `}`)",
+                "{a: 1",
+            ),
+            (
+                "text: \"Shop closed\nb: 1\n",
+                "the quoted text is never closed",
+                "\"Shop",
+            ),
+            (
+                "text: \"say \"hi\" now\"\n",
+                "this `\"` ends the quoted text, and more text follows it",
+                "\"hi",
+            ),
+            (
+                "a: 1\na: 2\n",
+                "the key `a` appears twice in this mapping (first on line 1)",
+                "a: 2",
+            ),
             ("a:\n\tb: 1\n", "a tab is used for indentation", "b: 1"),
         ] {
             let err = parse(text).expect_err(text);
@@ -539,5 +568,4 @@ mod tests {
             assert!(text[err.span.start..].starts_with(at), "{text:?}: {err:?}");
         }
     }
-
 }

@@ -37,28 +37,57 @@ fn setup(pds: &Pds, posts: &[(&str, &str)]) -> Setup {
     let root = seed.path();
     write(root, "smm.yaml", &settings(pds));
     std::fs::create_dir_all(root.join("media")).expect("mkdir");
-    std::fs::copy(support::fixtures().join("base/media/cup.png"), root.join("media/cup.png")).expect("copy");
+    std::fs::copy(
+        support::fixtures().join("base/media/cup.png"),
+        root.join("media/cup.png"),
+    )
+    .expect("copy");
     for (path, text) in posts {
         write(root, path, text);
     }
     support::git_init(root);
     let remote = tempfile::tempdir().expect("tempdir");
-    git(&["clone", "--quiet", "--bare", root.to_str().expect("utf-8"), remote.path().to_str().expect("utf-8")], Path::new("/"));
+    git(
+        &[
+            "clone",
+            "--quiet",
+            "--bare",
+            root.to_str().expect("utf-8"),
+            remote.path().to_str().expect("utf-8"),
+        ],
+        Path::new("/"),
+    );
     let work = clone(&remote);
     Setup { remote, work }
 }
 
 fn clone(remote: &tempfile::TempDir) -> tempfile::TempDir {
     let work = tempfile::tempdir().expect("tempdir");
-    git(&["clone", "--quiet", remote.path().to_str().expect("utf-8"), work.path().to_str().expect("utf-8")], Path::new("/"));
+    git(
+        &[
+            "clone",
+            "--quiet",
+            remote.path().to_str().expect("utf-8"),
+            work.path().to_str().expect("utf-8"),
+        ],
+        Path::new("/"),
+    );
     git(&["config", "user.name", "CI"], work.path());
     git(&["config", "user.email", "ci@example.com"], work.path());
     work
 }
 
 fn git(args: &[&str], cwd: &Path) -> String {
-    let o = std::process::Command::new("git").args(args).current_dir(cwd).output().expect("git");
-    assert!(o.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    let o = std::process::Command::new("git")
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("git");
+    assert!(
+        o.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
@@ -87,9 +116,17 @@ fn records(pds: &Pds) -> Vec<Value> {
 }
 
 fn http_get(url: &str) -> Vec<u8> {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     rt.block_on(async {
-        let resp = smm::platforms::http_client().expect("client").get(url).send().await.expect("GET");
+        let resp = smm::platforms::http_client()
+            .expect("client")
+            .get(url)
+            .send()
+            .await
+            .expect("GET");
         assert!(resp.status().is_success(), "GET {url}: {}", resp.status());
         resp.bytes().await.expect("body").to_vec()
     })
@@ -101,7 +138,10 @@ const THREAD: &str = "id: story\npublish_at: 2027-03-02 08:58\ntext: How we pick
 #[test]
 fn apply_publishes_to_a_real_pds_exactly_once_and_records_it_in_git() {
     let pds = Pds::start();
-    let s = setup(&pds, &[("posts/launch.yaml", LAUNCH), ("posts/story.yaml", THREAD)]);
+    let s = setup(
+        &pds,
+        &[("posts/launch.yaml", LAUNCH), ("posts/story.yaml", THREAD)],
+    );
     let root = s.work.path();
 
     let o = apply(&pds, root, &[]);
@@ -110,35 +150,74 @@ fn apply_publishes_to_a_real_pds_exactly_once_and_records_it_in_git() {
     assert_eq!(recs.len(), 4, "one post + a thread of three: {recs:#?}");
 
     // The post: text, facets as UTF-8 byte ranges, the image's bytes and alt text.
-    let launch = recs.iter().find(|r| r["value"]["text"].as_str().is_some_and(|t| t.starts_with("Spring tea"))).expect("launch post");
+    let launch = recs
+        .iter()
+        .find(|r| {
+            r["value"]["text"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("Spring tea"))
+        })
+        .expect("launch post");
     let text = launch["value"]["text"].as_str().expect("text");
     let facets = launch["value"]["facets"].as_array().expect("facets");
     let mut seen: Vec<(String, String)> = facets
         .iter()
         .map(|f| {
-            let (a, b) = (f["index"]["byteStart"].as_u64().expect("start") as usize, f["index"]["byteEnd"].as_u64().expect("end") as usize);
-            (text[a..b].to_string(), f["features"][0]["$type"].as_str().expect("type").to_string())
+            let (a, b) = (
+                f["index"]["byteStart"].as_u64().expect("start") as usize,
+                f["index"]["byteEnd"].as_u64().expect("end") as usize,
+            );
+            (
+                text[a..b].to_string(),
+                f["features"][0]["$type"]
+                    .as_str()
+                    .expect("type")
+                    .to_string(),
+            )
         })
         .collect();
     seen.sort();
     assert_eq!(
         seen,
         [
-            ("#tea".to_string(), "app.bsky.richtext.facet#tag".to_string()),
-            ("@alice.test".to_string(), "app.bsky.richtext.facet#mention".to_string()),
-            ("https://acme.tea/spring".to_string(), "app.bsky.richtext.facet#link".to_string()),
+            (
+                "#tea".to_string(),
+                "app.bsky.richtext.facet#tag".to_string()
+            ),
+            (
+                "@alice.test".to_string(),
+                "app.bsky.richtext.facet#mention".to_string()
+            ),
+            (
+                "https://acme.tea/spring".to_string(),
+                "app.bsky.richtext.facet#link".to_string()
+            ),
         ]
     );
-    let mention = facets.iter().find(|f| f["features"][0]["did"].is_string()).expect("mention");
+    let mention = facets
+        .iter()
+        .find(|f| f["features"][0]["did"].is_string())
+        .expect("mention");
     assert_eq!(mention["features"][0]["did"], pds.did.as_str());
     let image = &launch["value"]["embed"]["images"][0];
     assert_eq!(image["alt"], "A cup of green tea on a wooden table");
     let cid = image["image"]["ref"]["$link"].as_str().expect("blob cid");
-    let blob = http_get(&format!("{}/xrpc/com.atproto.sync.getBlob?did={}&cid={cid}", pds.url, pds.did));
-    assert_eq!(blob, std::fs::read(root.join("media/cup.png")).expect("png"), "the image arrives byte for byte");
+    let blob = http_get(&format!(
+        "{}/xrpc/com.atproto.sync.getBlob?did={}&cid={cid}",
+        pds.url, pds.did
+    ));
+    assert_eq!(
+        blob,
+        std::fs::read(root.join("media/cup.png")).expect("png"),
+        "the image arrives byte for byte"
+    );
 
     // The thread: replies point at their root and parent.
-    let by_text = |t: &str| recs.iter().find(|r| r["value"]["text"] == t).unwrap_or_else(|| panic!("no record {t:?}"));
+    let by_text = |t: &str| {
+        recs.iter()
+            .find(|r| r["value"]["text"] == t)
+            .unwrap_or_else(|| panic!("no record {t:?}"))
+    };
     let first = by_text("How we pick tea, a thread.");
     let second = by_text("First, the leaves are picked by hand.");
     let third = by_text("Then they dry for two days.");
@@ -156,9 +235,16 @@ fn apply_publishes_to_a_real_pds_exactly_once_and_records_it_in_git() {
     assert_eq!(records(&pds).len(), 4, "nothing is published twice");
     let status = support::smm(&["status", "--at", AT], again.path());
     let status = stdout(&status);
-    assert!(status.contains("published") && status.contains("https://bsky.app/profile/alice.test/post/"), "{status}");
+    assert!(
+        status.contains("published")
+            && status.contains("https://bsky.app/profile/alice.test/post/"),
+        "{status}"
+    );
     let log = git(&["log", "--format=%s", "origin/smm-state"], again.path());
-    assert!(log.contains("intent launch@bluesky") && log.contains("result launch@bluesky"), "{log}");
+    assert!(
+        log.contains("intent launch@bluesky") && log.contains("result launch@bluesky"),
+        "{log}"
+    );
 
     assert_no_secret(&pds, again.path(), &[&o]);
 }
@@ -167,22 +253,47 @@ fn apply_publishes_to_a_real_pds_exactly_once_and_records_it_in_git() {
 fn assert_no_secret(pds: &Pds, root: &Path, outputs: &[&Output]) {
     for o in outputs {
         let all = format!("{}{}", stdout(o), stderr(o));
-        assert!(!all.contains(&pds.app_password), "the app password leaked into output:\n{all}");
+        assert!(
+            !all.contains(&pds.app_password),
+            "the app password leaked into output:\n{all}"
+        );
     }
     for file in git(&["ls-tree", "-r", "--name-only", "origin/smm-state"], root).lines() {
         let text = git(&["show", &format!("origin/smm-state:{file}")], root);
-        assert!(!text.contains(&pds.app_password), "the app password is in {file}");
+        assert!(
+            !text.contains(&pds.app_password),
+            "the app password is in {file}"
+        );
     }
     let log = git(&["log", "--format=%B", "origin/smm-state"], root);
-    assert!(!log.contains(&pds.app_password), "the app password is in a commit message");
+    assert!(
+        !log.contains(&pds.app_password),
+        "the app password is in a commit message"
+    );
 }
 
 /// Keys and outcomes recorded on the remote's state branch, per delivery.
 fn recorded_events(root: &Path, key_path: &str) -> Vec<String> {
-    git(&["fetch", "--quiet", "origin", "+refs/heads/smm-state:refs/remotes/origin/smm-state"], root);
-    let text = git(&["show", &format!("origin/smm-state:deliveries/{key_path}")], root);
+    git(
+        &[
+            "fetch",
+            "--quiet",
+            "origin",
+            "+refs/heads/smm-state:refs/remotes/origin/smm-state",
+        ],
+        root,
+    );
+    let text = git(
+        &["show", &format!("origin/smm-state:deliveries/{key_path}")],
+        root,
+    );
     text.lines()
-        .map(|l| serde_json::from_str::<Value>(l).expect("json line")["event"].as_str().expect("event").to_string())
+        .map(|l| {
+            serde_json::from_str::<Value>(l).expect("json line")["event"]
+                .as_str()
+                .expect("event")
+                .to_string()
+        })
         .collect()
 }
 
@@ -196,23 +307,55 @@ fn an_interrupted_run_is_reconciled_without_a_second_post() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(records(&pds).len(), 1);
     let crashed = clone(&s.remote);
-    git(&["fetch", "--quiet", "origin", "smm-state:smm-state"], crashed.path());
+    git(
+        &["fetch", "--quiet", "origin", "smm-state:smm-state"],
+        crashed.path(),
+    );
     git(&["checkout", "--quiet", "smm-state"], crashed.path());
     let file = crashed.path().join("deliveries/bluesky/launch.jsonl");
-    let lines: Vec<String> = std::fs::read_to_string(&file).expect("read").lines().map(str::to_string).collect();
+    let lines: Vec<String> = std::fs::read_to_string(&file)
+        .expect("read")
+        .lines()
+        .map(str::to_string)
+        .collect();
     assert_eq!(lines.len(), 2, "intent and result: {lines:?}");
     // Keep the intent, drop the result, and make its lease expire, as after a crash.
-    let intent = lines[0].replace("\"lease_until\":\"", "\"lease_until\":\"2000-01-01T00:00:00Z\",\"old_lease\":\"");
+    let intent = lines[0].replace(
+        "\"lease_until\":\"",
+        "\"lease_until\":\"2000-01-01T00:00:00Z\",\"old_lease\":\"",
+    );
     std::fs::write(&file, format!("{intent}\n")).expect("write");
-    git(&["commit", "--quiet", "-am", "simulate a crash after the request"], crashed.path());
-    git(&["push", "--quiet", "--force", "origin", "smm-state"], crashed.path());
+    git(
+        &[
+            "commit",
+            "--quiet",
+            "-am",
+            "simulate a crash after the request",
+        ],
+        crashed.path(),
+    );
+    git(
+        &["push", "--quiet", "--force", "origin", "smm-state"],
+        crashed.path(),
+    );
 
     let fresh = clone(&s.remote);
     let o = apply(&pds, fresh.path(), &[]);
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
-    assert!(stderr(&o).contains("found launch@bluesky"), "{}", stderr(&o));
-    assert_eq!(records(&pds).len(), 1, "the post is found, not published again");
-    assert_eq!(recorded_events(fresh.path(), "bluesky/launch.jsonl"), ["intent", "published"]);
+    assert!(
+        stderr(&o).contains("found launch@bluesky"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(
+        records(&pds).len(),
+        1,
+        "the post is found, not published again"
+    );
+    assert_eq!(
+        recorded_events(fresh.path(), "bluesky/launch.jsonl"),
+        ["intent", "published"]
+    );
 }
 
 #[test]
@@ -221,12 +364,19 @@ fn an_intent_that_never_reached_the_platform_is_published_once() {
     let s = setup(&pds, &[("posts/launch.yaml", LAUNCH)]);
     let crashed = clone(&s.remote);
     // A run recorded its intent and died before sending anything.
-    git(&["checkout", "--quiet", "--orphan", "smm-state"], crashed.path());
+    git(
+        &["checkout", "--quiet", "--orphan", "smm-state"],
+        crashed.path(),
+    );
     git(&["rm", "-rq", "--cached", "."], crashed.path());
     for entry in std::fs::read_dir(crashed.path()).expect("dir") {
         let p = entry.expect("entry").path();
         if p.file_name().is_some_and(|n| n != ".git") {
-            if p.is_dir() { std::fs::remove_dir_all(&p).expect("rm") } else { std::fs::remove_file(&p).expect("rm") }
+            if p.is_dir() {
+                std::fs::remove_dir_all(&p).expect("rm")
+            } else {
+                std::fs::remove_file(&p).expect("rm")
+            }
         }
     }
     write(
@@ -235,7 +385,10 @@ fn an_intent_that_never_reached_the_platform_is_published_once() {
         "{\"at\":\"2027-03-02T08:01:00Z\",\"event\":\"intent\",\"content_hash\":\"sha256:x\",\"attempt\":1,\"texts\":[],\"lease_until\":\"2027-03-02T08:02:00Z\"}\n",
     );
     git(&["add", "."], crashed.path());
-    git(&["commit", "--quiet", "-m", "intent from a run that died"], crashed.path());
+    git(
+        &["commit", "--quiet", "-m", "intent from a run that died"],
+        crashed.path(),
+    );
     git(&["push", "--quiet", "origin", "smm-state"], crashed.path());
 
     let o = apply(&pds, s.work.path(), &[]);
@@ -243,7 +396,11 @@ fn an_intent_that_never_reached_the_platform_is_published_once() {
     assert_eq!(records(&pds).len(), 1, "published once after looking");
     let events = recorded_events(s.work.path(), "bluesky/launch.jsonl");
     assert_eq!(events.first().map(String::as_str), Some("intent"));
-    assert_eq!(events.last().map(String::as_str), Some("published"), "{events:?}");
+    assert_eq!(
+        events.last().map(String::as_str),
+        Some("published"),
+        "{events:?}"
+    );
 }
 
 #[test]
@@ -255,16 +412,32 @@ fn frozen_stale_and_wrong_branch_publish_nothing() {
     let o = support::smm(&["freeze", "--reason", "crisis: hold everything"], root);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let o = apply(&pds, clone(&s.remote).path(), &[]);
-    assert_eq!(o.status.code(), Some(6), "frozen for every clone: {}", stderr(&o));
-    assert!(stderr(&o).contains("crisis: hold everything"), "{}", stderr(&o));
+    assert_eq!(
+        o.status.code(),
+        Some(6),
+        "frozen for every clone: {}",
+        stderr(&o)
+    );
+    assert!(
+        stderr(&o).contains("crisis: hold everything"),
+        "{}",
+        stderr(&o)
+    );
     assert_eq!(records(&pds).len(), 0);
     assert_eq!(support::smm(&["unfreeze"], root).status.code(), Some(0));
 
     // A saved plan is bound to the content commit: a new commit makes it stale.
     let plan = root.join("../plan.json");
-    let o = support::smm(&["plan", "--at", AT, "--out", plan.to_str().expect("utf-8")], root);
+    let o = support::smm(
+        &["plan", "--at", AT, "--out", plan.to_str().expect("utf-8")],
+        root,
+    );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    write(root, "posts/extra.yaml", "publish_at: 2027-03-10 10:00\ntext: Later.\n");
+    write(
+        root,
+        "posts/extra.yaml",
+        "publish_at: 2027-03-10 10:00\ntext: Later.\n",
+    );
     git(&["add", "."], root);
     git(&["commit", "--quiet", "-m", "another post"], root);
     let o = apply(&pds, root, &[plan.to_str().expect("utf-8")]);
@@ -273,10 +446,18 @@ fn frozen_stale_and_wrong_branch_publish_nothing() {
     assert_eq!(records(&pds).len(), 0);
 
     // Expired: a plan made now, applied after its window.
-    let o = support::smm(&["plan", "--at", AT, "--out", plan.to_str().expect("utf-8")], root);
+    let o = support::smm(
+        &["plan", "--at", AT, "--out", plan.to_str().expect("utf-8")],
+        root,
+    );
     assert_eq!(o.status.code(), Some(0));
     let o = std::process::Command::new(env!("CARGO_BIN_EXE_smm"))
-        .args(["apply", "--at", "2027-03-02T10:00:00Z", plan.to_str().expect("utf-8")])
+        .args([
+            "apply",
+            "--at",
+            "2027-03-02T10:00:00Z",
+            plan.to_str().expect("utf-8"),
+        ])
         .current_dir(root)
         .env(PASSWORD_VAR, &pds.app_password)
         .output()
@@ -292,7 +473,11 @@ fn frozen_stale_and_wrong_branch_publish_nothing() {
     git(&["checkout", "--quiet", "-b", "feature"], root);
     let o = apply(&pds, root, &[]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("apply publishes from `main`"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("apply publishes from `main`"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -323,14 +508,21 @@ fn many_posts(tag: &str, n: usize) -> Vec<(String, String)> {
 /// Each expected text appears exactly once among the PDS's records.
 fn assert_exactly_once(pds: &Pds, posts: &[(String, String)], tag: &str) {
     let recs = records(pds);
-    let texts: Vec<&str> = recs.iter().filter_map(|r| r["value"]["text"].as_str()).filter(|t| t.starts_with(tag)).collect();
+    let texts: Vec<&str> = recs
+        .iter()
+        .filter_map(|r| r["value"]["text"].as_str())
+        .filter(|t| t.starts_with(tag))
+        .collect();
     for (i, _) in posts.iter().enumerate() {
         for want in [format!("{tag} post {i}"), format!("{tag} post {i}, reply")] {
             if want.ends_with("reply") && i % 3 != 0 {
                 continue;
             }
             let n = texts.iter().filter(|t| **t == want).count();
-            assert_eq!(n, 1, "{want:?} is on the platform {n} times; all: {texts:#?}");
+            assert_eq!(
+                n, 1,
+                "{want:?} is on the platform {n} times; all: {texts:#?}"
+            );
         }
     }
 }
@@ -351,10 +543,16 @@ fn spawn_apply(pds: &Pds, root: &Path, at: &str) -> std::process::Child {
 fn apply_killed_at_random_points_never_posts_twice_nor_loses_a_post() {
     let pds = Pds::start();
     // Kill points spread over the run: before, during and after the requests (deterministic).
-    for (trial, delay_ms) in [40u64, 150, 300, 450, 650, 900, 1200, 1600].into_iter().enumerate() {
+    for (trial, delay_ms) in [40u64, 150, 300, 450, 650, 900, 1200, 1600]
+        .into_iter()
+        .enumerate()
+    {
         let tag = format!("k{trial}");
         let posts = many_posts(&tag, 6);
-        let refs: Vec<(&str, &str)> = posts.iter().map(|(p, t)| (p.as_str(), t.as_str())).collect();
+        let refs: Vec<(&str, &str)> = posts
+            .iter()
+            .map(|(p, t)| (p.as_str(), t.as_str()))
+            .collect();
         let s = setup(&pds, &refs);
         let mut child = spawn_apply(&pds, s.work.path(), AT);
         std::thread::sleep(std::time::Duration::from_millis(delay_ms));
@@ -362,9 +560,19 @@ fn apply_killed_at_random_points_never_posts_twice_nor_loses_a_post() {
         let _ = child.wait();
         // The next scheduled run, after the killed run's leases ran out (10 minutes).
         let o = apply_at(&pds, clone(&s.remote).path(), "2027-03-02T08:20:00Z", &[]);
-        assert_eq!(o.status.code(), Some(0), "trial {trial} (kill after {delay_ms} ms):\n{}{}\n--- PDS stderr ---\n{}", stdout(&o), stderr(&o), pds.stderr());
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "trial {trial} (kill after {delay_ms} ms):\n{}{}\n--- PDS stderr ---\n{}",
+            stdout(&o),
+            stderr(&o),
+            pds.stderr()
+        );
         assert_exactly_once(&pds, &posts, &tag);
-        let status = stdout(&support::smm(&["status", "--at", "2027-03-02T08:20:00Z", "--format", "json"], clone(&s.remote).path()));
+        let status = stdout(&support::smm(
+            &["status", "--at", "2027-03-02T08:20:00Z", "--format", "json"],
+            clone(&s.remote).path(),
+        ));
         let doc: Value = serde_json::from_str(&status).expect("json");
         for d in doc["deliveries"].as_array().expect("list") {
             assert_eq!(d["state"], "published", "trial {trial}: {d}");
@@ -376,7 +584,10 @@ fn apply_killed_at_random_points_never_posts_twice_nor_loses_a_post() {
 fn two_applies_at_once_publish_each_post_once() {
     let pds = Pds::start();
     let posts = many_posts("race", 8);
-    let refs: Vec<(&str, &str)> = posts.iter().map(|(p, t)| (p.as_str(), t.as_str())).collect();
+    let refs: Vec<(&str, &str)> = posts
+        .iter()
+        .map(|(p, t)| (p.as_str(), t.as_str()))
+        .collect();
     let s = setup(&pds, &refs);
     let other = clone(&s.remote);
     let a = spawn_apply(&pds, s.work.path(), AT);
@@ -385,12 +596,21 @@ fn two_applies_at_once_publish_each_post_once() {
     let b = b.wait_with_output().expect("b");
     for o in [&a, &b] {
         // 0: did its share; 4: some deliveries were held by the other run.
-        assert!(matches!(o.status.code(), Some(0 | 4)), "{:?}: {}", o.status, stderr(o));
+        assert!(
+            matches!(o.status.code(), Some(0 | 4)),
+            "{:?}: {}",
+            o.status,
+            stderr(o)
+        );
     }
     assert_exactly_once(&pds, &posts, "race");
     // Whatever one run held, the other finished: nothing is left due.
     let o = apply(&pds, clone(&s.remote).path(), &[]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert!(stderr(&o).contains("Publishing 0 deliveries"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("Publishing 0 deliveries"),
+        "{}",
+        stderr(&o)
+    );
     assert_exactly_once(&pds, &posts, "race");
 }

@@ -15,13 +15,25 @@ fn base_workspace_is_clean() {
 #[test]
 fn each_broken_workspace_reports_its_mistake() {
     let root = support::fixtures().join("broken");
-    let mut cases: Vec<_> = std::fs::read_dir(&root).expect("broken fixtures").map(|e| e.expect("entry").path()).collect();
+    let mut cases: Vec<_> = std::fs::read_dir(&root)
+        .expect("broken fixtures")
+        .map(|e| e.expect("entry").path())
+        .collect();
     cases.sort();
-    assert!(cases.len() >= 30, "expected at least 30 broken workspaces, found {}", cases.len());
+    assert!(
+        cases.len() >= 30,
+        "expected at least 30 broken workspaces, found {}",
+        cases.len()
+    );
     let mut failures = Vec::new();
     for case in &cases {
-        let name = case.file_name().and_then(|n| n.to_str()).expect("utf-8 name").to_string();
-        let expect = std::fs::read_to_string(case.join("EXPECT")).unwrap_or_else(|_| panic!("{name}: missing EXPECT file"));
+        let name = case
+            .file_name()
+            .and_then(|n| n.to_str())
+            .expect("utf-8 name")
+            .to_string();
+        let expect = std::fs::read_to_string(case.join("EXPECT"))
+            .unwrap_or_else(|_| panic!("{name}: missing EXPECT file"));
         let ws = support::workspace(Some(case));
         let report = smm::validate::validate(ws.path(), support::NOW.parse().expect("time"));
         let text = support::strip_ansi(&smm::validate::render_text(&report));

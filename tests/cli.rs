@@ -4,7 +4,16 @@ use crate::support::{self, smm, stderr, stdout};
 
 #[test]
 fn validate_example_calendar_exits_0() {
-    let o = smm(&["-C", "example-calendar", "validate", "--at", "2026-11-28T12:00:00Z"], &support::repo_root());
+    let o = smm(
+        &[
+            "-C",
+            "example-calendar",
+            "validate",
+            "--at",
+            "2026-11-28T12:00:00Z",
+        ],
+        &support::repo_root(),
+    );
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
     assert!(stdout(&o).starts_with("ok: "), "{}", stdout(&o));
 }
@@ -15,7 +24,10 @@ fn errors_exit_1_and_name_file_line_column() {
     let o = smm(&["validate", "--at", support::NOW], ws.path());
     assert_eq!(o.status.code(), Some(1));
     let out = stdout(&o);
-    assert!(out.contains("error[E0201]: unknown channel `blusky`"), "{out}");
+    assert!(
+        out.contains("error[E0201]: unknown channel `blusky`"),
+        "{out}"
+    );
     assert!(out.contains("--> posts/notice.yaml:2:"), "{out}");
     assert!(out.contains("did you mean `bluesky`?"), "{out}");
 }
@@ -24,27 +36,41 @@ fn errors_exit_1_and_name_file_line_column() {
 fn usage_errors_exit_2() {
     let o = smm(&["validate", "--format", "yaml"], &support::repo_root());
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("invalid value 'yaml'"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("invalid value 'yaml'"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
 fn finds_the_workspace_from_a_subfolder_and_fails_clearly_outside_one() {
     let ws = support::workspace(None);
-    let o = smm(&["validate", "--at", support::NOW], &ws.path().join("campaigns/launch"));
+    let o = smm(
+        &["validate", "--at", support::NOW],
+        &ws.path().join("campaigns/launch"),
+    );
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
 
     let empty = tempfile::tempdir().expect("tempdir");
     let o = smm(&["validate"], empty.path());
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("no smm.yaml in"), "{}", stderr(&o));
-    assert!(stderr(&o).contains("help: run smm inside a workspace, pass -C DIR"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("help: run smm inside a workspace, pass -C DIR"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
 fn colour_only_when_asked_or_on_a_terminal() {
     let ws = support::workspace(Some(&support::fixtures().join("broken/unknown-channel")));
     let plain = smm(&["validate", "--at", support::NOW], ws.path());
-    assert!(!stdout(&plain).contains('\u{1b}'), "NO_COLOR output has escapes");
+    assert!(
+        !stdout(&plain).contains('\u{1b}'),
+        "NO_COLOR output has escapes"
+    );
     let forced = std::process::Command::new(env!("CARGO_BIN_EXE_smm"))
         .args(["validate", "--at", support::NOW])
         .current_dir(ws.path())
@@ -52,20 +78,39 @@ fn colour_only_when_asked_or_on_a_terminal() {
         .env("CLICOLOR_FORCE", "1")
         .output()
         .expect("run");
-    assert!(stdout(&forced).contains("\u{1b}["), "CLICOLOR_FORCE output has no colour");
+    assert!(
+        stdout(&forced).contains("\u{1b}["),
+        "CLICOLOR_FORCE output has no colour"
+    );
     assert_eq!(support::strip_ansi(&stdout(&forced)), stdout(&plain));
 }
 
 #[test]
 fn json_report_follows_its_schema_and_counts_every_delivery() {
-    let o = smm(&["-C", "example-calendar", "validate", "--format", "json", "--at", "2026-11-28T12:00:00Z"], &support::repo_root());
+    let o = smm(
+        &[
+            "-C",
+            "example-calendar",
+            "validate",
+            "--format",
+            "json",
+            "--at",
+            "2026-11-28T12:00:00Z",
+        ],
+        &support::repo_root(),
+    );
     assert_eq!(o.status.code(), Some(0));
     let report: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
-    let schema: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(support::repo_root().join("schemas/validate-report.schema.json")).expect("schema"))
-            .expect("schema json");
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(support::repo_root().join("schemas/validate-report.schema.json"))
+            .expect("schema"),
+    )
+    .expect("schema json");
     let validator = jsonschema::draft202012::new(&schema).expect("schema compiles");
-    let errors: Vec<String> = validator.iter_errors(&report).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+    let errors: Vec<String> = validator
+        .iter_errors(&report)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
     assert!(errors.is_empty(), "{errors:#?}");
     let deliveries = report["deliveries"].as_array().expect("deliveries");
     assert!(deliveries.len() >= 60, "{}", deliveries.len());
@@ -79,15 +124,28 @@ fn json_report_follows_its_schema_and_counts_every_delivery() {
 #[test]
 fn json_report_shows_length_against_limit_for_a_long_post() {
     let ws = support::workspace(Some(&support::fixtures().join("broken/too-long-for-x")));
-    let o = smm(&["validate", "--format", "json", "--at", support::NOW], ws.path());
+    let o = smm(
+        &["validate", "--format", "json", "--at", support::NOW],
+        ws.path(),
+    );
     assert_eq!(o.status.code(), Some(1));
     let report: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
-    let x = report["deliveries"].as_array().expect("deliveries").iter().find(|d| d["channel"] == "x").expect("x delivery");
+    let x = report["deliveries"]
+        .as_array()
+        .expect("deliveries")
+        .iter()
+        .find(|d| d["channel"] == "x")
+        .expect("x delivery");
     let part = &x["parts"][0];
     assert_eq!(part["limit"], 280);
     assert!(part["length"].as_u64() > Some(280));
     assert_eq!(part["fits"], false);
-    let d = report["diagnostics"].as_array().expect("diags").iter().find(|d| d["code"] == "P0501").expect("P0501");
+    let d = report["diagnostics"]
+        .as_array()
+        .expect("diags")
+        .iter()
+        .find(|d| d["code"] == "P0501")
+        .expect("P0501");
     assert_eq!(d["file"], "campaigns/launch/hello.yaml");
     assert!(d["line"].as_u64().is_some() && d["column"].as_u64().is_some());
 }
@@ -97,14 +155,24 @@ fn a_pasted_secret_is_refused_and_never_printed() {
     let ws = support::workspace(None);
     let secret = "hunter2-app-pass-9f8e7d";
     let settings = std::fs::read_to_string(ws.path().join("smm.yaml")).expect("read");
-    std::fs::write(ws.path().join("smm.yaml"), settings.replace("SMM_BLUESKY_APP_PASSWORD", secret)).expect("write");
+    std::fs::write(
+        ws.path().join("smm.yaml"),
+        settings.replace("SMM_BLUESKY_APP_PASSWORD", secret),
+    )
+    .expect("write");
     for format in ["text", "json"] {
-        let o = smm(&["validate", "--format", format, "--at", support::NOW], ws.path());
+        let o = smm(
+            &["validate", "--format", format, "--at", support::NOW],
+            ws.path(),
+        );
         assert_eq!(o.status.code(), Some(1));
         let all = format!("{}{}", stdout(&o), stderr(&o));
         assert!(all.contains("must name an environment variable"), "{all}");
         // The snippet quotes the YAML line; the value itself must be masked.
-        assert!(!all.contains(secret), "secret leaked in {format} output:\n{all}");
+        assert!(
+            !all.contains(secret),
+            "secret leaked in {format} output:\n{all}"
+        );
     }
 }
 
@@ -113,5 +181,8 @@ fn help_teaches_with_examples() {
     let o = smm(&["validate", "--help"], &support::repo_root());
     assert_eq!(o.status.code(), Some(0));
     let out = stdout(&o);
-    assert!(out.contains("Examples:") && out.contains("Exit status"), "{out}");
+    assert!(
+        out.contains("Examples:") && out.contains("Exit status"),
+        "{out}"
+    );
 }

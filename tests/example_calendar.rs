@@ -42,8 +42,16 @@ fn example_calendar_is_clean() {
     let report = smm::validate::validate(&root, "2026-11-28T12:00:00Z".parse().expect("time"));
     let text = support::strip_ansi(&smm::validate::render_text(&report));
     assert_eq!(report.errors() + report.warnings(), 0, "{text}");
-    assert!(report.workspace.posts.len() >= 20, "{}", report.workspace.posts.len());
-    let channels = report.workspace.settings.as_ref().map_or(0, |s| s.channels.len());
+    assert!(
+        report.workspace.posts.len() >= 20,
+        "{}",
+        report.workspace.posts.len()
+    );
+    let channels = report
+        .workspace
+        .settings
+        .as_ref()
+        .map_or(0, |s| s.channels.len());
     assert!((5..=6).contains(&channels), "{channels} channels");
     assert!(report.workspace.campaigns.len() >= 2);
 }
@@ -57,10 +65,24 @@ fn every_example_file_names_its_schema_for_editors() {
         let first = text.lines().next().unwrap_or_default();
         let path = first
             .strip_prefix("# yaml-language-server: $schema=")
-            .unwrap_or_else(|| panic!("{}: first line must be the yaml-language-server schema comment", rel.display()));
+            .unwrap_or_else(|| {
+                panic!(
+                    "{}: first line must be the yaml-language-server schema comment",
+                    rel.display()
+                )
+            });
         let target = file.parent().expect("parent").join(path);
-        assert!(target.is_file(), "{}: schema path {path} does not exist", rel.display());
-        assert!(path.ends_with(schema_for(rel)), "{}: points at {path}, expected {}", rel.display(), schema_for(rel));
+        assert!(
+            target.is_file(),
+            "{}: schema path {path} does not exist",
+            rel.display()
+        );
+        assert!(
+            path.ends_with(schema_for(rel)),
+            "{}: points at {path}, expected {}",
+            rel.display(),
+            schema_for(rel)
+        );
     }
 }
 
@@ -81,7 +103,11 @@ fn example_files_validate_under_check_jsonschema() {
         let rel = file.strip_prefix(&root).expect("inside").to_path_buf();
         by_schema.entry(schema_for(&rel)).or_default().push(file);
     }
-    assert_eq!(by_schema.len(), 3, "expected workspace, campaign and post files");
+    assert_eq!(
+        by_schema.len(),
+        3,
+        "expected workspace, campaign and post files"
+    );
     for (schema, files) in by_schema {
         let o = Command::new(&tool)
             .arg("--schemafile")

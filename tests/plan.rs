@@ -22,26 +22,50 @@ fn hash_of(root: &Path, post: &str, channel: &str) -> (String, Vec<String>) {
         .iter()
         .find(|d| d.post_id == post && d.channel == channel)
         .unwrap_or_else(|| panic!("no delivery {post}@{channel}"));
-    (smm::plan::content_hash(d), d.parts.iter().map(|p| p.text.clone()).collect())
+    (
+        smm::plan::content_hash(d),
+        d.parts.iter().map(|p| p.text.clone()).collect(),
+    )
 }
 
 fn record(store: &Store, key: &str, events: Vec<Event>) {
     let rev = store.read().expect("read").revision;
     let key = DeliveryKey::parse(key).expect("key");
-    let changes: Vec<(DeliveryKey, Entry)> =
-        events.into_iter().map(|event| (key.clone(), Entry { at: "2027-02-20T09:00:05Z".parse().expect("t"), event })).collect();
-    store.append(rev.as_deref(), &changes, &format!("test: {key}")).expect("append");
+    let changes: Vec<(DeliveryKey, Entry)> = events
+        .into_iter()
+        .map(|event| {
+            (
+                key.clone(),
+                Entry {
+                    at: "2027-02-20T09:00:05Z".parse().expect("t"),
+                    event,
+                },
+            )
+        })
+        .collect();
+    store
+        .append(rev.as_deref(), &changes, &format!("test: {key}"))
+        .expect("append");
 }
 
 fn intent(hash: &str, texts: Vec<String>) -> Event {
-    Event::Intent { content_hash: hash.to_string(), commit: None, attempt: 1, texts, run: None, lease_until: None }
+    Event::Intent {
+        content_hash: hash.to_string(),
+        commit: None,
+        attempt: 1,
+        texts,
+        run: None,
+        lease_until: None,
+    }
 }
 
 fn published(hash: &str, n: u32) -> Event {
     Event::Published {
         content_hash: hash.to_string(),
         remote_id: format!("at://did:plc:acme/app.bsky.feed.post/{n}"),
-        url: Some(format!("https://bsky.app/profile/acme.bsky.social/post/{n}")),
+        url: Some(format!(
+            "https://bsky.app/profile/acme.bsky.social/post/{n}"
+        )),
     }
 }
 
@@ -61,28 +85,82 @@ fn scenario() -> tempfile::TempDir {
     write(root, "posts/inflight.yaml", "id: inflight\npublish_at: 2027-03-02 09:15\nchannels: [mastodon]\ntext: An apply died while sending this.\n");
     write(root, "posts/rejected.yaml", "id: rej\npublish_at: 2027-03-02 09:20\nchannels: [bluesky]\ntext: The platform refused this.\n");
     write(root, "posts/delete.yaml", "id: del\npublish_at: 2027-02-21 10:00\ndelete: true\nchannels: [bluesky]\ntext: Take this down.\n");
-    write(root, "posts/renamed/moved.yaml", "publish_at: 2027-02-22 10:00\nchannels: [bluesky]\ntext: This file moved and has no id.\n");
-    write(root, "posts/draft.yaml", "draft: true\nchannels: [mastodon]\ntext: Not ready yet.\n");
+    write(
+        root,
+        "posts/renamed/moved.yaml",
+        "publish_at: 2027-02-22 10:00\nchannels: [bluesky]\ntext: This file moved and has no id.\n",
+    );
+    write(
+        root,
+        "posts/draft.yaml",
+        "draft: true\nchannels: [mastodon]\ntext: Not ready yet.\n",
+    );
 
     let repo = support::git_init(root);
     let store = Store::open(root, "smm-state").expect("open").expect("repo");
     drop(repo);
 
     let (same, same_texts) = hash_of(root, "pub-same", "bluesky");
-    record(&store, "pub-same@bluesky", vec![intent(&same, same_texts), published(&same, 1)]);
-    record(&store, "pub-drift@bluesky", vec![intent("sha256:old", vec!["The text as it was published.".into()]), published("sha256:old", 2)]);
-    record(&store, "gone-post@mastodon", vec![intent("sha256:gone", vec!["A post deleted from the repo.".into()]), published("sha256:gone", 3)]);
+    record(
+        &store,
+        "pub-same@bluesky",
+        vec![intent(&same, same_texts), published(&same, 1)],
+    );
+    record(
+        &store,
+        "pub-drift@bluesky",
+        vec![
+            intent("sha256:old", vec!["The text as it was published.".into()]),
+            published("sha256:old", 2),
+        ],
+    );
+    record(
+        &store,
+        "gone-post@mastodon",
+        vec![
+            intent("sha256:gone", vec!["A post deleted from the repo.".into()]),
+            published("sha256:gone", 3),
+        ],
+    );
     let (unk, unk_texts) = hash_of(root, "unk", "x");
-    record(&store, "unk@x", vec![intent(&unk, unk_texts), Event::Unknown { content_hash: unk.clone(), reason: "timeout after 30s".into() }]);
+    record(
+        &store,
+        "unk@x",
+        vec![
+            intent(&unk, unk_texts),
+            Event::Unknown {
+                content_hash: unk.clone(),
+                reason: "timeout after 30s".into(),
+            },
+        ],
+    );
     let (infl, infl_texts) = hash_of(root, "inflight", "mastodon");
     record(&store, "inflight@mastodon", vec![intent(&infl, infl_texts)]);
     let (rej, rej_texts) = hash_of(root, "rej", "bluesky");
-    record(&store, "rej@bluesky", vec![intent(&rej, rej_texts), Event::Rejected { content_hash: rej.clone(), reason: "400 InvalidRecord: text too long".into() }]);
+    record(
+        &store,
+        "rej@bluesky",
+        vec![
+            intent(&rej, rej_texts),
+            Event::Rejected {
+                content_hash: rej.clone(),
+                reason: "400 InvalidRecord: text too long".into(),
+            },
+        ],
+    );
     let (del, del_texts) = hash_of(root, "del", "bluesky");
-    record(&store, "del@bluesky", vec![intent(&del, del_texts), published(&del, 4)]);
+    record(
+        &store,
+        "del@bluesky",
+        vec![intent(&del, del_texts), published(&del, 4)],
+    );
     // The moved post was published under its old path-derived id.
     let (moved, moved_texts) = hash_of(root, "renamed/moved", "bluesky");
-    record(&store, "old-place/moved@bluesky", vec![intent(&moved, moved_texts), published(&moved, 5)]);
+    record(
+        &store,
+        "old-place/moved@bluesky",
+        vec![intent(&moved, moved_texts), published(&moved, 5)],
+    );
     ws
 }
 
@@ -113,16 +191,28 @@ fn plan_shows_every_action_in_three_formats() {
     ] {
         assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
     }
-    assert!(!text.contains("pub-same@bluesky"), "unchanged published deliveries are not listed:\n{text}");
+    assert!(
+        !text.contains("pub-same@bluesky"),
+        "unchanged published deliveries are not listed:\n{text}"
+    );
     insta::assert_snapshot!("plan_every_action_text", text);
-    insta::assert_snapshot!("plan_every_action_markdown", plan_output(ws.path(), "markdown"));
+    insta::assert_snapshot!(
+        "plan_every_action_markdown",
+        plan_output(ws.path(), "markdown")
+    );
 
     let json = plan_output(ws.path(), "json");
     let doc: serde_json::Value = serde_json::from_str(&json).expect("json");
-    let schema: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(support::repo_root().join("schemas/plan.schema.json")).expect("schema")).expect("json");
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(support::repo_root().join("schemas/plan.schema.json"))
+            .expect("schema"),
+    )
+    .expect("json");
     let validator = jsonschema::draft202012::new(&schema).expect("schema");
-    let errors: Vec<String> = validator.iter_errors(&doc).map(|e| format!("{e} at {}", e.instance_path())).collect();
+    let errors: Vec<String> = validator
+        .iter_errors(&doc)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
     assert!(errors.is_empty(), "{errors:#?}");
     assert_eq!(doc["summary"]["publish_now"], 3);
     assert_eq!(doc["summary"]["deletions"], 1);
@@ -151,31 +241,73 @@ fn status_lists_every_delivery_with_its_url_and_filters() {
     let o = smm(&["status", "--at", AT], ws.path());
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let text = stdout(&o);
-    assert!(text.contains("https://bsky.app/profile/acme.bsky.social/post/1"), "{text}");
+    assert!(
+        text.contains("https://bsky.app/profile/acme.bsky.social/post/1"),
+        "{text}"
+    );
     insta::assert_snapshot!("status_all", text);
 
-    let o = smm(&["status", "--at", AT, "--state", "published", "--format", "json"], ws.path());
+    let o = smm(
+        &[
+            "status",
+            "--at",
+            AT,
+            "--state",
+            "published",
+            "--format",
+            "json",
+        ],
+        ws.path(),
+    );
     let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
-    let keys: Vec<&str> = doc["deliveries"].as_array().expect("list").iter().map(|d| d["delivery"].as_str().expect("key")).collect();
+    let keys: Vec<&str> = doc["deliveries"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|d| d["delivery"].as_str().expect("key"))
+        .collect();
     assert_eq!(keys, ["pub-same@bluesky", "del@bluesky"]);
 
     let o = smm(&["status", "--at", AT, "--campaign", "launch"], ws.path());
     let text = stdout(&o);
-    assert!(text.contains("launch-hello@x") && !text.contains("notice@"), "{text}");
+    assert!(
+        text.contains("launch-hello@x") && !text.contains("notice@"),
+        "{text}"
+    );
     let o = smm(&["status", "--at", AT, "--channel", "x"], ws.path());
-    assert!(stdout(&o).lines().skip(1).filter(|l| !l.is_empty()).all(|l| l.contains("@x") || l.contains("deliver")), "{}", stdout(&o));
+    assert!(
+        stdout(&o)
+            .lines()
+            .skip(1)
+            .filter(|l| !l.is_empty())
+            .all(|l| l.contains("@x") || l.contains("deliver")),
+        "{}",
+        stdout(&o)
+    );
 }
 
 #[test]
 fn detailed_exitcode_says_whether_apply_has_work_now() {
     let ws = support::workspace(None);
     support::git_init(ws.path());
-    let o = smm(&["plan", "--at", "2027-01-10T08:00:00Z", "--detailed-exitcode"], ws.path());
+    let o = smm(
+        &[
+            "plan",
+            "--at",
+            "2027-01-10T08:00:00Z",
+            "--detailed-exitcode",
+        ],
+        ws.path(),
+    );
     assert_eq!(o.status.code(), Some(0), "nothing due: {}", stdout(&o));
     let o = smm(&["plan", "--at", AT, "--detailed-exitcode"], ws.path());
     assert_eq!(o.status.code(), Some(2), "a post is due: {}", stdout(&o));
     let o = smm(&["plan", "--at", AT], ws.path());
-    assert_eq!(o.status.code(), Some(0), "without the flag changes are not an exit code");
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "without the flag changes are not an exit code"
+    );
 }
 
 #[test]
@@ -185,7 +317,10 @@ fn plan_refuses_an_invalid_workspace() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stdout(&o).is_empty(), "no plan is printed: {}", stdout(&o));
     let err = stderr(&o);
-    assert!(err.contains("error[E0201]") && err.contains("nothing was planned"), "{err}");
+    assert!(
+        err.contains("error[E0201]") && err.contains("nothing was planned"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -198,7 +333,11 @@ fn edits_since_the_base_revision_show_as_word_diffs() {
     repo.branch("spring-copy", &main, false).expect("branch");
     repo.set_head("refs/heads/spring-copy").expect("switch");
     let hello = std::fs::read_to_string(root.join("campaigns/launch/hello.yaml")).expect("read");
-    write(root, "campaigns/launch/hello.yaml", &hello.replace("Spring tea, finally.", "Spring tea, at last."));
+    write(
+        root,
+        "campaigns/launch/hello.yaml",
+        &hello.replace("Spring tea, finally.", "Spring tea, at last."),
+    );
     write(root, "campaigns/launch/more.yaml", "publish_at: 2027-03-05 10:00\nchannels: [x]\ntext: One more thing. {{ \"https://acme.tea/more\" | utm }}\n");
     support::git_commit_all(&repo, "edit the launch copy");
 
@@ -206,13 +345,33 @@ fn edits_since_the_base_revision_show_as_word_diffs() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let text = redact_ids(&stdout(&o));
     assert!(text.contains("# launch-hello@x is scheduled for 2027-03-02 09:00 +01:00, edited since the base revision"), "{text}");
-    assert!(text.contains("Spring tea, [-finally.-]{+at last.+}"), "{text}");
-    assert!(text.contains("# launch/more@x is scheduled for 2027-03-05 10:00 +01:00, new since the base revision"), "{text}");
-    assert!(text.contains("# launch-hello@bluesky is scheduled for 2027-03-02 09:00 +01:00\n"), "unchanged stays plain: {text}");
+    assert!(
+        text.contains("Spring tea, [-finally.-]{+at last.+}"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "# launch/more@x is scheduled for 2027-03-05 10:00 +01:00, new since the base revision"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("# launch-hello@bluesky is scheduled for 2027-03-02 09:00 +01:00\n"),
+        "unchanged stays plain: {text}"
+    );
     assert!(text.contains("1 edit,"), "{text}");
     insta::assert_snapshot!("plan_edits_since_base", text);
 
-    let md = redact_ids(&stdout(&smm(&["plan", "--at", "2027-03-01T08:00:00Z", "--format", "markdown"], root)));
+    let md = redact_ids(&stdout(&smm(
+        &[
+            "plan",
+            "--at",
+            "2027-03-01T08:00:00Z",
+            "--format",
+            "markdown",
+        ],
+        root,
+    )));
     assert!(md.contains("```diff\n- Spring tea, finally."), "{md}");
 }
 
@@ -223,12 +382,23 @@ fn moving_a_post_that_has_an_id_keeps_its_identity() {
     support::git_init(root);
     let store = Store::open(root, "smm-state").expect("open").expect("repo");
     let (h, texts) = hash_of(root, "launch-hello", "bluesky");
-    record(&store, "launch-hello@bluesky", vec![intent(&h, texts), published(&h, 9)]);
+    record(
+        &store,
+        "launch-hello@bluesky",
+        vec![intent(&h, texts), published(&h, 9)],
+    );
     // Moved within its campaign (moving it out would change its UTM campaign, a real change).
     std::fs::create_dir_all(root.join("campaigns/launch/archive")).expect("mkdir");
-    std::fs::rename(root.join("campaigns/launch/hello.yaml"), root.join("campaigns/launch/archive/hello.yaml")).expect("move");
+    std::fs::rename(
+        root.join("campaigns/launch/hello.yaml"),
+        root.join("campaigns/launch/archive/hello.yaml"),
+    )
+    .expect("move");
     let text = stdout(&smm(&["plan", "--at", AT], root));
-    assert!(!text.contains("launch-hello@bluesky"), "published and unchanged after the move:\n{text}");
+    assert!(
+        !text.contains("launch-hello@bluesky"),
+        "published and unchanged after the move:\n{text}"
+    );
     assert!(!text.contains("stays published"), "{text}");
 }
 
@@ -248,24 +418,39 @@ fn state_is_read_from_the_remote_when_there_is_no_local_branch() {
         .expect("git push");
     assert!(status.success());
     let clone_dir = tempfile::tempdir().expect("tempdir");
-    let clone = git2::Repository::clone(remote.path().to_str().expect("utf-8"), clone_dir.path()).expect("clone");
-    assert!(clone.find_reference("refs/heads/smm-state").is_err(), "only main is checked out");
+    let clone = git2::Repository::clone(remote.path().to_str().expect("utf-8"), clone_dir.path())
+        .expect("clone");
+    assert!(
+        clone.find_reference("refs/heads/smm-state").is_err(),
+        "only main is checked out"
+    );
     let a = plan_output(ws.path(), "text");
     let b = plan_output(clone_dir.path(), "text");
-    assert_eq!(a.replace("<rev> (main) + uncommitted changes", "<rev> (main)"), b);
+    assert_eq!(
+        a.replace("<rev> (main) + uncommitted changes", "<rev> (main)"),
+        b
+    );
 }
 
 #[test]
 fn a_saved_plan_is_the_json_document() {
     let ws = scenario();
     let out = ws.path().join("plan.json");
-    let o = smm(&["plan", "--at", AT, "--out", out.to_str().expect("utf-8")], ws.path());
+    let o = smm(
+        &["plan", "--at", AT, "--out", out.to_str().expect("utf-8")],
+        ws.path(),
+    );
     assert_eq!(o.status.code(), Some(0));
     assert!(stderr(&o).contains("smm apply"), "{}", stderr(&o));
-    let saved: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).expect("read")).expect("json");
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).expect("read")).expect("json");
     assert_eq!(saved["format_version"], "1");
-    assert!(saved["content"]["commit"].as_str().is_some_and(|c| c.len() == 40));
-    assert!(saved["state_revision"].as_str().is_some_and(|c| c.len() == 40));
+    assert!(saved["content"]["commit"]
+        .as_str()
+        .is_some_and(|c| c.len() == 40));
+    assert!(saved["state_revision"]
+        .as_str()
+        .is_some_and(|c| c.len() == 40));
     assert_eq!(saved["valid_until"], "2027-03-02T10:00:00+01:00");
 }
 
@@ -275,32 +460,74 @@ fn history_follows_moves_and_interleaves_state_events() {
     let root = ws.path();
     let repo = support::git_init(root);
     let hello = std::fs::read_to_string(root.join("campaigns/launch/hello.yaml")).expect("read");
-    write(root, "campaigns/launch/hello.yaml", &hello.replace("Spring tea is here.", "Spring tea is finally here."));
+    write(
+        root,
+        "campaigns/launch/hello.yaml",
+        &hello.replace("Spring tea is here.", "Spring tea is finally here."),
+    );
     support::git_commit_all(&repo, "Sharpen the launch copy");
     std::fs::create_dir_all(root.join("campaigns/launch/week1")).expect("mkdir");
-    std::fs::rename(root.join("campaigns/launch/hello.yaml"), root.join("campaigns/launch/week1/hello.yaml")).expect("mv");
+    std::fs::rename(
+        root.join("campaigns/launch/hello.yaml"),
+        root.join("campaigns/launch/week1/hello.yaml"),
+    )
+    .expect("mv");
     support::git_commit_all(&repo, "Group launch posts by week");
     let store = Store::open(root, "smm-state").expect("open").expect("repo");
     let (h, texts) = hash_of(root, "launch-hello", "bluesky");
-    record(&store, "launch-hello@bluesky", vec![intent(&h, texts), published(&h, 7)]);
+    record(
+        &store,
+        "launch-hello@bluesky",
+        vec![intent(&h, texts), published(&h, 7)],
+    );
 
     let o = smm(&["history", "launch-hello"], root);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let text = redact_ids(&stdout(&o));
     let lines: Vec<&str> = text.lines().collect();
-    let pos = |needle: &str| lines.iter().position(|l| l.contains(needle)).unwrap_or_else(|| panic!("no {needle:?} in\n{text}"));
+    let pos = |needle: &str| {
+        lines
+            .iter()
+            .position(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no {needle:?} in\n{text}"))
+    };
     // Newest first: state events (2027) before the commits (2027-01-15 from the fixed commit time).
-    assert!(pos("published") < pos("Group launch posts by week"), "{text}");
-    assert!(pos("Group launch posts by week") < pos("Sharpen the launch copy"), "{text}");
-    assert!(pos("Sharpen the launch copy") < pos("initial content"), "{text}");
-    assert!(text.contains("from campaigns/launch/hello.yaml"), "the move is followed: {text}");
-    assert!(text.contains("https://bsky.app/profile/acme.bsky.social/post/7"), "{text}");
+    assert!(
+        pos("published") < pos("Group launch posts by week"),
+        "{text}"
+    );
+    assert!(
+        pos("Group launch posts by week") < pos("Sharpen the launch copy"),
+        "{text}"
+    );
+    assert!(
+        pos("Sharpen the launch copy") < pos("initial content"),
+        "{text}"
+    );
+    assert!(
+        text.contains("from campaigns/launch/hello.yaml"),
+        "the move is followed: {text}"
+    );
+    assert!(
+        text.contains("https://bsky.app/profile/acme.bsky.social/post/7"),
+        "{text}"
+    );
 
-    let o = smm(&["history", "--campaign", "launch", "--format", "json"], root);
+    let o = smm(
+        &["history", "--campaign", "launch", "--format", "json"],
+        root,
+    );
     let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
-    assert!(doc["history"].as_array().is_some_and(|h| h.len() >= 5), "{doc}");
+    assert!(
+        doc["history"].as_array().is_some_and(|h| h.len() >= 5),
+        "{doc}"
+    );
 
     let o = smm(&["history", "launch-helo"], root);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("did you mean `launch-hello`?"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("did you mean `launch-hello`?"),
+        "{}",
+        stderr(&o)
+    );
 }

@@ -8,4 +8,6 @@
 
 mod protocol;
 
-pub use protocol::{apply, ApplyError, ApplyOptions, ApplyReport, Outcome as DeliveryResult, Progress};
+pub use protocol::{
+    apply, ApplyError, ApplyOptions, ApplyReport, Outcome as DeliveryResult, Progress,
+};

@@ -7,7 +7,9 @@ use jiff::{SignedDuration, Timestamp};
 use tokio::sync::Mutex;
 
 use crate::plan::{self, Action, Item, Plan};
-use crate::platforms::{self, Adapter, Dedup, Lookup, Outgoing, OutgoingMedia, OutgoingPart, Posted, PublishError};
+use crate::platforms::{
+    self, Adapter, Dedup, Lookup, Outgoing, OutgoingMedia, OutgoingPart, Posted, PublishError,
+};
 use crate::render::Delivery;
 use crate::state::{DeliveryKey, Entry, Event, PushError, Store};
 use crate::validate::Report;
@@ -32,9 +34,13 @@ pub struct ApplyOptions {
 /// What happened to one delivery in this run.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
-    Published { url: Option<String> },
+    Published {
+        url: Option<String>,
+    },
     /// Found on the platform from an earlier run that died.
-    Recovered { url: Option<String> },
+    Recovered {
+        url: Option<String>,
+    },
     Rejected(String),
     Unknown(String),
     /// Nothing was sent (no connection, rate limited too long, missing credentials).
@@ -52,7 +58,12 @@ pub struct ApplyReport {
 
 impl ApplyReport {
     pub fn incomplete(&self) -> bool {
-        self.results.values().any(|o| matches!(o, Outcome::Rejected(_) | Outcome::Unknown(_) | Outcome::NotSent(_)))
+        self.results.values().any(|o| {
+            matches!(
+                o,
+                Outcome::Rejected(_) | Outcome::Unknown(_) | Outcome::NotSent(_)
+            )
+        })
     }
 
     pub fn held(&self) -> bool {
@@ -63,9 +74,16 @@ impl ApplyReport {
 #[derive(Debug)]
 pub enum ApplyError {
     Invalid(Box<Report>),
-    Frozen { reason: String, by: String, at: Timestamp },
+    Frozen {
+        reason: String,
+        by: String,
+        at: Timestamp,
+    },
     Stale(String),
-    WrongBranch { branch: Option<String>, publish: String },
+    WrongBranch {
+        branch: Option<String>,
+        publish: String,
+    },
     NotInGit,
     State(String),
     /// Kept losing the race for the state branch to another apply.
@@ -80,7 +98,11 @@ pub trait Progress: Send + Sync {
 }
 
 /// Applies the workspace at `root`. Runs its own async runtime.
-pub fn apply(root: &Path, options: &ApplyOptions, progress: Arc<dyn Progress>) -> Result<ApplyReport, ApplyError> {
+pub fn apply(
+    root: &Path,
+    options: &ApplyOptions,
+    progress: Arc<dyn Progress>,
+) -> Result<ApplyReport, ApplyError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -90,11 +112,21 @@ pub fn apply(root: &Path, options: &ApplyOptions, progress: Arc<dyn Progress>) -
 }
 
 fn run_id() -> String {
-    let ci = std::env::var("GITHUB_RUN_ID").map(|id| format!("gh-{id}-")).unwrap_or_default();
-    format!("{ci}{}-{}", Timestamp::now().as_millisecond(), std::process::id())
+    let ci = std::env::var("GITHUB_RUN_ID")
+        .map(|id| format!("gh-{id}-"))
+        .unwrap_or_default();
+    format!(
+        "{ci}{}-{}",
+        Timestamp::now().as_millisecond(),
+        std::process::id()
+    )
 }
 
-async fn run(root: &Path, options: &ApplyOptions, progress: Arc<dyn Progress>) -> Result<ApplyReport, ApplyError> {
+async fn run(
+    root: &Path,
+    options: &ApplyOptions,
+    progress: Arc<dyn Progress>,
+) -> Result<ApplyReport, ApplyError> {
     let run = run_id();
     let mut report = ApplyReport::default();
     let http = platforms::http_client().map_err(ApplyError::State)?;
@@ -119,12 +151,20 @@ async fn run(root: &Path, options: &ApplyOptions, progress: Arc<dyn Progress>) -
             progress.start(work.len());
         }
         first_round = false;
-        let settings = report_ws.workspace.settings.as_ref().ok_or_else(|| ApplyError::Plan("smm.yaml did not load".into()))?;
+        let settings = report_ws
+            .workspace
+            .settings
+            .as_ref()
+            .ok_or_else(|| ApplyError::Plan("smm.yaml did not load".into()))?;
         for job in &work {
-            if adapters.contains_key(&job.key.channel) || setup_failed.contains_key(&job.key.channel) {
+            if adapters.contains_key(&job.key.channel)
+                || setup_failed.contains_key(&job.key.channel)
+            {
                 continue;
             }
-            let Some(channel) = settings.channels.get(&job.key.channel) else { continue };
+            let Some(channel) = settings.channels.get(&job.key.channel) else {
+                continue;
+            };
             match platforms::adapter_for(channel, &http) {
                 Ok(a) => {
                     adapters.insert(channel.name.clone(), Arc::from(a));
@@ -134,13 +174,22 @@ async fn run(root: &Path, options: &ApplyOptions, progress: Arc<dyn Progress>) -
                 }
             }
         }
-        let state = Arc::new(Mutex::new(Writer { store, run: run.clone() }));
+        let state = Arc::new(Mutex::new(Writer {
+            store,
+            run: run.clone(),
+        }));
         let grace = settings.grace;
         let now = options.at.unwrap_or_else(Timestamp::now);
         // One task per channel: channels in parallel, each channel's deliveries in order.
         let mut by_channel: BTreeMap<String, Vec<Job>> = BTreeMap::new();
-        for job in work.into_iter().filter(|j| !report.results.contains_key(&j.key)) {
-            by_channel.entry(job.key.channel.clone()).or_default().push(job);
+        for job in work
+            .into_iter()
+            .filter(|j| !report.results.contains_key(&j.key))
+        {
+            by_channel
+                .entry(job.key.channel.clone())
+                .or_default()
+                .push(job);
         }
         let mut tasks = Vec::new();
         for (channel, jobs) in by_channel {
@@ -152,25 +201,22 @@ async fn run(root: &Path, options: &ApplyOptions, progress: Arc<dyn Progress>) -
                 }
                 continue;
             }
-            let Some(adapter) = adapters.get(&channel).cloned() else { continue };
+            let Some(adapter) = adapters.get(&channel).cloned() else {
+                continue;
+            };
             let state = state.clone();
             let progress = progress.clone();
             let max_wait = options.max_wait;
             tasks.push(tokio::spawn(async move {
                 let mut done = Vec::new();
                 for job in jobs {
-                    let outcome = deliver(&job, adapter.as_ref(), &state, now, grace, max_wait).await;
-                    let lost_race = matches!(outcome, Err(Lost));
-                    match outcome {
+                    match deliver(&job, adapter.as_ref(), &state, now, grace, max_wait).await {
                         Ok(o) => {
                             progress.done(&job.key, &o);
                             done.push((job.key, o));
                         }
-                        Err(Lost) => {}
-                    }
-                    if lost_race {
                         // The state moved under us: stop this channel, re-plan with the new view.
-                        return (done, true);
+                        Err(Lost) => return (done, true),
                     }
                 }
                 (done, false)
@@ -178,7 +224,9 @@ async fn run(root: &Path, options: &ApplyOptions, progress: Arc<dyn Progress>) -
         }
         let mut replan = false;
         for t in tasks {
-            let (done, lost) = t.await.map_err(|e| ApplyError::State(format!("a channel worker failed: {e}")))?;
+            let (done, lost) = t
+                .await
+                .map_err(|e| ApplyError::State(format!("a channel worker failed: {e}")))?;
             report.results.extend(done);
             replan |= lost;
         }
@@ -199,19 +247,39 @@ async fn prepare(root: &Path, options: &ApplyOptions) -> Result<(Report, Plan, S
         if report.errors() > 0 {
             return Err(ApplyError::Invalid(Box::new(report)));
         }
-        let settings = report.workspace.settings.as_ref().ok_or_else(|| ApplyError::Plan("smm.yaml did not load".into()))?;
-        let store = Store::open(&root, &settings.state_branch).map_err(|e| ApplyError::State(e.to_string()))?.ok_or(ApplyError::NotInGit)?;
+        let settings = report
+            .workspace
+            .settings
+            .as_ref()
+            .ok_or_else(|| ApplyError::Plan("smm.yaml did not load".into()))?;
+        let store = Store::open(&root, &settings.state_branch)
+            .map_err(|e| ApplyError::State(e.to_string()))?
+            .ok_or(ApplyError::NotInGit)?;
         store.sync().map_err(|e| ApplyError::State(e.to_string()))?;
         let state = store.read().map_err(|e| ApplyError::State(e.to_string()))?;
         if let Some(f) = &state.freeze {
-            return Err(ApplyError::Frozen { reason: f.reason.clone(), by: f.by.clone(), at: f.at });
+            return Err(ApplyError::Frozen {
+                reason: f.reason.clone(),
+                by: f.by.clone(),
+                at: f.at,
+            });
         }
         let content = store.content_revision(&root);
         if !any_branch && content.branch.as_deref() != Some(settings.publish_branch.as_str()) {
-            return Err(ApplyError::WrongBranch { branch: content.branch.clone(), publish: settings.publish_branch.clone() });
+            return Err(ApplyError::WrongBranch {
+                branch: content.branch.clone(),
+                publish: settings.publish_branch.clone(),
+            });
         }
         let now = at.unwrap_or_else(Timestamp::now);
-        let plan = plan::plan(&plan::Inputs { report: &report, state: &state, at: now, show_at: true, content, base: None });
+        let plan = plan::plan(&plan::Inputs {
+            report: &report,
+            state: &state,
+            at: now,
+            show_at: true,
+            content,
+            base: None,
+        });
         Ok((report, plan, store))
     })
     .await
@@ -220,26 +288,43 @@ async fn prepare(root: &Path, options: &ApplyOptions) -> Result<(Report, Plan, S
 
 /// A saved plan holds only for the content and state it was made from, until it expires.
 fn check_saved_plan(path: &Path, fresh: &Plan) -> Result<(), ApplyError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ApplyError::Stale(format!("cannot read {}: {e}", path.display())))?;
-    let saved: serde_json::Value = serde_json::from_str(&text).map_err(|e| ApplyError::Stale(format!("{} is not a saved plan: {e}", path.display())))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ApplyError::Stale(format!("cannot read {}: {e}", path.display())))?;
+    let saved: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| ApplyError::Stale(format!("{} is not a saved plan: {e}", path.display())))?;
     if saved["format_version"] != plan::PLAN_FORMAT_VERSION {
-        return Err(ApplyError::Stale(format!("{} is not a saved plan of this smm version", path.display())));
+        return Err(ApplyError::Stale(format!(
+            "{} is not a saved plan of this smm version",
+            path.display()
+        )));
     }
     let saved_commit = saved["content"]["commit"].as_str();
     if saved_commit != fresh.content.commit.as_deref() || saved["content"]["dirty"] == true {
         return Err(ApplyError::Stale(format!(
             "the plan was made for content {}, the workspace is at {}",
             saved_commit.map(short).unwrap_or("(uncommitted)"),
-            fresh.content.commit.as_deref().map(short).unwrap_or("(none)")
+            fresh
+                .content
+                .commit
+                .as_deref()
+                .map(short)
+                .unwrap_or("(none)")
         )));
     }
     if saved["state_revision"].as_str() != fresh.state_revision.as_deref() {
-        return Err(ApplyError::Stale("the state changed since the plan was made (another apply ran)".into()));
+        return Err(ApplyError::Stale(
+            "the state changed since the plan was made (another apply ran)".into(),
+        ));
     }
     if let Some(until) = saved["valid_until"].as_str() {
-        let until: Timestamp = until.parse().map_err(|e: jiff::Error| ApplyError::Stale(e.to_string()))?;
+        let until: Timestamp = until
+            .parse()
+            .map_err(|e: jiff::Error| ApplyError::Stale(e.to_string()))?;
         if fresh.at > until {
-            return Err(ApplyError::Stale(format!("the plan expired at {}", fresh.format_timestamp(until))));
+            return Err(ApplyError::Stale(format!(
+                "the plan expired at {}",
+                fresh.format_timestamp(until)
+            )));
         }
     }
     Ok(())
@@ -262,21 +347,39 @@ enum JobKind {
     /// Due: publish it.
     Publish,
     /// An earlier run left it without a result: look it up first.
-    Reconcile { pending: plan::Pending, due: Timestamp },
+    Reconcile {
+        pending: plan::Pending,
+        due: Timestamp,
+    },
 }
 
-fn work_of(plan: &Plan, report: &Report, plan_file: Option<&Path>, first_round: bool) -> Result<Vec<Job>, ApplyError> {
-    let deliveries: BTreeMap<DeliveryKey, &Delivery> =
-        report.deliveries.iter().map(|d| (DeliveryKey::new(&d.post_id, &d.channel), d)).collect();
+fn work_of(
+    plan: &Plan,
+    report: &Report,
+    plan_file: Option<&Path>,
+    first_round: bool,
+) -> Result<Vec<Job>, ApplyError> {
+    let deliveries: BTreeMap<DeliveryKey, &Delivery> = report
+        .deliveries
+        .iter()
+        .map(|d| (DeliveryKey::new(&d.post_id, &d.channel), d))
+        .collect();
     // With a saved plan, publish only what it listed (it was checked to be current).
     let allowed: Option<Vec<String>> = match (plan_file, first_round) {
         (Some(path), _) => {
-            let saved: serde_json::Value =
-                serde_json::from_str(&std::fs::read_to_string(path).map_err(|e| ApplyError::Stale(e.to_string()))?).map_err(|e| ApplyError::Stale(e.to_string()))?;
+            let saved: serde_json::Value = serde_json::from_str(
+                &std::fs::read_to_string(path).map_err(|e| ApplyError::Stale(e.to_string()))?,
+            )
+            .map_err(|e| ApplyError::Stale(e.to_string()))?;
             Some(
                 saved["deliveries"]
                     .as_array()
-                    .map(|a| a.iter().filter(|d| d["action"] == "publish").filter_map(|d| d["key"].as_str().map(str::to_string)).collect())
+                    .map(|a| {
+                        a.iter()
+                            .filter(|d| d["action"] == "publish")
+                            .filter_map(|d| d["key"].as_str().map(str::to_string))
+                            .collect()
+                    })
                     .unwrap_or_default(),
             )
         }
@@ -286,7 +389,10 @@ fn work_of(plan: &Plan, report: &Report, plan_file: Option<&Path>, first_round: 
     for item in plan.actions() {
         let kind = match (item.action, item.pending, &item.publish_at) {
             (Action::Publish, _, _) => JobKind::Publish,
-            (Action::Resolve, Some(pending), Some(due)) => JobKind::Reconcile { pending, due: due.timestamp() },
+            (Action::Resolve, Some(pending), Some(due)) => JobKind::Reconcile {
+                pending,
+                due: due.timestamp(),
+            },
             _ => continue,
         };
         if let Some(allowed) = &allowed {
@@ -294,7 +400,9 @@ fn work_of(plan: &Plan, report: &Report, plan_file: Option<&Path>, first_round: 
                 continue;
             }
         }
-        let Some(d) = deliveries.get(&item.key) else { continue };
+        let Some(d) = deliveries.get(&item.key) else {
+            continue;
+        };
         jobs.push(Job {
             key: item.key.clone(),
             outgoing: outgoing(d, item, &report.workspace.root),
@@ -310,13 +418,23 @@ fn outgoing(d: &Delivery, item: &Item, root: &Path) -> Outgoing {
     Outgoing {
         key: item.key.clone(),
         content_hash: plan::content_hash(d),
-        publish_at: item.publish_at.as_ref().map_or(Timestamp::UNIX_EPOCH, |t| t.timestamp()),
+        publish_at: item
+            .publish_at
+            .as_ref()
+            .map_or(Timestamp::UNIX_EPOCH, |t| t.timestamp()),
         parts: d
             .parts
             .iter()
             .map(|p| OutgoingPart {
                 text: p.text.clone(),
-                media: p.media.iter().map(|m| OutgoingMedia { path: root.join(&m.file), alt: m.alt.clone().unwrap_or_default() }).collect(),
+                media: p
+                    .media
+                    .iter()
+                    .map(|m| OutgoingMedia {
+                        path: root.join(&m.file),
+                        alt: m.alt.clone().unwrap_or_default(),
+                    })
+                    .collect(),
             })
             .collect(),
         link: d.link.clone(),
@@ -333,9 +451,15 @@ struct Writer {
 
 impl Writer {
     /// Commits entries and pushes them; `Err(Lost)` when another runner pushed first.
-    fn record(&self, entries: Vec<(DeliveryKey, Entry)>, message: &str) -> Result<(), Result<Lost, String>> {
+    fn record(
+        &self,
+        entries: Vec<(DeliveryKey, Entry)>,
+        message: &str,
+    ) -> Result<(), Result<Lost, String>> {
         let before = self.store.read().map_err(|e| Err(e.to_string()))?.revision;
-        self.store.append(before.as_deref(), &entries, message).map_err(|e| Err(e.to_string()))?;
+        self.store
+            .append(before.as_deref(), &entries, message)
+            .map_err(|e| Err(e.to_string()))?;
         match self.store.push() {
             Ok(()) => Ok(()),
             Err(PushError::Rejected) => {
@@ -351,14 +475,27 @@ impl Writer {
     }
 }
 
-async fn write(state: &Arc<Mutex<Writer>>, key: &DeliveryKey, event: Event, message: String) -> Result<(), Result<Lost, String>> {
+async fn write(
+    state: &Arc<Mutex<Writer>>,
+    key: &DeliveryKey,
+    event: Event,
+    message: String,
+) -> Result<(), Result<Lost, String>> {
     let writer = state.lock().await;
-    let entry = Entry { at: Timestamp::now(), event };
+    let entry = Entry {
+        at: Timestamp::now(),
+        event,
+    };
     tokio::task::block_in_place(|| writer.record(vec![(key.clone(), entry)], &message))
 }
 
 /// Records a result. It must not be lost: a lost push race is retried on top of the new state.
-async fn write_result(state: &Arc<Mutex<Writer>>, key: &DeliveryKey, event: Event, message: String) -> Result<(), String> {
+async fn write_result(
+    state: &Arc<Mutex<Writer>>,
+    key: &DeliveryKey,
+    event: Event,
+    message: String,
+) -> Result<(), String> {
     for _ in 0..MAX_REPLANS {
         match write(state, key, event.clone(), message.clone()).await {
             Ok(()) => return Ok(()),
@@ -383,7 +520,10 @@ async fn deliver(
     let key = &job.key;
     let hash = job.outgoing.content_hash.clone();
     if let JobKind::Reconcile { pending, due } = job.kind {
-        if let plan::Pending::Intent { lease_until: Some(until) } = pending {
+        if let plan::Pending::Intent {
+            lease_until: Some(until),
+        } = pending
+        {
             if until > now {
                 return Ok(Outcome::Held);
             }
@@ -391,26 +531,51 @@ async fn deliver(
         // An earlier run died between intent and result: look before doing anything.
         match adapter.find(&job.outgoing).await {
             Ok(Lookup::Found(posted)) => {
-                let event = Event::Published { content_hash: hash.clone(), remote_id: posted.remote_id.clone(), url: posted.url.clone() };
-                return Ok(match write_result(state, key, event, format!("found {key} on the platform")).await {
-                    Ok(()) => Outcome::Recovered { url: posted.url },
-                    Err(m) => Outcome::Unknown(format!("published as {}, but recording it failed: {m}", posted.remote_id)),
-                });
+                let event = Event::Published {
+                    content_hash: hash.clone(),
+                    remote_id: posted.remote_id.clone(),
+                    url: posted.url.clone(),
+                };
+                return Ok(
+                    match write_result(state, key, event, format!("found {key} on the platform"))
+                        .await
+                    {
+                        Ok(()) => Outcome::Recovered { url: posted.url },
+                        Err(m) => Outcome::Unknown(format!(
+                            "published as {}, but recording it failed: {m}",
+                            posted.remote_id
+                        )),
+                    },
+                );
             }
-            Ok(Lookup::NotFound) if adapter.dedup() == Dedup::Safe && now.duration_since(due) <= grace => {}
+            Ok(Lookup::NotFound)
+                if adapter.dedup() == Dedup::Safe && now.duration_since(due) <= grace => {}
             Ok(Lookup::NotFound) if adapter.dedup() == Dedup::Safe => {
                 // Provably not there and too late to publish: withdrawn, so the plan shows it missed.
                 let event = Event::Withdrawn { reason: "not found on the platform after an interrupted run, and past the grace window".into() };
                 let _ = write_result(state, key, event, format!("withdraw {key}")).await;
-                return Ok(Outcome::NotSent("missed: an interrupted run did not publish it in time".into()));
+                return Ok(Outcome::NotSent(
+                    "missed: an interrupted run did not publish it in time".into(),
+                ));
             }
             // Could not ask (no connection, rate limited, signed out): check again next run.
-            Err(PublishError::NotSent(r) | PublishError::Auth(r)) => return Ok(Outcome::NotSent(format!("could not check the platform: {r}"))),
-            Err(PublishError::RateLimited { detail, .. }) => return Ok(Outcome::NotSent(format!("could not check the platform: {detail}"))),
+            Err(PublishError::NotSent(r) | PublishError::Auth(r)) => {
+                return Ok(Outcome::NotSent(format!(
+                    "could not check the platform: {r}"
+                )))
+            }
+            Err(PublishError::RateLimited { detail, .. }) => {
+                return Ok(Outcome::NotSent(format!(
+                    "could not check the platform: {detail}"
+                )))
+            }
             Ok(_) | Err(_) => {
                 let reason = "an earlier run was interrupted and the platform cannot confirm whether the post exists".to_string();
                 if pending != plan::Pending::Unknown {
-                    let event = Event::Unknown { content_hash: hash.clone(), reason: reason.clone() };
+                    let event = Event::Unknown {
+                        content_hash: hash.clone(),
+                        reason: reason.clone(),
+                    };
                     let _ = write_result(state, key, event, format!("mark {key} unknown")).await;
                 }
                 return Ok(Outcome::Unknown(reason));
@@ -431,7 +596,11 @@ async fn deliver(
     match write(state, key, intent, format!("intent {key}")).await {
         Ok(()) => {}
         Err(Ok(Lost)) => return Err(Lost),
-        Err(Err(m)) => return Ok(Outcome::NotSent(format!("could not record the intent: {m}"))),
+        Err(Err(m)) => {
+            return Ok(Outcome::NotSent(format!(
+                "could not record the intent: {m}"
+            )))
+        }
     }
 
     let mut attempt = 0;
@@ -439,36 +608,73 @@ async fn deliver(
         attempt += 1;
         match adapter.publish(&job.outgoing).await {
             Ok(posted) => break Ok(posted),
-            Err(PublishError::RateLimited { retry_after, detail }) if attempt < ATTEMPTS && retry_after <= max_wait => {
+            Err(PublishError::RateLimited {
+                retry_after,
+                detail,
+            }) if attempt < ATTEMPTS && retry_after <= max_wait => {
                 tokio::time::sleep(retry_after).await;
                 let _ = detail;
             }
-            Err(PublishError::Unknown(_)) if attempt < ATTEMPTS && adapter.dedup() == Dedup::Safe => {
+            Err(PublishError::Unknown(_))
+                if attempt < ATTEMPTS && adapter.dedup() == Dedup::Safe =>
+            {
                 tokio::time::sleep(backoff(attempt)).await;
             }
             Err(e) => break Err(e),
         }
     };
     let (event, outcome) = match result {
-        Ok(Posted { remote_id, url }) => (Event::Published { content_hash: hash, remote_id, url: url.clone() }, Outcome::Published { url }),
-        Err(PublishError::Rejected(r)) => (Event::Rejected { content_hash: hash, reason: r.clone() }, Outcome::Rejected(r)),
-        Err(PublishError::Unknown(r)) => (Event::Unknown { content_hash: hash, reason: r.clone() }, Outcome::Unknown(r)),
-        Err(PublishError::RateLimited { detail, retry_after }) => {
-            let r = format!("rate limited ({detail}); retry after {}s", retry_after.as_secs());
+        Ok(Posted { remote_id, url }) => (
+            Event::Published {
+                content_hash: hash,
+                remote_id,
+                url: url.clone(),
+            },
+            Outcome::Published { url },
+        ),
+        Err(PublishError::Rejected(r)) => (
+            Event::Rejected {
+                content_hash: hash,
+                reason: r.clone(),
+            },
+            Outcome::Rejected(r),
+        ),
+        Err(PublishError::Unknown(r)) => (
+            Event::Unknown {
+                content_hash: hash,
+                reason: r.clone(),
+            },
+            Outcome::Unknown(r),
+        ),
+        Err(PublishError::RateLimited {
+            detail,
+            retry_after,
+        }) => {
+            let r = format!(
+                "rate limited ({detail}); retry after {}s",
+                retry_after.as_secs()
+            );
             (Event::Withdrawn { reason: r.clone() }, Outcome::NotSent(r))
         }
-        Err(PublishError::Auth(r) | PublishError::NotSent(r)) => (Event::Withdrawn { reason: r.clone() }, Outcome::NotSent(r)),
+        Err(PublishError::Auth(r) | PublishError::NotSent(r)) => {
+            (Event::Withdrawn { reason: r.clone() }, Outcome::NotSent(r))
+        }
     };
-    Ok(match write_result(state, key, event, format!("result {key}")).await {
-        Ok(()) => outcome,
-        // The platform answered but the record could not be written: the next run reconciles it.
-        Err(m) => Outcome::Unknown(format!("{outcome:?}, but recording the result failed: {m}")),
-    })
+    Ok(
+        match write_result(state, key, event, format!("result {key}")).await {
+            Ok(()) => outcome,
+            // The platform answered but the record could not be written: the next run reconciles it.
+            Err(m) => {
+                Outcome::Unknown(format!("{outcome:?}, but recording the result failed: {m}"))
+            }
+        },
+    )
 }
 
 /// 1 s, 2 s, 4 s … with up to 50% jitter, so runners that failed together do not retry together.
 fn backoff(attempt: u32) -> Duration {
     let base = Duration::from_millis(500 << attempt.min(6));
-    let jitter = u64::from(Timestamp::now().subsec_nanosecond().unsigned_abs()) % (base.as_millis() as u64 / 2 + 1);
+    let jitter = u64::from(Timestamp::now().subsec_nanosecond().unsigned_abs())
+        % (base.as_millis() as u64 / 2 + 1);
     base + Duration::from_millis(jitter)
 }

@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 
 use crate::diagnostic::Diagnostic;
-use crate::source::{FileId, Span};
 use crate::render::Delivery;
+use crate::source::{FileId, Span};
 use crate::workspace::{Level, Workspace};
 
 pub(super) fn check(ws: &Workspace, deliveries: &[Delivery], out: &mut Vec<Diagnostic>) {
@@ -34,7 +34,10 @@ pub(super) fn check(ws: &Workspace, deliveries: &[Delivery], out: &mut Vec<Diagn
                         post.doc
                             .value_span(&format!("{}/{}", part.media_pointer, rules.max_items)),
                     )
-                    .label(format!("{} too many from here", part.media.len() - rules.max_items))
+                    .label(format!(
+                        "{} too many from here",
+                        part.media.len() - rules.max_items
+                    ))
                     .help(format!(
                         "move some media to a thread part, or give `{}` a variant with fewer",
                         d.platform.as_str()
@@ -68,7 +71,11 @@ pub(super) fn check(ws: &Workspace, deliveries: &[Delivery], out: &mut Vec<Diagn
                 let is_image = rules.image_formats.contains(&ext.as_str());
                 let is_video = rules.video_formats.contains(&ext.as_str());
                 if !is_image && !is_video {
-                    let accepted = rules.image_formats.iter().chain(rules.video_formats).copied();
+                    let accepted = rules
+                        .image_formats
+                        .iter()
+                        .chain(rules.video_formats)
+                        .copied();
                     let entry = refused.entry((post.file, span)).or_insert_with(|| Refused {
                         ext: ext.clone(),
                         platforms: Vec::new(),
@@ -131,7 +138,15 @@ pub(super) fn check(ws: &Workspace, deliveries: &[Delivery], out: &mut Vec<Diagn
             }
         }
     }
-    for ((file, span), Refused { ext, platforms, accepted }) in refused {
+    for (
+        (file, span),
+        Refused {
+            ext,
+            platforms,
+            accepted,
+        },
+    ) in refused
+    {
         let help = if accepted.is_empty() {
             "give each platform a variant with a format it takes".to_string()
         } else {
@@ -140,7 +155,10 @@ pub(super) fn check(ws: &Workspace, deliveries: &[Delivery], out: &mut Vec<Diagn
         out.push(
             Diagnostic::error(
                 "E0503",
-                format!("`.{ext}` files are not accepted on {}", platforms.join(", ")),
+                format!(
+                    "`.{ext}` files are not accepted on {}",
+                    platforms.join(", ")
+                ),
             )
             .at(file, span)
             .help(help),

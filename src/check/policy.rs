@@ -10,7 +10,9 @@ use super::{find_in_source, severity};
 use crate::diagnostic::{quoted_list, Diagnostic};
 use crate::render::Delivery;
 use crate::source::Sources;
-use crate::workspace::{format_duration, parse_duration, Level, Policy, Post, Settings, When, Workspace};
+use crate::workspace::{
+    format_duration, parse_duration, Level, Policy, Post, Settings, When, Workspace,
+};
 
 const DEFAULT_DISCLOSURE_LABELS: [&str; 2] = ["paid", "partner"];
 const DEFAULT_DISCLOSURE_WORDS: [&str; 1] = ["#ad"];
@@ -249,7 +251,10 @@ fn disclosure(
             .at(post.file, find_in_source(post, sources, &first.pointer, ""))
             .help(match words.as_slice() {
                 [one] => format!("add {one} to the first part of the text"),
-                _ => format!("add one of {} to the first part of the text", words.join(", ")),
+                _ => format!(
+                    "add one of {} to the first part of the text",
+                    words.join(", ")
+                ),
             }),
         );
     }
@@ -355,7 +360,11 @@ fn schedule(
     let by_post = |hit: &dyn Fn(&Delivery, &jiff::ZonedDateTime) -> bool| {
         let mut posts: BTreeMap<usize, (&jiff::ZonedDateTime, Vec<&str>)> = BTreeMap::new();
         for (d, z) in timed.iter().filter(|(d, z)| hit(d, z)) {
-            posts.entry(d.post).or_insert((z, Vec::new())).1.push(&d.channel);
+            posts
+                .entry(d.post)
+                .or_insert((z, Vec::new()))
+                .1
+                .push(&d.channel);
         }
         posts
     };

@@ -119,7 +119,8 @@ pub(super) fn check(ws: &Workspace, sources: &Sources, now: Timestamp, out: &mut
                     .and_then(|d| d.parse::<jiff::civil::Date>().ok());
                 // Reversed dates are reported at the campaign (E0305); every post would be outside.
                 let reversed = matches!((starts, ends), (Some(s), Some(e)) if e < s);
-                if !reversed && (starts.is_some_and(|s| date < s) || ends.is_some_and(|e| date > e)) {
+                if !reversed && (starts.is_some_and(|s| date < s) || ends.is_some_and(|e| date > e))
+                {
                     out.push(
                         Diagnostic::new(Severity::Warning, "W0306", format!("the post is scheduled outside its campaign ({} to {})",
                             campaign.spec.starts.as_deref().unwrap_or("…"), campaign.spec.ends.as_deref().unwrap_or("…")))

@@ -18,13 +18,21 @@ struct Lines {
 impl Progress for Lines {
     fn start(&self, total: usize) {
         self.total.store(total, Ordering::SeqCst);
-        let _ = writeln!(anstream::stderr(), "Publishing {total} {}.", if total == 1 { "delivery" } else { "deliveries" });
+        let _ = writeln!(
+            anstream::stderr(),
+            "Publishing {total} {}.",
+            if total == 1 { "delivery" } else { "deliveries" }
+        );
     }
 
     fn done(&self, key: &DeliveryKey, outcome: &DeliveryResult) {
         let n = self.done.fetch_add(1, Ordering::SeqCst) + 1;
         let total = self.total.load(Ordering::SeqCst).max(n);
-        let _ = writeln!(anstream::stderr(), "[{n}/{total}] {}", describe(key, outcome));
+        let _ = writeln!(
+            anstream::stderr(),
+            "[{n}/{total}] {}",
+            describe(key, outcome)
+        );
     }
 }
 
@@ -33,12 +41,22 @@ fn describe(key: &DeliveryKey, outcome: &DeliveryResult) -> String {
     let yellow = anstyle::AnsiColor::Yellow.on_default();
     let red = anstyle::AnsiColor::Red.on_default();
     match outcome {
-        DeliveryResult::Published { url } => format!("{green}published{green:#} {key} {}", url.as_deref().unwrap_or("")),
-        DeliveryResult::Recovered { url } => format!("{green}found{green:#} {key} {} (published by an interrupted run)", url.as_deref().unwrap_or("")),
+        DeliveryResult::Published { url } => format!(
+            "{green}published{green:#} {key} {}",
+            url.as_deref().unwrap_or("")
+        ),
+        DeliveryResult::Recovered { url } => format!(
+            "{green}found{green:#} {key} {} (published by an interrupted run)",
+            url.as_deref().unwrap_or("")
+        ),
         DeliveryResult::Rejected(r) => format!("{red}rejected{red:#} {key}: {r}"),
-        DeliveryResult::Unknown(r) => format!("{yellow}unknown{yellow:#} {key}: {r}; run `smm resolve {key}` once you have checked"),
+        DeliveryResult::Unknown(r) => format!(
+            "{yellow}unknown{yellow:#} {key}: {r}; run `smm resolve {key}` once you have checked"
+        ),
         DeliveryResult::NotSent(r) => format!("{yellow}not sent{yellow:#} {key}: {r}"),
-        DeliveryResult::Held => format!("{yellow}skipped{yellow:#} {key}: another apply is publishing it"),
+        DeliveryResult::Held => {
+            format!("{yellow}skipped{yellow:#} {key}: another apply is publishing it")
+        }
     }
 }
 
@@ -50,12 +68,29 @@ pub fn run(dir: Option<&std::path::Path>, args: &ApplyArgs) -> Result<u8, Comman
         any_branch: args.any_branch,
         max_wait: Duration::from_secs(60),
     };
-    let progress = Arc::new(Lines { total: AtomicUsize::new(0), done: AtomicUsize::new(0) });
+    let progress = Arc::new(Lines {
+        total: AtomicUsize::new(0),
+        done: AtomicUsize::new(0),
+    });
     let mut err = anstream::stderr();
     match smm::apply::apply(&root, &options, progress) {
         Ok(report) => {
-            let published = report.results.values().filter(|o| matches!(o, DeliveryResult::Published { .. } | DeliveryResult::Recovered { .. })).count();
-            let _ = writeln!(err, "\nApply: {published} published, {} not done, {} need attention.", report.results.len() - published, report.attention.len());
+            let published = report
+                .results
+                .values()
+                .filter(|o| {
+                    matches!(
+                        o,
+                        DeliveryResult::Published { .. } | DeliveryResult::Recovered { .. }
+                    )
+                })
+                .count();
+            let _ = writeln!(
+                err,
+                "\nApply: {published} published, {} not done, {} need attention.",
+                report.results.len() - published,
+                report.attention.len()
+            );
             for (key, reason) in &report.attention {
                 let _ = writeln!(err, "  ! {key}: {reason}");
             }
@@ -68,10 +103,20 @@ pub fn run(dir: Option<&std::path::Path>, args: &ApplyArgs) -> Result<u8, Comman
             })
         }
         Err(ApplyError::Invalid(report)) => {
-            for d in report.diagnostics.iter().filter(|d| d.severity == smm::diagnostic::Severity::Error) {
+            for d in report
+                .diagnostics
+                .iter()
+                .filter(|d| d.severity == smm::diagnostic::Severity::Error)
+            {
                 let _ = writeln!(err, "{}", smm::diagnostic::render(d, &report.sources));
             }
-            Err(CommandError { message: format!("the workspace has {} errors; nothing was published", report.errors()), help: Some("fix them (smm validate), then apply again".into()) })
+            Err(CommandError {
+                message: format!(
+                    "the workspace has {} errors; nothing was published",
+                    report.errors()
+                ),
+                help: Some("fix them (smm validate), then apply again".into()),
+            })
         }
         Err(ApplyError::Frozen { reason, by, at }) => {
             let _ = writeln!(err, "Publishing is frozen since {at} by {by}: {reason}\nNothing was published. `smm unfreeze` lifts it.");
@@ -86,13 +131,25 @@ pub fn run(dir: Option<&std::path::Path>, args: &ApplyArgs) -> Result<u8, Comman
             Ok(exit::LEASE)
         }
         Err(ApplyError::WrongBranch { branch, publish }) => Err(CommandError {
-            message: format!("apply publishes from `{publish}`, but HEAD is {}", branch.map(|b| format!("`{b}`")).unwrap_or_else(|| "detached".into())),
-            help: Some(format!("check out `{publish}` (merged content is what was approved), or pass --any-branch")),
+            message: format!(
+                "apply publishes from `{publish}`, but HEAD is {}",
+                branch
+                    .map(|b| format!("`{b}`"))
+                    .unwrap_or_else(|| "detached".into())
+            ),
+            help: Some(format!(
+                "check out `{publish}` (merged content is what was approved), or pass --any-branch"
+            )),
         }),
         Err(ApplyError::NotInGit) => Err(CommandError {
-            message: "apply records every delivery in git, but the workspace is not in a git repository".into(),
+            message:
+                "apply records every delivery in git, but the workspace is not in a git repository"
+                    .into(),
             help: Some("run `git init` and commit the workspace".into()),
         }),
-        Err(ApplyError::State(m) | ApplyError::Plan(m)) => Err(CommandError { message: m, help: None }),
+        Err(ApplyError::State(m) | ApplyError::Plan(m)) => Err(CommandError {
+            message: m,
+            help: None,
+        }),
     }
 }

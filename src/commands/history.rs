@@ -17,7 +17,10 @@ pub fn run(dir: Option<&std::path::Path>, args: &HistoryArgs) -> Result<u8, Comm
     let files: Vec<(String, PathBuf)> = match (&args.post, &args.campaign) {
         (Some(post), _) => {
             let wanted = post.trim_end_matches(".yaml");
-            let found = ws.posts.iter().find(|p| p.id == *post || sources.path(p.file).with_extension("") == PathBuf::from(wanted));
+            let found = ws.posts.iter().find(|p| {
+                p.id == *post
+                    || sources.path(p.file).with_extension("") == std::path::Path::new(wanted)
+            });
             match found {
                 Some(p) => vec![(p.id.clone(), sources.path(p.file).to_path_buf())],
                 None => {
@@ -26,26 +29,54 @@ pub fn run(dir: Option<&std::path::Path>, args: &HistoryArgs) -> Result<u8, Comm
                         Some(s) => format!("did you mean `{s}`? (`smm status` lists every post)"),
                         None => "`smm status` lists every post with its id".into(),
                     };
-                    return Err(CommandError { message: format!("no post with id or file `{post}`"), help: Some(help) });
+                    return Err(CommandError {
+                        message: format!("no post with id or file `{post}`"),
+                        help: Some(help),
+                    });
                 }
             }
         }
         (None, Some(campaign)) => {
             if !ws.campaigns.contains_key(campaign) {
                 let names: Vec<&str> = ws.campaigns.keys().map(String::as_str).collect();
-                return Err(CommandError { message: format!("no campaign `{campaign}`"), help: Some(format!("campaigns: {}", names.join(", "))) });
+                return Err(CommandError {
+                    message: format!("no campaign `{campaign}`"),
+                    help: Some(format!("campaigns: {}", names.join(", "))),
+                });
             }
-            ws.posts.iter().filter(|p| p.campaign.as_deref() == Some(campaign)).map(|p| (p.id.clone(), sources.path(p.file).to_path_buf())).collect()
+            ws.posts
+                .iter()
+                .filter(|p| p.campaign.as_deref() == Some(campaign))
+                .map(|p| (p.id.clone(), sources.path(p.file).to_path_buf()))
+                .collect()
         }
         (None, None) => Vec::new(),
     };
     let store = smm::state::Store::open(&root, &settings.state_branch)
-        .map_err(|e| CommandError { message: format!("cannot open the repository: {e}"), help: None })?
-        .ok_or_else(|| CommandError { message: "the workspace is not in a git repository: there is no history".into(), help: Some("run `git init` and commit the workspace".into()) })?;
-    let state = store.read().map_err(|e| CommandError { message: format!("cannot read the state: {e}"), help: None })?;
-    let entries = smm::history::history(store.repository(), &root, &files, &state)
-        .map_err(|e| CommandError { message: format!("cannot read the git history: {}", e.message()), help: None })?;
-    let title = args.post.clone().or_else(|| args.campaign.as_ref().map(|c| format!("campaign {c}"))).unwrap_or_default();
+        .map_err(|e| CommandError {
+            message: format!("cannot open the repository: {e}"),
+            help: None,
+        })?
+        .ok_or_else(|| CommandError {
+            message: "the workspace is not in a git repository: there is no history".into(),
+            help: Some("run `git init` and commit the workspace".into()),
+        })?;
+    let state = store.read().map_err(|e| CommandError {
+        message: format!("cannot read the state: {e}"),
+        help: None,
+    })?;
+    let entries =
+        smm::history::history(store.repository(), &root, &files, &state).map_err(|e| {
+            CommandError {
+                message: format!("cannot read the git history: {}", e.message()),
+                help: None,
+            }
+        })?;
+    let title = args
+        .post
+        .clone()
+        .or_else(|| args.campaign.as_ref().map(|c| format!("campaign {c}")))
+        .unwrap_or_default();
     let text = match args.format {
         Format::Text => smm::history::render_text(&entries, &settings.zone, &title),
         Format::Json => smm::history::render_json(&entries),

@@ -26,22 +26,45 @@ pub mod exit {
 }
 
 /// Plans the workspace; an invalid workspace prints its diagnostics and stops the command.
-pub fn plan_or_report(root: &Path, options: &smm::plan::Options<'_>) -> Result<(smm::validate::Report, smm::plan::Plan), CommandError> {
+pub fn plan_or_report(
+    root: &Path,
+    options: &smm::plan::Options<'_>,
+) -> Result<(smm::validate::Report, smm::plan::Plan), CommandError> {
     use std::io::Write;
     match smm::plan::plan_workspace(root, options) {
         Ok(r) => Ok(r),
         Err(smm::plan::PlanError::Invalid(report)) => {
             let mut err = anstream::stderr();
-            for d in report.diagnostics.iter().filter(|d| d.severity == smm::diagnostic::Severity::Error) {
+            for d in report
+                .diagnostics
+                .iter()
+                .filter(|d| d.severity == smm::diagnostic::Severity::Error)
+            {
                 let _ = writeln!(err, "{}", smm::diagnostic::render(d, &report.sources));
             }
             Err(CommandError {
-                message: format!("the workspace has {} {}; nothing was planned", report.errors(), if report.errors() == 1 { "error" } else { "errors" }),
-                help: Some("fix them (smm validate lists them with warnings too), then plan again".into()),
+                message: format!(
+                    "the workspace has {} {}; nothing was planned",
+                    report.errors(),
+                    if report.errors() == 1 {
+                        "error"
+                    } else {
+                        "errors"
+                    }
+                ),
+                help: Some(
+                    "fix them (smm validate lists them with warnings too), then plan again".into(),
+                ),
             })
         }
-        Err(smm::plan::PlanError::State(e)) => Err(CommandError { message: format!("cannot read the state: {e}"), help: None }),
-        Err(smm::plan::PlanError::Base(e)) => Err(CommandError { message: e, help: Some("pass an existing commit or branch with --base".into()) }),
+        Err(smm::plan::PlanError::State(e)) => Err(CommandError {
+            message: format!("cannot read the state: {e}"),
+            help: None,
+        }),
+        Err(smm::plan::PlanError::Base(e)) => Err(CommandError {
+            message: e,
+            help: Some("pass an existing commit or branch with --base".into()),
+        }),
     }
 }
 

@@ -5,7 +5,10 @@ use crate::commands::{exit, plan_or_report, workspace_root, CommandError};
 
 pub fn run(dir: Option<&std::path::Path>, args: &PlanArgs) -> Result<u8, CommandError> {
     let root = workspace_root(dir)?;
-    let options = smm::plan::Options { at: args.at, base: args.base.as_deref() };
+    let options = smm::plan::Options {
+        at: args.at,
+        base: args.base.as_deref(),
+    };
     let (_report, plan) = plan_or_report(&root, &options)?;
     let text = match args.format {
         PlanFormat::Text => smm::plan::render_text(&plan),
@@ -15,9 +18,20 @@ pub fn run(dir: Option<&std::path::Path>, args: &PlanArgs) -> Result<u8, Command
     let mut out = anstream::stdout();
     let _ = out.write_all(text.as_bytes());
     if let Some(path) = &args.out {
-        std::fs::write(path, smm::plan::render_json(&plan))
-            .map_err(|e| CommandError { message: format!("cannot write the plan to {}: {e}", path.display()), help: None })?;
-        let _ = writeln!(anstream::stderr(), "Saved the plan to {}. To publish exactly this plan: smm apply {}", path.display(), path.display());
+        std::fs::write(path, smm::plan::render_json(&plan)).map_err(|e| CommandError {
+            message: format!("cannot write the plan to {}: {e}", path.display()),
+            help: None,
+        })?;
+        let _ = writeln!(
+            anstream::stderr(),
+            "Saved the plan to {}. To publish exactly this plan: smm apply {}",
+            path.display(),
+            path.display()
+        );
     }
-    Ok(if args.detailed_exitcode && plan.has_changes() { exit::CHANGES } else { exit::OK })
+    Ok(if args.detailed_exitcode && plan.has_changes() {
+        exit::CHANGES
+    } else {
+        exit::OK
+    })
 }

@@ -6,7 +6,13 @@ use smm::status::DeliveryState;
 
 pub fn run(dir: Option<&std::path::Path>, args: &StatusArgs) -> Result<u8, CommandError> {
     let root = workspace_root(dir)?;
-    let (_report, plan) = plan_or_report(&root, &smm::plan::Options { at: args.at, base: None })?;
+    let (_report, plan) = plan_or_report(
+        &root,
+        &smm::plan::Options {
+            at: args.at,
+            base: None,
+        },
+    )?;
     let filter = smm::status::Filter {
         campaign: args.campaign.as_deref(),
         channel: args.channel.as_deref(),

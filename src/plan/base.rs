@@ -25,7 +25,12 @@ pub struct BaseSnapshot {
 
 /// Renders the workspace as of `rev` (a commit, branch or tag). Files are written to a temporary
 /// folder so the same loader runs on them; the working tree is not touched.
-pub fn snapshot_at(repo: &Repository, rev: &str, workspace_root: &Path, at: Timestamp) -> Result<BaseSnapshot, String> {
+pub fn snapshot_at(
+    repo: &Repository,
+    rev: &str,
+    workspace_root: &Path,
+    at: Timestamp,
+) -> Result<BaseSnapshot, String> {
     let commit = repo
         .revparse_single(rev)
         .and_then(|o| o.peel_to_commit())
@@ -33,15 +38,24 @@ pub fn snapshot_at(repo: &Repository, rev: &str, workspace_root: &Path, at: Time
     let workdir = repo.workdir().ok_or("the repository has no working tree")?;
     let workdir = workdir.canonicalize().map_err(|e| e.to_string())?;
     let root = workspace_root.canonicalize().map_err(|e| e.to_string())?;
-    let rel = root.strip_prefix(&workdir).map_err(|_| "the workspace is outside the repository".to_string())?;
+    let rel = root
+        .strip_prefix(&workdir)
+        .map_err(|_| "the workspace is outside the repository".to_string())?;
     let tree = commit.tree().map_err(|e| e.message().to_string())?;
     let sub = if rel.as_os_str().is_empty() {
         tree
     } else {
         match tree.get_path(rel) {
-            Ok(entry) => repo.find_tree(entry.id()).map_err(|e| e.message().to_string())?,
+            Ok(entry) => repo
+                .find_tree(entry.id())
+                .map_err(|e| e.message().to_string())?,
             // The workspace did not exist at the base: everything is new.
-            Err(_) => return Ok(BaseSnapshot { revision: commit.id().to_string(), deliveries: BTreeMap::new() }),
+            Err(_) => {
+                return Ok(BaseSnapshot {
+                    revision: commit.id().to_string(),
+                    deliveries: BTreeMap::new(),
+                })
+            }
         }
     };
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
@@ -50,13 +64,16 @@ pub fn snapshot_at(repo: &Repository, rev: &str, workspace_root: &Path, at: Time
         if entry.kind() != Some(ObjectType::Blob) {
             return TreeWalkResult::Ok;
         }
-        let Ok(name) = entry.name() else { return TreeWalkResult::Ok };
+        let Ok(name) = entry.name() else {
+            return TreeWalkResult::Ok;
+        };
         let path = dir.path().join(parent).join(name);
         let written = repo
             .find_blob(entry.id())
             .map_err(|e| e.message().to_string())
             .and_then(|b| {
-                std::fs::create_dir_all(path.parent().unwrap_or(dir.path())).map_err(|e| e.to_string())?;
+                std::fs::create_dir_all(path.parent().unwrap_or(dir.path()))
+                    .map_err(|e| e.to_string())?;
                 std::fs::write(&path, b.content()).map_err(|e| e.to_string())
             });
         match written {
@@ -76,9 +93,15 @@ pub fn snapshot_at(repo: &Repository, rev: &str, workspace_root: &Path, at: Time
         .deliveries
         .iter()
         .map(|d| {
-            let snap = Snapshot { content_hash: super::content_hash(d), texts: d.parts.iter().map(|p| p.text.clone()).collect() };
+            let snap = Snapshot {
+                content_hash: super::content_hash(d),
+                texts: d.parts.iter().map(|p| p.text.clone()).collect(),
+            };
             (DeliveryKey::new(&d.post_id, &d.channel), snap)
         })
         .collect();
-    Ok(BaseSnapshot { revision: commit.id().to_string(), deliveries })
+    Ok(BaseSnapshot {
+        revision: commit.id().to_string(),
+        deliveries,
+    })
 }

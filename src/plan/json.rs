@@ -69,10 +69,16 @@ pub fn render_json(plan: &Plan) -> String {
         brand: &plan.brand,
         timezone: &plan.zone_name,
         at: plan.show_at.then(|| plan.at.to_string()),
-        content: Content { commit: plan.content.commit.as_deref(), branch: plan.content.branch.as_deref(), dirty: plan.content.dirty },
+        content: Content {
+            commit: plan.content.commit.as_deref(),
+            branch: plan.content.branch.as_deref(),
+            dirty: plan.content.dirty,
+        },
         state_revision: plan.state_revision.as_deref(),
         base: plan.base.as_deref(),
-        valid_until: plan.valid_until.map(|t| rfc3339(&t.to_zoned_datetime(plan.zone.clone()))),
+        valid_until: plan
+            .valid_until
+            .map(|t| rfc3339(&t.to_zoned_datetime(plan.zone.clone()))),
         has_changes: plan.has_changes(),
         summary: plan.summary(),
         deliveries: plan
@@ -90,7 +96,17 @@ pub fn render_json(plan: &Plan) -> String {
                 reason: &i.reason,
                 hint: i.hint.as_deref(),
                 url: i.url.as_deref(),
-                parts: i.parts.iter().map(|p| Part { text: &p.text, length: p.length, limit: p.limit, unit: p.unit, media: &p.media }).collect(),
+                parts: i
+                    .parts
+                    .iter()
+                    .map(|p| Part {
+                        text: &p.text,
+                        length: p.length,
+                        limit: p.limit,
+                        unit: p.unit,
+                        media: &p.media,
+                    })
+                    .collect(),
                 previous_texts: i.previous.as_deref(),
             })
             .collect(),

@@ -37,10 +37,26 @@ pub fn render_markdown(plan: &Plan) -> String {
     let s = plan.summary();
     let mut notes = Vec::new();
     if s.needs_attention > 0 {
-        notes.push(format!("> [!WARNING]\n> {} {} attention: see the ❗ rows.", s.needs_attention, if s.needs_attention == 1 { "delivery needs" } else { "deliveries need" }));
+        notes.push(format!(
+            "> [!WARNING]\n> {} {} attention: see the ❗ rows.",
+            s.needs_attention,
+            if s.needs_attention == 1 {
+                "delivery needs"
+            } else {
+                "deliveries need"
+            }
+        ));
     }
     if plan.warnings > 0 {
-        notes.push(format!("> [!NOTE]\n> `smm validate` reports {} {}.", plan.warnings, if plan.warnings == 1 { "warning" } else { "warnings" }));
+        notes.push(format!(
+            "> [!NOTE]\n> `smm validate` reports {} {}.",
+            plan.warnings,
+            if plan.warnings == 1 {
+                "warning"
+            } else {
+                "warnings"
+            }
+        ));
     }
     if plan.content.dirty {
         notes.push("> [!CAUTION]\n> Planned from uncommitted changes.".to_string());
@@ -53,24 +69,60 @@ pub fn render_markdown(plan: &Plan) -> String {
         let _ = writeln!(out, "| | delivery | when | length |");
         let _ = writeln!(out, "|---|---|---|---|");
         for item in plan.actions() {
-            let when = item.publish_at.as_ref().map(|t| plan.format_time(t)).unwrap_or_else(|| "–".into());
-            let length = item.parts.iter().map(|p| format!("{}/{}", p.length, p.limit)).collect::<Vec<_>>().join(", ");
-            let _ = writeln!(out, "| {} | `{}` | {when} | {} |", label(item), item.key, if length.is_empty() { "–".into() } else { length });
+            let when = item
+                .publish_at
+                .as_ref()
+                .map(|t| plan.format_time(t))
+                .unwrap_or_else(|| "–".into());
+            let length = item
+                .parts
+                .iter()
+                .map(|p| format!("{}/{}", p.length, p.limit))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let _ = writeln!(
+                out,
+                "| {} | `{}` | {when} | {} |",
+                label(item),
+                item.key,
+                if length.is_empty() {
+                    "–".into()
+                } else {
+                    length
+                }
+            );
         }
         out.push('\n');
     }
 
     for item in plan.actions() {
-        let file = item.file.as_deref().map(|f| format!(" · {f}")).unwrap_or_default();
-        let _ = writeln!(out, "<details><summary>{} <code>{}</code>{file}</summary>\n", label(item), item.key);
+        let file = item
+            .file
+            .as_deref()
+            .map(|f| format!(" · {f}"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "<details><summary>{} <code>{}</code>{file}</summary>\n",
+            label(item),
+            item.key
+        );
         let _ = writeln!(out, "{}\n", item.reason);
         if let Some(url) = &item.url {
             let _ = writeln!(out, "Published: {url}\n");
         }
         let diffing = matches!(item.change, Some(Change::Edited)) || item.action == Action::Drift;
         for (i, part) in item.parts.iter().enumerate() {
-            let name = if i == 0 { "text".to_string() } else { format!("reply {i}") };
-            let _ = writeln!(out, "**{name}** ({}/{} {})\n", part.length, part.limit, part.unit);
+            let name = if i == 0 {
+                "text".to_string()
+            } else {
+                format!("reply {i}")
+            };
+            let _ = writeln!(
+                out,
+                "**{name}** ({}/{} {})\n",
+                part.length, part.limit, part.unit
+            );
             match item.previous.as_ref().filter(|_| diffing) {
                 Some(prev) => {
                     let _ = writeln!(out, "```diff");
@@ -101,7 +153,12 @@ pub fn render_markdown(plan: &Plan) -> String {
     }
     match plan.valid_until {
         Some(t) => {
-            let _ = writeln!(out, "<sub>Valid until {}. State {}.</sub>", plan.format_timestamp(t), plan.state_revision.as_deref().map(short).unwrap_or("empty"));
+            let _ = writeln!(
+                out,
+                "<sub>Valid until {}. State {}.</sub>",
+                plan.format_timestamp(t),
+                plan.state_revision.as_deref().map(short).unwrap_or("empty")
+            );
         }
         None => {
             let _ = writeln!(out, "<sub>Nothing is scheduled.</sub>");

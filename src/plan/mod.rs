@@ -55,7 +55,10 @@ pub enum Action {
 
 impl Action {
     pub fn needs_attention(self) -> bool {
-        matches!(self, Action::Missed | Action::Resolve | Action::Rejected | Action::Moved)
+        matches!(
+            self,
+            Action::Missed | Action::Resolve | Action::Rejected | Action::Moved
+        )
     }
 
     pub fn as_str(self) -> &'static str {
@@ -193,12 +196,16 @@ impl Plan {
 
     /// The deliveries a plan shows: everything but the published and drafts.
     pub fn actions(&self) -> impl Iterator<Item = &Item> {
-        self.items.iter().filter(|i| !matches!(i.action, Action::Published | Action::Draft))
+        self.items
+            .iter()
+            .filter(|i| !matches!(i.action, Action::Published | Action::Draft))
     }
 
     /// Whether `smm apply` would change anything on a platform now.
     pub fn has_changes(&self) -> bool {
-        self.items.iter().any(|i| matches!(i.action, Action::Publish | Action::Delete))
+        self.items
+            .iter()
+            .any(|i| matches!(i.action, Action::Publish | Action::Delete))
     }
 
     /// "Plan: 3 to publish now, 12 scheduled, 1 edit, 0 deletions, 1 needs attention."
@@ -232,7 +239,11 @@ impl Plan {
 }
 
 fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
-    if n == 1 { one } else { many }
+    if n == 1 {
+        one
+    } else {
+        many
+    }
 }
 
 /// The identity of what would be sent: the same hash means the same post.
@@ -266,10 +277,19 @@ pub fn plan(inputs: &Inputs<'_>) -> Plan {
     let grace = settings.map_or(jiff::SignedDuration::from_hours(1), |s| s.grace);
     let at = inputs.at;
 
-    let desired: BTreeSet<DeliveryKey> = report.deliveries.iter().map(|d| DeliveryKey::new(&d.post_id, &d.channel)).collect();
+    let desired: BTreeSet<DeliveryKey> = report
+        .deliveries
+        .iter()
+        .map(|d| DeliveryKey::new(&d.post_id, &d.channel))
+        .collect();
     // Published deliveries whose post is gone, by content: a file moved without an id.
     let mut removed_by_hash: BTreeMap<String, DeliveryKey> = BTreeMap::new();
-    for (key, record) in inputs.state.records.iter().filter(|(k, _)| !desired.contains(*k)) {
+    for (key, record) in inputs
+        .state
+        .records
+        .iter()
+        .filter(|(k, _)| !desired.contains(*k))
+    {
         if let Some(Outcome::Published { content_hash, .. }) = record.outcome() {
             removed_by_hash.insert(content_hash, key.clone());
         }
@@ -282,7 +302,9 @@ pub fn plan(inputs: &Inputs<'_>) -> Plan {
         let key = DeliveryKey::new(&d.post_id, &d.channel);
         let hash = content_hash(d);
         let file = report.sources.path(post.file).display().to_string();
-        let limit = settings.and_then(|s| s.channels.get(&d.channel)).and_then(|c| c.limit);
+        let limit = settings
+            .and_then(|s| s.channels.get(&d.channel))
+            .and_then(|c| c.limit);
         let publish_at = match &post.when {
             When::At(z) => Some(z.clone()),
             When::Draft => None,
@@ -304,11 +326,17 @@ pub fn plan(inputs: &Inputs<'_>) -> Plan {
         };
         let outcome = inputs.state.records.get(&key).and_then(|r| r.outcome());
         match outcome {
-            Some(Outcome::Published { content_hash, url, texts, .. }) => {
+            Some(Outcome::Published {
+                content_hash,
+                url,
+                texts,
+                ..
+            }) => {
                 item.url = url;
                 if post.spec.delete {
                     item.action = Action::Delete;
-                    item.reason = "the post says `delete: true`: it will be deleted from the platform".into();
+                    item.reason =
+                        "the post says `delete: true`: it will be deleted from the platform".into();
                 } else if !content_hash.is_empty() && content_hash != hash {
                     item.action = Action::Drift;
                     item.reason = "was published, and its text changed in git since; the published post is left as it is".into();
@@ -319,19 +347,29 @@ pub fn plan(inputs: &Inputs<'_>) -> Plan {
                     item.reason = "published".into();
                 }
             }
-            Some(Outcome::InFlight { since, lease_until, .. }) => {
+            Some(Outcome::InFlight {
+                since, lease_until, ..
+            }) => {
                 item.action = Action::Resolve;
                 item.pending = Some(Pending::Intent { lease_until });
-                item.reason = format!("an apply started publishing it at {} and left no result", inputs_time(&zone, since));
+                item.reason = format!(
+                    "an apply started publishing it at {} and left no result",
+                    inputs_time(&zone, since)
+                );
                 item.hint = Some(format!("the next apply checks the platform where it can; else run `smm resolve {key} --published URL` or `--not-published`"));
             }
             Some(Outcome::Unknown { reason, .. }) => {
                 item.action = Action::Resolve;
                 item.pending = Some(Pending::Unknown);
-                item.reason = format!("the outcome is unknown ({reason}): it may or may not be on the platform");
+                item.reason = format!(
+                    "the outcome is unknown ({reason}): it may or may not be on the platform"
+                );
                 item.hint = Some(format!("look on the platform, then `smm resolve {key} --published URL` or `smm resolve {key} --not-published`"));
             }
-            Some(Outcome::Rejected { content_hash, reason }) if content_hash == hash => {
+            Some(Outcome::Rejected {
+                content_hash,
+                reason,
+            }) if content_hash == hash => {
                 item.action = Action::Rejected;
                 item.reason = format!("the platform refused it: {reason}");
                 item.hint = Some("change the post; the changed content is tried again".into());
@@ -356,14 +394,23 @@ pub fn plan(inputs: &Inputs<'_>) -> Plan {
                     item.hint = Some(format!("add `id: {}` to this post to keep its identity, or change its text if it is a new post", old.post));
                 } else if due > at {
                     item.action = Action::Schedule;
-                    item.reason = "not published yet: the first apply after this time publishes it".into();
+                    item.reason =
+                        "not published yet: the first apply after this time publishes it".into();
                 } else if at.duration_since(due) <= grace {
                     item.action = Action::Publish;
-                    item.reason = format!("due since {}: the next apply publishes it", inputs_time(&zone, due));
+                    item.reason = format!(
+                        "due since {}: the next apply publishes it",
+                        inputs_time(&zone, due)
+                    );
                 } else {
                     item.action = Action::Missed;
-                    item.reason = format!("was due at {}, past the grace window of {}: it will not be published late", inputs_time(&zone, due), format_duration(grace));
-                    item.hint = Some("set a new `publish_at` to publish it, or remove the post".into());
+                    item.reason = format!(
+                        "was due at {}, past the grace window of {}: it will not be published late",
+                        inputs_time(&zone, due),
+                        format_duration(grace)
+                    );
+                    item.hint =
+                        Some("set a new `publish_at` to publish it, or remove the post".into());
                 }
                 if matches!(item.action, Action::Publish | Action::Schedule) {
                     // Without a base there is nothing to compare with: no change is claimed.
@@ -410,13 +457,23 @@ pub fn plan(inputs: &Inputs<'_>) -> Plan {
             parts: Vec::new(),
             previous: None,
             url,
-            hint: (action == Action::Kept).then(|| "to take it down, restore the post with `delete: true`".to_string()),
+            hint: (action == Action::Kept)
+                .then(|| "to take it down, restore the post with `delete: true`".to_string()),
             pending: None,
         });
     }
 
     items.sort_by(|a, b| {
-        (a.action, a.publish_at.as_ref().map(ZonedDateTime::timestamp), &a.key).cmp(&(b.action, b.publish_at.as_ref().map(ZonedDateTime::timestamp), &b.key))
+        (
+            a.action,
+            a.publish_at.as_ref().map(ZonedDateTime::timestamp),
+            &a.key,
+        )
+            .cmp(&(
+                b.action,
+                b.publish_at.as_ref().map(ZonedDateTime::timestamp),
+                &b.key,
+            ))
     });
 
     let valid_until = items
@@ -430,7 +487,9 @@ pub fn plan(inputs: &Inputs<'_>) -> Plan {
 
     Plan {
         brand: settings.map(|s| s.brand.clone()).unwrap_or_default(),
-        zone_name: settings.map(|s| s.zone_name.clone()).unwrap_or_else(|| "UTC".into()),
+        zone_name: settings
+            .map(|s| s.zone_name.clone())
+            .unwrap_or_else(|| "UTC".into()),
         zone,
         at,
         show_at: inputs.show_at,
@@ -447,7 +506,14 @@ fn part_views(d: &Delivery, limit: Option<usize>) -> Vec<PartView> {
     d.parts
         .iter()
         .map(|p| {
-            let m = smm_text::measure(d.platform, &p.text, smm_text::CountOptions { limit, caption: !p.media.is_empty() });
+            let m = smm_text::measure(
+                d.platform,
+                &p.text,
+                smm_text::CountOptions {
+                    limit,
+                    caption: !p.media.is_empty(),
+                },
+            );
             let primary = m.first();
             PartView {
                 text: p.text.clone(),
@@ -461,5 +527,7 @@ fn part_views(d: &Delivery, limit: Option<usize>) -> Vec<PartView> {
 }
 
 fn inputs_time(zone: &TimeZone, t: Timestamp) -> String {
-    t.to_zoned_datetime(zone.clone()).strftime("%Y-%m-%d %H:%M %:z").to_string()
+    t.to_zoned_datetime(zone.clone())
+        .strftime("%Y-%m-%d %H:%M %:z")
+        .to_string()
 }

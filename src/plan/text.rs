@@ -18,9 +18,15 @@ fn symbol(action: Action) -> (&'static str, Style, &'static str) {
         Action::Publish => ("+", ADD, "publish now"),
         Action::Schedule => (">", AnsiColor::Cyan.on_default(), "scheduled"),
         Action::Delete => ("-", DEL, "delete"),
-        Action::Drift => ("±", WARN, "drift (published text changed in git; not acted on)"),
+        Action::Drift => (
+            "±",
+            WARN,
+            "drift (published text changed in git; not acted on)",
+        ),
         Action::Kept => ("=", DIM, "removed from the repository, stays published"),
-        Action::Missed | Action::Resolve | Action::Rejected | Action::Moved => ("!", WARN.bold(), "needs attention"),
+        Action::Missed | Action::Resolve | Action::Rejected | Action::Moved => {
+            ("!", WARN.bold(), "needs attention")
+        }
         Action::Published | Action::Draft => (" ", DIM, ""),
     }
 }
@@ -37,7 +43,11 @@ pub(super) fn header_facts(plan: &Plan) -> Vec<String> {
         (Some(c), None) => format!("content {}", short(c)),
         (None, _) => "content not in git".to_string(),
     };
-    facts.push(if plan.content.dirty { format!("{content} + uncommitted changes") } else { content });
+    facts.push(if plan.content.dirty {
+        format!("{content} + uncommitted changes")
+    } else {
+        content
+    });
     facts.push(match &plan.state_revision {
         Some(r) => format!("state {}", short(r)),
         None => "state empty".into(),
@@ -53,7 +63,12 @@ pub(super) fn header_facts(plan: &Plan) -> Vec<String> {
 
 pub fn render_text(plan: &Plan) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "{BOLD}smm plan{BOLD:#} · {} · {}", plan.brand, header_facts(plan).join(" · "));
+    let _ = writeln!(
+        out,
+        "{BOLD}smm plan{BOLD:#} · {} · {}",
+        plan.brand,
+        header_facts(plan).join(" · ")
+    );
     let _ = writeln!(out, "{DIM}times in {}{DIM:#}", plan.zone_name);
 
     let mut seen: Vec<&str> = Vec::new();
@@ -86,17 +101,37 @@ pub fn render_text(plan: &Plan) -> String {
         quiet.push(format!("{} published and unchanged", s.published));
     }
     if s.drafts > 0 {
-        quiet.push(format!("{} draft {}", s.drafts, if s.drafts == 1 { "delivery" } else { "deliveries" }));
+        quiet.push(format!(
+            "{} draft {}",
+            s.drafts,
+            if s.drafts == 1 {
+                "delivery"
+            } else {
+                "deliveries"
+            }
+        ));
     }
     if plan.warnings > 0 {
-        quiet.push(format!("{} validate {}", plan.warnings, if plan.warnings == 1 { "warning" } else { "warnings" }));
+        quiet.push(format!(
+            "{} validate {}",
+            plan.warnings,
+            if plan.warnings == 1 {
+                "warning"
+            } else {
+                "warnings"
+            }
+        ));
     }
     if !quiet.is_empty() {
         let _ = writeln!(out, "{}.", quiet.join(", "));
     }
     match plan.valid_until {
         Some(t) => {
-            let _ = writeln!(out, "Valid until {}: then what is due changes; plan again.", plan.format_timestamp(t));
+            let _ = writeln!(
+                out,
+                "Valid until {}: then what is due changes; plan again.",
+                plan.format_timestamp(t)
+            );
         }
         None => {
             let _ = writeln!(out, "Nothing is scheduled.");
@@ -106,12 +141,20 @@ pub fn render_text(plan: &Plan) -> String {
 }
 
 fn headline(plan: &Plan, item: &Item) -> String {
-    let when = item.publish_at.as_ref().map(|t| plan.format_time(t)).unwrap_or_default();
+    let when = item
+        .publish_at
+        .as_ref()
+        .map(|t| plan.format_time(t))
+        .unwrap_or_default();
     match item.action {
         Action::Publish => "will be published now".to_string(),
         Action::Schedule => match item.change {
-            Some(Change::Edited) => format!("is scheduled for {when}, edited since the base revision"),
-            Some(Change::New) if plan.base.is_some() => format!("is scheduled for {when}, new since the base revision"),
+            Some(Change::Edited) => {
+                format!("is scheduled for {when}, edited since the base revision")
+            }
+            Some(Change::New) if plan.base.is_some() => {
+                format!("is scheduled for {when}, new since the base revision")
+            }
             _ => format!("is scheduled for {when}"),
         },
         Action::Delete => "will be deleted from the platform".to_string(),
@@ -128,7 +171,12 @@ fn headline(plan: &Plan, item: &Item) -> String {
 
 fn render_item(out: &mut String, plan: &Plan, item: &Item) {
     let (sym, style, _) = symbol(item.action);
-    let _ = writeln!(out, "  {BOLD}# {}{BOLD:#} {}", item.key, headline(plan, item));
+    let _ = writeln!(
+        out,
+        "  {BOLD}# {}{BOLD:#} {}",
+        item.key,
+        headline(plan, item)
+    );
     let _ = writeln!(out, "  {DIM}# {}{DIM:#}", item.reason);
     if let Some(file) = &item.file {
         let platform = item.platform.map(|p| p.as_str()).unwrap_or_default();
@@ -139,11 +187,19 @@ fn render_item(out: &mut String, plan: &Plan, item: &Item) {
     }
     let edited = matches!(item.change, Some(Change::Edited)) || item.action == Action::Drift;
     for (i, part) in item.parts.iter().enumerate() {
-        let label = if i == 0 { "text".to_string() } else { format!("reply {i}") };
+        let label = if i == 0 {
+            "text".to_string()
+        } else {
+            format!("reply {i}")
+        };
         let fits = part.length <= part.limit;
         let count_style = if fits { DIM } else { DEL.bold() };
         let (line_sym, line_style) = if edited { ("~", WARN) } else { (sym, style) };
-        let _ = writeln!(out, "  {line_style}{line_sym}{line_style:#} {label} {count_style}({}/{} {}){count_style:#}", part.length, part.limit, part.unit);
+        let _ = writeln!(
+            out,
+            "  {line_style}{line_sym}{line_style:#} {label} {count_style}({}/{} {}){count_style:#}",
+            part.length, part.limit, part.unit
+        );
         let body = match item.previous.as_ref().filter(|_| edited) {
             Some(prev) => word_diff(prev.get(i).map(String::as_str).unwrap_or(""), &part.text),
             None => part.text.clone(),
@@ -152,7 +208,11 @@ fn render_item(out: &mut String, plan: &Plan, item: &Item) {
             let _ = writeln!(out, "        {line}");
         }
         for m in &part.media {
-            let alt = m.alt.as_deref().map(|a| format!(" \"{a}\"")).unwrap_or_else(|| " (no alt text)".into());
+            let alt = m
+                .alt
+                .as_deref()
+                .map(|a| format!(" \"{a}\""))
+                .unwrap_or_else(|| " (no alt text)".into());
             let _ = writeln!(out, "        {DIM}[media {}{alt}]{DIM:#}", m.file);
         }
     }
@@ -173,7 +233,10 @@ fn render_item(out: &mut String, plan: &Plan, item: &Item) {
 /// changes (and the spaces between them) are joined, so a changed phrase reads as one edit.
 pub(super) fn word_diff(old: &str, new: &str) -> String {
     let diff = TextDiff::from_words(old, new);
-    let changes: Vec<(ChangeTag, &str)> = diff.iter_all_changes().map(|c| (c.tag(), c.value())).collect();
+    let changes: Vec<(ChangeTag, &str)> = diff
+        .iter_all_changes()
+        .map(|c| (c.tag(), c.value()))
+        .collect();
     let mut out = String::new();
     let (mut removed, mut added) = (String::new(), String::new());
     let flush = |out: &mut String, removed: &mut String, added: &mut String| {
@@ -192,7 +255,9 @@ pub(super) fn word_diff(old: &str, new: &str) -> String {
             ChangeTag::Insert => added.push_str(value),
             ChangeTag::Equal => {
                 let pending = !removed.is_empty() || !added.is_empty();
-                let more_follow = changes[i + 1..].first().is_some_and(|(t, _)| *t != ChangeTag::Equal);
+                let more_follow = changes[i + 1..]
+                    .first()
+                    .is_some_and(|(t, _)| *t != ChangeTag::Equal);
                 if pending && more_follow && value.trim().is_empty() {
                     removed.push_str(value);
                     added.push_str(value);
@@ -213,9 +278,17 @@ mod tests {
 
     #[test]
     fn a_changed_phrase_reads_as_one_edit() {
-        let d = anstream::adapter::strip_str(&word_diff("The text as it was published.", "The text as it is in git now.")).to_string();
+        let d = anstream::adapter::strip_str(&word_diff(
+            "The text as it was published.",
+            "The text as it is in git now.",
+        ))
+        .to_string();
         assert_eq!(d, "The text as it [-was published.-]{+is in git now.+}");
-        let d = anstream::adapter::strip_str(&word_diff("Spring tea, finally. https://a.b", "Spring tea, at last. https://a.b")).to_string();
+        let d = anstream::adapter::strip_str(&word_diff(
+            "Spring tea, finally. https://a.b",
+            "Spring tea, at last. https://a.b",
+        ))
+        .to_string();
         assert_eq!(d, "Spring tea, [-finally.-]{+at last.+} https://a.b");
     }
 }

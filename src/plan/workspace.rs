@@ -49,10 +49,21 @@ pub fn plan_workspace(root: &Path, options: &Options<'_>) -> Result<(Report, Pla
                 .transpose()?;
             (state, content, base)
         }
-        None if options.base.is_some() => return Err(PlanError::Base("the workspace is not in a git repository".into())),
+        None if options.base.is_some() => {
+            return Err(PlanError::Base(
+                "the workspace is not in a git repository".into(),
+            ))
+        }
         None => (State::default(), ContentRevision::default(), None),
     };
-    let plan = plan(&Inputs { report: &report, state: &state, at, show_at: options.at.is_some(), content, base: base.as_ref() });
+    let plan = plan(&Inputs {
+        report: &report,
+        state: &state,
+        at,
+        show_at: options.at.is_some(),
+        content,
+        base: base.as_ref(),
+    });
     Ok((report, plan))
 }
 
@@ -63,8 +74,11 @@ fn default_base(store: &Store, content: &ContentRevision, publish_branch: &str) 
     }
     let repo = store.repository();
     let head = repo.head().ok()?.target()?;
-    let publish = [format!("refs/heads/{publish_branch}"), format!("refs/remotes/origin/{publish_branch}")]
-        .iter()
-        .find_map(|r| repo.refname_to_id(r).ok())?;
+    let publish = [
+        format!("refs/heads/{publish_branch}"),
+        format!("refs/remotes/origin/{publish_branch}"),
+    ]
+    .iter()
+    .find_map(|r| repo.refname_to_id(r).ok())?;
     repo.merge_base(head, publish).ok().map(|o| o.to_string())
 }

@@ -9,7 +9,10 @@ use sha2::{Digest, Sha256};
 use smm_text::bluesky::{detect_facets, FacetFeature};
 use tokio::sync::Mutex;
 
-use super::{secret, Adapter, BoxFuture, Dedup, Lookup, Outgoing, OutgoingMedia, Posted, PublishError, SetupError};
+use super::{
+    secret, Adapter, BoxFuture, Dedup, Lookup, Outgoing, OutgoingMedia, Posted, PublishError,
+    SetupError,
+};
 use crate::workspace::Channel;
 
 const COLLECTION: &str = "app.bsky.feed.post";
@@ -41,7 +44,12 @@ impl Bluesky {
     pub fn new(channel: &Channel, http: reqwest::Client) -> Result<Bluesky, SetupError> {
         Ok(Bluesky {
             http,
-            base: channel.base_url.clone().unwrap_or_else(|| DEFAULT_BASE.to_string()).trim_end_matches('/').to_string(),
+            base: channel
+                .base_url
+                .clone()
+                .unwrap_or_else(|| DEFAULT_BASE.to_string())
+                .trim_end_matches('/')
+                .to_string(),
             identifier: channel.account.trim_start_matches('@').to_string(),
             password: secret(channel, "password")?,
             session: Mutex::new(None),
@@ -64,17 +72,26 @@ impl Bluesky {
             .json(&json!({ "identifier": self.identifier, "password": self.password }))
             .send()
             .await
-            .map_err(|e| PublishError::NotSent(format!("cannot reach {}: {}", self.base, short_error(e))))?;
+            .map_err(|e| {
+                PublishError::NotSent(format!("cannot reach {}: {}", self.base, short_error(e)))
+            })?;
         let status = resp.status();
         let body: Value = resp.json().await.unwrap_or(Value::Null);
         if !status.is_success() {
             // The password is never part of the message.
-            return Err(PublishError::Auth(format!("sign-in as {} failed: {}", self.identifier, xrpc_error(status, &body))));
+            return Err(PublishError::Auth(format!(
+                "sign-in as {} failed: {}",
+                self.identifier,
+                xrpc_error(status, &body)
+            )));
         }
         let s = Session {
             access: body["accessJwt"].as_str().unwrap_or_default().to_string(),
             did: body["did"].as_str().unwrap_or_default().to_string(),
-            handle: body["handle"].as_str().unwrap_or(&self.identifier).to_string(),
+            handle: body["handle"]
+                .as_str()
+                .unwrap_or(&self.identifier)
+                .to_string(),
         };
         *guard = Some(s.clone());
         Ok(s)
@@ -88,9 +105,17 @@ impl Bluesky {
     async fn call(&self, req: reqwest::RequestBuilder) -> Result<Value, Failure> {
         let resp = req.send().await.map_err(|e| {
             if e.is_connect() {
-                Failure::Publish(PublishError::NotSent(format!("cannot connect to {}: {}", self.base, short_error(e))))
+                Failure::Publish(PublishError::NotSent(format!(
+                    "cannot connect to {}: {}",
+                    self.base,
+                    short_error(e)
+                )))
             } else {
-                Failure::Publish(PublishError::Unknown(format!("no answer from {}: {}", self.base, short_error(e))))
+                Failure::Publish(PublishError::Unknown(format!(
+                    "no answer from {}: {}",
+                    self.base,
+                    short_error(e)
+                )))
             }
         })?;
         let status = resp.status();
@@ -102,20 +127,33 @@ impl Bluesky {
         let detail = xrpc_error(status, &body);
         Err(match status.as_u16() {
             401 => Failure::Expired(detail),
-            429 => Failure::Publish(PublishError::RateLimited { retry_after: retry_after(&headers), detail }),
-            400..=499 => Failure::Client { error: body["error"].as_str().unwrap_or_default().to_string(), detail },
+            429 => Failure::Publish(PublishError::RateLimited {
+                retry_after: retry_after(&headers),
+                detail,
+            }),
+            400..=499 => Failure::Client {
+                error: body["error"].as_str().unwrap_or_default().to_string(),
+                detail,
+            },
             _ => Failure::Publish(PublishError::Unknown(detail)),
         })
     }
 
-    async fn authed(&self, build: impl Fn(&Session) -> reqwest::RequestBuilder) -> Result<Value, Failure> {
+    async fn authed(
+        &self,
+        build: impl Fn(&Session) -> reqwest::RequestBuilder,
+    ) -> Result<Value, Failure> {
         let session = self.session().await.map_err(Failure::Publish)?;
-        match self.call(build(&session).bearer_auth(&session.access)).await {
+        match self
+            .call(build(&session).bearer_auth(&session.access))
+            .await
+        {
             Err(Failure::Expired(_)) => {
                 // Access tokens are short-lived: sign in again once.
                 self.forget_session().await;
                 let session = self.session().await.map_err(Failure::Publish)?;
-                self.call(build(&session).bearer_auth(&session.access)).await
+                self.call(build(&session).bearer_auth(&session.access))
+                    .await
             }
             other => other,
         }
@@ -124,11 +162,25 @@ impl Bluesky {
     async fn get_record(&self, rkey: &str) -> Result<Option<(StrongRef, Value)>, PublishError> {
         let session = self.session().await?;
         let req = |s: &Session| {
-            self.http.get(self.url("com.atproto.repo.getRecord")).query(&[("repo", s.did.as_str()), ("collection", COLLECTION), ("rkey", rkey)])
+            self.http
+                .get(self.url("com.atproto.repo.getRecord"))
+                .query(&[
+                    ("repo", s.did.as_str()),
+                    ("collection", COLLECTION),
+                    ("rkey", rkey),
+                ])
         };
         match self.authed(req).await {
-            Ok(v) => Ok(Some((StrongRef { uri: str_of(&v, "uri"), cid: str_of(&v, "cid") }, v["value"].clone()))),
-            Err(Failure::Client { error, .. }) if error == "RecordNotFound" || error == "InvalidRequest" => {
+            Ok(v) => Ok(Some((
+                StrongRef {
+                    uri: str_of(&v, "uri"),
+                    cid: str_of(&v, "cid"),
+                },
+                v["value"].clone(),
+            ))),
+            Err(Failure::Client { error, .. })
+                if error == "RecordNotFound" || error == "InvalidRequest" =>
+            {
                 let _ = session;
                 Ok(None)
             }
@@ -137,9 +189,16 @@ impl Bluesky {
     }
 
     async fn upload(&self, media: &OutgoingMedia) -> Result<Value, PublishError> {
-        let bytes = std::fs::read(&media.path).map_err(|e| PublishError::Rejected(format!("cannot read {}: {e}", media.path.display())))?;
+        let bytes = std::fs::read(&media.path).map_err(|e| {
+            PublishError::Rejected(format!("cannot read {}: {e}", media.path.display()))
+        })?;
         let mime = mime_of(&media.path.to_string_lossy());
-        let req = |_: &Session| self.http.post(self.url("com.atproto.repo.uploadBlob")).header("content-type", mime).body(bytes.clone());
+        let req = |_: &Session| {
+            self.http
+                .post(self.url("com.atproto.repo.uploadBlob"))
+                .header("content-type", mime)
+                .body(bytes.clone())
+        };
         // A blob upload creates nothing visible: any failure can be retried.
         match self.authed(req).await {
             Ok(v) => Ok(v["blob"].clone()),
@@ -148,17 +207,33 @@ impl Bluesky {
     }
 
     async fn resolve_handle(&self, handle: &str) -> Option<String> {
-        let resp = self.http.get(self.url("com.atproto.identity.resolveHandle")).query(&[("handle", handle)]).send().await.ok()?;
+        let resp = self
+            .http
+            .get(self.url("com.atproto.identity.resolveHandle"))
+            .query(&[("handle", handle)])
+            .send()
+            .await
+            .ok()?;
         let body: Value = resp.json().await.ok()?;
         body["did"].as_str().map(str::to_string)
     }
 
-    async fn record(&self, text: &str, images: Vec<Value>, reply: Option<(&StrongRef, &StrongRef)>, link: Option<&str>) -> Value {
+    async fn record(
+        &self,
+        text: &str,
+        images: Vec<Value>,
+        reply: Option<(&StrongRef, &StrongRef)>,
+        link: Option<&str>,
+    ) -> Value {
         let mut facets = Vec::new();
         for f in detect_facets(text) {
             let feature = match &f.feature {
-                FacetFeature::Link { uri } => json!({ "$type": "app.bsky.richtext.facet#link", "uri": uri }),
-                FacetFeature::Tag { tag } => json!({ "$type": "app.bsky.richtext.facet#tag", "tag": tag }),
+                FacetFeature::Link { uri } => {
+                    json!({ "$type": "app.bsky.richtext.facet#link", "uri": uri })
+                }
+                FacetFeature::Tag { tag } => {
+                    json!({ "$type": "app.bsky.richtext.facet#tag", "tag": tag })
+                }
                 // A mention needs the account's DID; an unknown handle stays plain text.
                 FacetFeature::Mention { handle } => match self.resolve_handle(handle).await {
                     Some(did) => json!({ "$type": "app.bsky.richtext.facet#mention", "did": did }),
@@ -167,7 +242,8 @@ impl Bluesky {
             };
             facets.push(json!({ "index": { "byteStart": f.byte_start, "byteEnd": f.byte_end }, "features": [feature] }));
         }
-        let mut record = json!({ "$type": COLLECTION, "text": text, "createdAt": Timestamp::now().to_string() });
+        let mut record =
+            json!({ "$type": COLLECTION, "text": text, "createdAt": Timestamp::now().to_string() });
         if !facets.is_empty() {
             record["facets"] = Value::Array(facets);
         }
@@ -186,19 +262,29 @@ impl Bluesky {
     }
 
     /// Creates one part at its derived key, or finds it there from an earlier attempt.
-    async fn create_part(&self, rkey: &str, text: &str, record: Value) -> Result<StrongRef, PublishError> {
+    async fn create_part(
+        &self,
+        rkey: &str,
+        text: &str,
+        record: Value,
+    ) -> Result<StrongRef, PublishError> {
         let body = |s: &Session| {
             self.http
                 .post(self.url("com.atproto.repo.createRecord"))
                 .json(&json!({ "repo": s.did, "collection": COLLECTION, "rkey": rkey, "record": record }))
         };
         match self.authed(body).await {
-            Ok(v) => Ok(StrongRef { uri: str_of(&v, "uri"), cid: str_of(&v, "cid") }),
+            Ok(v) => Ok(StrongRef {
+                uri: str_of(&v, "uri"),
+                cid: str_of(&v, "cid"),
+            }),
             Err(Failure::Client { detail, .. }) => {
                 // A record at this key means an earlier attempt got through: use it, if it is ours.
                 match self.get_record(rkey).await? {
                     Some((r, value)) if value["text"].as_str() == Some(text) => Ok(r),
-                    Some(_) => Err(PublishError::Rejected(format!("record key {rkey} holds a different post"))),
+                    Some(_) => Err(PublishError::Rejected(format!(
+                        "record key {rkey} holds a different post"
+                    ))),
                     None => Err(PublishError::Rejected(detail)),
                 }
             }
@@ -217,7 +303,10 @@ impl Adapter for Bluesky {
         Dedup::Safe
     }
 
-    fn publish<'a>(&'a self, delivery: &'a Outgoing) -> BoxFuture<'a, Result<Posted, PublishError>> {
+    fn publish<'a>(
+        &'a self,
+        delivery: &'a Outgoing,
+    ) -> BoxFuture<'a, Result<Posted, PublishError>> {
         Box::pin(async move {
             let session = self.session().await?;
             let mut root: Option<StrongRef> = None;
@@ -227,7 +316,11 @@ impl Adapter for Bluesky {
                 // Parts already created by an earlier attempt are reused, not uploaded again.
                 let created = match self.get_record(&rkey).await? {
                     Some((r, value)) if value["text"].as_str() == Some(part.text.as_str()) => r,
-                    Some(_) => return Err(PublishError::Rejected(format!("record key {rkey} holds a different post"))),
+                    Some(_) => {
+                        return Err(PublishError::Rejected(format!(
+                            "record key {rkey} holds a different post"
+                        )))
+                    }
                     None => {
                         let mut images = Vec::new();
                         for m in &part.media {
@@ -235,7 +328,11 @@ impl Adapter for Bluesky {
                             images.push(json!({ "alt": m.alt, "image": blob }));
                         }
                         let reply = root.as_ref().zip(parent.as_ref());
-                        let link = if i == 0 { delivery.link.as_deref() } else { None };
+                        let link = if i == 0 {
+                            delivery.link.as_deref()
+                        } else {
+                            None
+                        };
                         let record = self.record(&part.text, images, reply, link).await;
                         self.create_part(&rkey, &part.text, record).await?
                     }
@@ -246,7 +343,10 @@ impl Adapter for Bluesky {
                 parent = Some(created);
             }
             let root = root.ok_or_else(|| PublishError::Rejected("nothing to publish".into()))?;
-            Ok(Posted { url: Some(self.post_url(&session.handle, &root.uri)), remote_id: root.uri })
+            Ok(Posted {
+                url: Some(self.post_url(&session.handle, &root.uri)),
+                remote_id: root.uri,
+            })
         })
     }
 
@@ -264,7 +364,10 @@ impl Adapter for Bluesky {
                 }
             }
             Ok(match first {
-                Some(r) => Lookup::Found(Posted { url: Some(self.post_url(&session.handle, &r.uri)), remote_id: r.uri }),
+                Some(r) => Lookup::Found(Posted {
+                    url: Some(self.post_url(&session.handle, &r.uri)),
+                    remote_id: r.uri,
+                }),
                 None => Lookup::NotFound,
             })
         })
@@ -276,13 +379,18 @@ impl Adapter for Bluesky {
 /// The timestamp part is the due second plus sub-second bits from a hash of the delivery key.
 pub fn record_key(delivery: &Outgoing, part: usize) -> String {
     let digest = Sha256::digest(format!("{}#{part}", delivery.key).as_bytes());
-    let h = u64::from_be_bytes([digest[0], digest[1], digest[2], digest[3], digest[4], digest[5], digest[6], digest[7]]);
+    let h = u64::from_be_bytes([
+        digest[0], digest[1], digest[2], digest[3], digest[4], digest[5], digest[6], digest[7],
+    ]);
     let seconds = u64::try_from(delivery.publish_at.as_second()).unwrap_or(0);
     let micros = seconds * 1_000_000 + (h % 1_000_000);
     let clock_id = (h >> 32) & 0x3ff;
     let tid = ((micros & ((1 << 53) - 1)) << 10) | clock_id;
     const ALPHABET: &[u8; 32] = b"234567abcdefghijklmnopqrstuvwxyz";
-    (0..13).rev().map(|i| ALPHABET[((tid >> (i * 5)) & 31) as usize] as char).collect()
+    (0..13)
+        .rev()
+        .map(|i| ALPHABET[((tid >> (i * 5)) & 31) as usize] as char)
+        .collect()
 }
 
 enum Failure {
@@ -290,7 +398,10 @@ enum Failure {
     /// 401: the access token expired.
     Expired(String),
     /// Another 4xx: the request was refused.
-    Client { error: String, detail: String },
+    Client {
+        error: String,
+        detail: String,
+    },
 }
 
 impl Failure {
@@ -317,7 +428,12 @@ fn xrpc_error(status: reqwest::StatusCode, body: &Value) -> String {
 
 /// Bluesky sends `RateLimit-Reset` (epoch seconds); `Retry-After` (seconds) where present.
 fn retry_after(headers: &reqwest::header::HeaderMap) -> Duration {
-    let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<i64>().ok());
+    let get = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<i64>().ok())
+    };
     if let Some(secs) = get("retry-after") {
         return Duration::from_secs(secs.clamp(0, 3600) as u64);
     }
@@ -329,7 +445,12 @@ fn retry_after(headers: &reqwest::header::HeaderMap) -> Duration {
 }
 
 fn mime_of(path: &str) -> &'static str {
-    match path.rsplit('.').next().map(str::to_ascii_lowercase).as_deref() {
+    match path
+        .rsplit('.')
+        .next()
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
         Some("png") => "image/png",
         Some("jpg" | "jpeg") => "image/jpeg",
         Some("gif") => "image/gif",
@@ -371,8 +492,14 @@ mod tests {
         let a = outgoing("winter-launch");
         let k0 = record_key(&a, 0);
         assert_eq!(k0.len(), 13);
-        assert!(k0.chars().all(|c| "234567abcdefghijklmnopqrstuvwxyz".contains(c)));
-        assert_eq!(k0, record_key(&a, 0), "the same delivery maps to the same key");
+        assert!(k0
+            .chars()
+            .all(|c| "234567abcdefghijklmnopqrstuvwxyz".contains(c)));
+        assert_eq!(
+            k0,
+            record_key(&a, 0),
+            "the same delivery maps to the same key"
+        );
         assert_ne!(k0, record_key(&a, 1));
         assert_ne!(k0, record_key(&outgoing("winter-teaser"), 0));
         // The first character of a TID is limited to the first half of the alphabet.

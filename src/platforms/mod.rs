@@ -21,7 +21,15 @@ pub fn credential_sets(platform: Platform) -> &'static [&'static [&'static str]]
         Platform::Bluesky => &[&["password"]],
         Platform::Mastodon | Platform::LinkedIn | Platform::Threads => &[&["token"]],
         // OAuth 2.0 user token, or the four OAuth 1.0a user-context keys.
-        Platform::X => &[&["token"], &["api_key", "api_secret", "access_token", "access_token_secret"]],
+        Platform::X => &[
+            &["token"],
+            &[
+                "api_key",
+                "api_secret",
+                "access_token",
+                "access_token_secret",
+            ],
+        ],
         Platform::Discord => &[&["webhook_url"]],
         // A bot token can find a message again after a lost response (message metadata).
         Platform::Slack => &[&["token"], &["webhook_url"]],
@@ -30,7 +38,10 @@ pub fn credential_sets(platform: Platform) -> &'static [&'static [&'static str]]
 }
 
 /// The roles still missing from the closest credential set, or `None` when one set is complete.
-pub fn missing_credentials<'a>(platform: Platform, named: impl Fn(&str) -> bool + 'a) -> Option<Vec<&'static str>> {
+pub fn missing_credentials<'a>(
+    platform: Platform,
+    named: impl Fn(&str) -> bool + 'a,
+) -> Option<Vec<&'static str>> {
     let mut best: Option<Vec<&'static str>> = None;
     for set in credential_sets(platform) {
         let missing: Vec<&'static str> = set.iter().copied().filter(|r| !named(r)).collect();
@@ -84,7 +95,10 @@ pub enum PublishError {
     /// It may or may not have been created (timeout, 5xx, connection lost after sending).
     Unknown(String),
     /// Slow down; nothing was created.
-    RateLimited { retry_after: Duration, detail: String },
+    RateLimited {
+        retry_after: Duration,
+        detail: String,
+    },
     /// Credentials missing or refused: nothing was sent for this delivery.
     Auth(String),
     /// The request never left (no connection): nothing was created, try again later.
@@ -117,7 +131,8 @@ pub trait Adapter: Send + Sync {
 
     /// Publishes every part of the delivery (thread replies after their parent). Safe to call
     /// again after an unknown outcome only when `dedup()` is `Safe`.
-    fn publish<'a>(&'a self, delivery: &'a Outgoing) -> BoxFuture<'a, Result<Posted, PublishError>>;
+    fn publish<'a>(&'a self, delivery: &'a Outgoing)
+        -> BoxFuture<'a, Result<Posted, PublishError>>;
 
     /// Looks for a delivery that may have been published by a run that died.
     fn find<'a>(&'a self, delivery: &'a Outgoing) -> BoxFuture<'a, Result<Lookup, PublishError>>;
@@ -127,18 +142,36 @@ pub trait Adapter: Send + Sync {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SetupError {
     /// The environment variable a credential names is not set. Holds the variable NAME only.
-    MissingSecret { channel: String, role: String, variable: String },
-    NotSupported { channel: String, platform: Platform },
+    MissingSecret {
+        channel: String,
+        role: String,
+        variable: String,
+    },
+    NotSupported {
+        channel: String,
+        platform: Platform,
+    },
 }
 
 impl std::fmt::Display for SetupError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            SetupError::MissingSecret { channel, role, variable } => {
-                write!(f, "channel `{channel}`: environment variable {variable} (its {role}) is not set")
+            SetupError::MissingSecret {
+                channel,
+                role,
+                variable,
+            } => {
+                write!(
+                    f,
+                    "channel `{channel}`: environment variable {variable} (its {role}) is not set"
+                )
             }
             SetupError::NotSupported { channel, platform } => {
-                write!(f, "channel `{channel}`: publishing to {} is not available yet", platform.as_str())
+                write!(
+                    f,
+                    "channel `{channel}`: publishing to {} is not available yet",
+                    platform.as_str()
+                )
             }
         }
     }
@@ -149,15 +182,25 @@ pub(crate) fn secret(channel: &Channel, role: &str) -> Result<String, SetupError
     let variable = channel.credentials.get(role).cloned().unwrap_or_default();
     match std::env::var(&variable) {
         Ok(v) if !v.is_empty() => Ok(v),
-        _ => Err(SetupError::MissingSecret { channel: channel.name.clone(), role: role.to_string(), variable }),
+        _ => Err(SetupError::MissingSecret {
+            channel: channel.name.clone(),
+            role: role.to_string(),
+            variable,
+        }),
     }
 }
 
 /// The adapter for a channel.
-pub fn adapter_for(channel: &Channel, http: &reqwest::Client) -> Result<Box<dyn Adapter>, SetupError> {
+pub fn adapter_for(
+    channel: &Channel,
+    http: &reqwest::Client,
+) -> Result<Box<dyn Adapter>, SetupError> {
     match channel.platform {
         Platform::Bluesky => Ok(Box::new(bluesky::Bluesky::new(channel, http.clone())?)),
-        platform => Err(SetupError::NotSupported { channel: channel.name.clone(), platform }),
+        platform => Err(SetupError::NotSupported {
+            channel: channel.name.clone(),
+            platform,
+        }),
     }
 }
 

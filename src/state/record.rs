@@ -12,7 +12,10 @@ pub struct DeliveryKey {
 
 impl DeliveryKey {
     pub fn new(post: impl Into<String>, channel: impl Into<String>) -> DeliveryKey {
-        DeliveryKey { post: post.into(), channel: channel.into() }
+        DeliveryKey {
+            post: post.into(),
+            channel: channel.into(),
+        }
     }
 
     /// `post@channel`, as users write it (`smm resolve launch-hello@x`).
@@ -69,9 +72,15 @@ pub enum Event {
         url: Option<String>,
     },
     /// The platform refused it: provably not created.
-    Rejected { content_hash: String, reason: String },
+    Rejected {
+        content_hash: String,
+        reason: String,
+    },
     /// The request may or may not have created it (timeout, 5xx, crash).
-    Unknown { content_hash: String, reason: String },
+    Unknown {
+        content_hash: String,
+        reason: String,
+    },
     /// A person settled an unknown delivery.
     Resolved {
         published: bool,
@@ -88,11 +97,29 @@ pub enum Event {
 /// Where a delivery stands, from its entries.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Outcome {
-    Published { content_hash: String, url: Option<String>, remote_id: String, at: Timestamp, texts: Vec<String> },
+    Published {
+        content_hash: String,
+        url: Option<String>,
+        remote_id: String,
+        at: Timestamp,
+        texts: Vec<String>,
+    },
     /// An intent without a result: a run died or is running right now.
-    InFlight { content_hash: String, since: Timestamp, run: Option<String>, lease_until: Option<Timestamp> },
-    Unknown { content_hash: String, reason: String, since: Timestamp },
-    Rejected { content_hash: String, reason: String },
+    InFlight {
+        content_hash: String,
+        since: Timestamp,
+        run: Option<String>,
+        lease_until: Option<Timestamp>,
+    },
+    Unknown {
+        content_hash: String,
+        reason: String,
+        since: Timestamp,
+    },
+    Rejected {
+        content_hash: String,
+        reason: String,
+    },
     /// Resolved as not published, or deleted: nothing of it is on the platform.
     NotPublished,
     Deleted,
@@ -112,22 +139,56 @@ impl Record {
         let mut texts: Vec<String> = Vec::new();
         for e in &self.entries {
             outcome = Some(match &e.event {
-                Event::Intent { content_hash, texts: t, run, lease_until, .. } => {
+                Event::Intent {
+                    content_hash,
+                    texts: t,
+                    run,
+                    lease_until,
+                    ..
+                } => {
                     texts = t.clone();
-                    Outcome::InFlight { content_hash: content_hash.clone(), since: e.at, run: run.clone(), lease_until: *lease_until }
+                    Outcome::InFlight {
+                        content_hash: content_hash.clone(),
+                        since: e.at,
+                        run: run.clone(),
+                        lease_until: *lease_until,
+                    }
                 }
-                Event::Published { content_hash, remote_id, url } => Outcome::Published {
+                Event::Published {
+                    content_hash,
+                    remote_id,
+                    url,
+                } => Outcome::Published {
                     content_hash: content_hash.clone(),
                     url: url.clone(),
                     remote_id: remote_id.clone(),
                     at: e.at,
                     texts: texts.clone(),
                 },
-                Event::Rejected { content_hash, reason } => Outcome::Rejected { content_hash: content_hash.clone(), reason: reason.clone() },
-                Event::Unknown { content_hash, reason } => Outcome::Unknown { content_hash: content_hash.clone(), reason: reason.clone(), since: e.at },
-                Event::Resolved { published: true, url } => {
+                Event::Rejected {
+                    content_hash,
+                    reason,
+                } => Outcome::Rejected {
+                    content_hash: content_hash.clone(),
+                    reason: reason.clone(),
+                },
+                Event::Unknown {
+                    content_hash,
+                    reason,
+                } => Outcome::Unknown {
+                    content_hash: content_hash.clone(),
+                    reason: reason.clone(),
+                    since: e.at,
+                },
+                Event::Resolved {
+                    published: true,
+                    url,
+                } => {
                     let hash = match &outcome {
-                        Some(Outcome::Unknown { content_hash, .. } | Outcome::InFlight { content_hash, .. }) => content_hash.clone(),
+                        Some(
+                            Outcome::Unknown { content_hash, .. }
+                            | Outcome::InFlight { content_hash, .. },
+                        ) => content_hash.clone(),
                         _ => String::new(),
                     };
                     Outcome::Published {
@@ -138,7 +199,9 @@ impl Record {
                         texts: texts.clone(),
                     }
                 }
-                Event::Resolved { published: false, .. } => Outcome::NotPublished,
+                Event::Resolved {
+                    published: false, ..
+                } => Outcome::NotPublished,
                 Event::Deleted { .. } => Outcome::Deleted,
                 Event::Withdrawn { .. } => Outcome::NotPublished,
             });
@@ -148,7 +211,11 @@ impl Record {
 
     pub fn parse(key: DeliveryKey, text: &str) -> Result<Record, (usize, String)> {
         let mut entries = Vec::new();
-        for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        for (i, line) in text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
             entries.push(serde_json::from_str(line).map_err(|e| (i + 1, e.to_string()))?);
         }
         Ok(Record { key, entries })
@@ -160,7 +227,10 @@ mod tests {
     use super::*;
 
     fn entry(at: &str, event: Event) -> Entry {
-        Entry { at: at.parse().expect("time"), event }
+        Entry {
+            at: at.parse().expect("time"),
+            event,
+        }
     }
 
     #[test]
@@ -179,15 +249,38 @@ mod tests {
             key: DeliveryKey::new("p", "x"),
             entries: vec![entry(
                 "2026-12-01T08:00:00Z",
-                Event::Intent { content_hash: hash.clone(), commit: None, attempt: 1, texts: vec!["hi".into()], run: None, lease_until: None },
+                Event::Intent {
+                    content_hash: hash.clone(),
+                    commit: None,
+                    attempt: 1,
+                    texts: vec!["hi".into()],
+                    run: None,
+                    lease_until: None,
+                },
             )],
         };
         assert!(matches!(r.outcome(), Some(Outcome::InFlight { .. })));
-        r.entries.push(entry("2026-12-01T08:00:05Z", Event::Unknown { content_hash: hash.clone(), reason: "timeout".into() }));
+        r.entries.push(entry(
+            "2026-12-01T08:00:05Z",
+            Event::Unknown {
+                content_hash: hash.clone(),
+                reason: "timeout".into(),
+            },
+        ));
         assert!(matches!(r.outcome(), Some(Outcome::Unknown { .. })));
-        r.entries.push(entry("2026-12-01T09:00:00Z", Event::Resolved { published: true, url: Some("https://x.com/a/1".into()) }));
+        r.entries.push(entry(
+            "2026-12-01T09:00:00Z",
+            Event::Resolved {
+                published: true,
+                url: Some("https://x.com/a/1".into()),
+            },
+        ));
         match r.outcome() {
-            Some(Outcome::Published { content_hash, texts, .. }) => {
+            Some(Outcome::Published {
+                content_hash,
+                texts,
+                ..
+            }) => {
                 assert_eq!(content_hash, hash);
                 assert_eq!(texts, vec!["hi".to_string()]);
             }
@@ -197,9 +290,19 @@ mod tests {
 
     #[test]
     fn entries_serialize_as_one_json_line_each() {
-        let e = entry("2026-12-01T08:00:00Z", Event::Published { content_hash: "sha256:a".into(), remote_id: "at://did/x/1".into(), url: None });
+        let e = entry(
+            "2026-12-01T08:00:00Z",
+            Event::Published {
+                content_hash: "sha256:a".into(),
+                remote_id: "at://did/x/1".into(),
+                url: None,
+            },
+        );
         let line = serde_json::to_string(&e).expect("json");
-        assert_eq!(line, r#"{"at":"2026-12-01T08:00:00Z","event":"published","content_hash":"sha256:a","remote_id":"at://did/x/1"}"#);
+        assert_eq!(
+            line,
+            r#"{"at":"2026-12-01T08:00:00Z","event":"published","content_hash":"sha256:a","remote_id":"at://did/x/1"}"#
+        );
         let r = Record::parse(DeliveryKey::new("p", "x"), &format!("{line}\n")).expect("parse");
         assert_eq!(r.entries, vec![e]);
     }

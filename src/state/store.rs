@@ -49,9 +49,16 @@ pub struct ContentRevision {
 pub enum StateError {
     Git(git2::Error),
     /// A state file that does not parse: never guess, a person must look.
-    Corrupt { path: String, line: usize, message: String },
+    Corrupt {
+        path: String,
+        line: usize,
+        message: String,
+    },
     /// The branch moved since it was read: another writer was first.
-    Conflict { expected: Option<String>, actual: Option<String> },
+    Conflict {
+        expected: Option<String>,
+        actual: Option<String>,
+    },
     /// Fetching from or pushing to the remote failed.
     Remote(String),
 }
@@ -60,7 +67,14 @@ impl fmt::Display for StateError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             StateError::Git(e) => write!(f, "git: {}", e.message()),
-            StateError::Corrupt { path, line, message } => write!(f, "state file {path} line {line} is not a valid record: {message}"),
+            StateError::Corrupt {
+                path,
+                line,
+                message,
+            } => write!(
+                f,
+                "state file {path} line {line} is not a valid record: {message}"
+            ),
             StateError::Remote(m) => write!(f, "{m}"),
             StateError::Conflict { expected, actual } => write!(
                 f,
@@ -76,7 +90,9 @@ impl std::error::Error for StateError {}
 
 fn push_error(e: PushError) -> StateError {
     match e {
-        PushError::Rejected => StateError::Remote("the remote's state branch moved while syncing; run again".into()),
+        PushError::Rejected => {
+            StateError::Remote("the remote's state branch moved while syncing; run again".into())
+        }
         PushError::Failed(m) => StateError::Remote(format!("git push failed: {m}")),
     }
 }
@@ -97,7 +113,10 @@ impl Store {
     /// Opens the repository containing `workspace_root`; `None` when it is not in one.
     pub fn open(workspace_root: &Path, branch: &str) -> Result<Option<Store>, StateError> {
         match Repository::discover(workspace_root) {
-            Ok(repo) => Ok(Some(Store { repo, branch: branch.to_string() })),
+            Ok(repo) => Ok(Some(Store {
+                repo,
+                branch: branch.to_string(),
+            })),
             Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
             Err(e) => Err(e.into()),
         }
@@ -113,13 +132,18 @@ impl Store {
 
     /// The state's head: the local branch, else the remote's copy of it.
     fn head(&self) -> Option<Oid> {
-        [self.local_ref(), format!("refs/remotes/origin/{}", self.branch)]
-            .iter()
-            .find_map(|r| self.repo.refname_to_id(r).ok())
+        [
+            self.local_ref(),
+            format!("refs/remotes/origin/{}", self.branch),
+        ]
+        .iter()
+        .find_map(|r| self.repo.refname_to_id(r).ok())
     }
 
     pub fn read(&self) -> Result<State, StateError> {
-        let Some(head) = self.head() else { return Ok(State::default()) };
+        let Some(head) = self.head() else {
+            return Ok(State::default());
+        };
         self.read_commit(head)
     }
 
@@ -128,15 +152,22 @@ impl Store {
         let mut records = BTreeMap::new();
         let mut problem = None;
         tree.walk(TreeWalkMode::PreOrder, |dir, entry| {
-            let Ok(name) = entry.name() else { return TreeWalkResult::Ok };
+            let Ok(name) = entry.name() else {
+                return TreeWalkResult::Ok;
+            };
             let path = format!("{dir}{name}");
-            let Some(rest) = path.strip_prefix("deliveries/").and_then(|p| p.strip_suffix(".jsonl")) else {
+            let Some(rest) = path
+                .strip_prefix("deliveries/")
+                .and_then(|p| p.strip_suffix(".jsonl"))
+            else {
                 return TreeWalkResult::Ok;
             };
             if entry.kind() != Some(ObjectType::Blob) {
                 return TreeWalkResult::Ok;
             }
-            let Some((channel, post)) = rest.split_once('/') else { return TreeWalkResult::Ok };
+            let Some((channel, post)) = rest.split_once('/') else {
+                return TreeWalkResult::Ok;
+            };
             let key = DeliveryKey::new(post, channel);
             let text = match self.repo.find_blob(entry.id()) {
                 Ok(b) => String::from_utf8_lossy(b.content()).into_owned(),
@@ -151,7 +182,11 @@ impl Store {
                     TreeWalkResult::Ok
                 }
                 Err((line, message)) => {
-                    problem = Some(StateError::Corrupt { path: path.clone(), line, message });
+                    problem = Some(StateError::Corrupt {
+                        path: path.clone(),
+                        line,
+                        message,
+                    });
                     TreeWalkResult::Abort
                 }
             }
@@ -163,21 +198,41 @@ impl Store {
         let freeze = match tree.get_path(Path::new(FREEZE_FILE)) {
             Ok(entry) => {
                 let blob = self.repo.find_blob(entry.id())?;
-                Some(serde_json::from_slice(blob.content()).map_err(|e| StateError::Corrupt { path: FREEZE_FILE.into(), line: 1, message: e.to_string() })?)
+                Some(
+                    serde_json::from_slice(blob.content()).map_err(|e| StateError::Corrupt {
+                        path: FREEZE_FILE.into(),
+                        line: 1,
+                        message: e.to_string(),
+                    })?,
+                )
             }
             Err(_) => None,
         };
-        Ok(State { revision: Some(head.to_string()), records, freeze })
+        Ok(State {
+            revision: Some(head.to_string()),
+            records,
+            freeze,
+        })
     }
 
     /// Appends entries as one commit on the state branch, only if the branch is still at
     /// `expected` (compare-and-swap). Returns the new revision.
-    pub fn append(&self, expected: Option<&str>, changes: &[(DeliveryKey, Entry)], message: &str) -> Result<String, StateError> {
+    pub fn append(
+        &self,
+        expected: Option<&str>,
+        changes: &[(DeliveryKey, Entry)],
+        message: &str,
+    ) -> Result<String, StateError> {
         self.commit(expected, changes, None, message)
     }
 
     /// Sets (`Some`) or lifts (`None`) the freeze, as one commit (compare-and-swap like `append`).
-    pub fn set_freeze(&self, expected: Option<&str>, freeze: Option<&Freeze>, message: &str) -> Result<String, StateError> {
+    pub fn set_freeze(
+        &self,
+        expected: Option<&str>,
+        freeze: Option<&Freeze>,
+        message: &str,
+    ) -> Result<String, StateError> {
         self.commit(expected, &[], Some(freeze), message)
     }
 
@@ -190,7 +245,10 @@ impl Store {
     ) -> Result<String, StateError> {
         let current = self.head();
         if current.map(|o| o.to_string()).as_deref() != expected {
-            return Err(StateError::Conflict { expected: expected.map(str::to_string), actual: current.map(|o| o.to_string()) });
+            return Err(StateError::Conflict {
+                expected: expected.map(str::to_string),
+                actual: current.map(|o| o.to_string()),
+            });
         }
         let parent = current.map(|o| self.repo.find_commit(o)).transpose()?;
         let base_tree = match &parent {
@@ -199,7 +257,11 @@ impl Store {
         };
         let mut update = TreeUpdateBuilder::new();
         if parent.is_none() {
-            update.upsert("README.md", self.repo.blob(STATE_README.as_bytes())?, FileMode::Blob);
+            update.upsert(
+                "README.md",
+                self.repo.blob(STATE_README.as_bytes())?,
+                FileMode::Blob,
+            );
         }
         // Several entries for one file in one commit append in order.
         let mut contents: BTreeMap<String, Vec<u8>> = BTreeMap::new();
@@ -218,7 +280,11 @@ impl Store {
             if !buf.is_empty() && !buf.ends_with(b"\n") {
                 buf.push(b'\n');
             }
-            let line = serde_json::to_string(entry).map_err(|e| StateError::Corrupt { path: key.path(), line: 0, message: e.to_string() })?;
+            let line = serde_json::to_string(entry).map_err(|e| StateError::Corrupt {
+                path: key.path(),
+                line: 0,
+                message: e.to_string(),
+            })?;
             buf.extend_from_slice(line.as_bytes());
             buf.push(b'\n');
         }
@@ -227,7 +293,11 @@ impl Store {
         }
         match freeze {
             Some(Some(f)) => {
-                let json = serde_json::to_vec_pretty(f).map_err(|e| StateError::Corrupt { path: FREEZE_FILE.into(), line: 0, message: e.to_string() })?;
+                let json = serde_json::to_vec_pretty(f).map_err(|e| StateError::Corrupt {
+                    path: FREEZE_FILE.into(),
+                    line: 0,
+                    message: e.to_string(),
+                })?;
                 update.upsert(FREEZE_FILE, self.repo.blob(&json)?, FileMode::Blob);
             }
             Some(None) => {
@@ -235,19 +305,40 @@ impl Store {
             }
             None => {}
         }
-        let tree = self.repo.find_tree(update.create_updated(&self.repo, &base_tree)?)?;
-        let sig = self.repo.signature().or_else(|_| Signature::now("smm", "smm@localhost"))?;
+        let tree = self
+            .repo
+            .find_tree(update.create_updated(&self.repo, &base_tree)?)?;
+        let sig = self
+            .repo
+            .signature()
+            .or_else(|_| Signature::now("smm", "smm@localhost"))?;
         let parents: Vec<&git2::Commit> = parent.iter().collect();
-        let commit = self.repo.commit(None, &sig, &sig, message, &tree, &parents)?;
+        let commit = self
+            .repo
+            .commit(None, &sig, &sig, message, &tree, &parents)?;
         let reflog = format!("smm: {message}");
         let result = match current {
-            Some(old) => self.repo.reference_matching(&self.local_ref(), commit, true, old, &reflog).map(|_| ()),
-            None => self.repo.reference(&self.local_ref(), commit, false, &reflog).map(|_| ()),
+            Some(old) => self
+                .repo
+                .reference_matching(&self.local_ref(), commit, true, old, &reflog)
+                .map(|_| ()),
+            None => self
+                .repo
+                .reference(&self.local_ref(), commit, false, &reflog)
+                .map(|_| ()),
         };
         match result {
             Ok(()) => Ok(commit.to_string()),
-            Err(e) if matches!(e.code(), git2::ErrorCode::Modified | git2::ErrorCode::Exists) => {
-                Err(StateError::Conflict { expected: expected.map(str::to_string), actual: self.head().map(|o| o.to_string()) })
+            Err(e)
+                if matches!(
+                    e.code(),
+                    git2::ErrorCode::Modified | git2::ErrorCode::Exists
+                ) =>
+            {
+                Err(StateError::Conflict {
+                    expected: expected.map(str::to_string),
+                    actual: self.head().map(|o| o.to_string()),
+                })
             }
             Err(e) => Err(e.into()),
         }
@@ -255,7 +346,10 @@ impl Store {
 
     /// The remote the state is shared through (`origin`), if the repository has one.
     pub fn remote(&self) -> Option<String> {
-        self.repo.find_remote("origin").ok().map(|_| "origin".to_string())
+        self.repo
+            .find_remote("origin")
+            .ok()
+            .map(|_| "origin".to_string())
     }
 
     fn git(&self) -> std::process::Command {
@@ -269,7 +363,9 @@ impl Store {
     /// Brings the local state branch level with the remote's: fetch, then fast-forward, or push
     /// local results the remote lacks. Uses the `git` command so CI's credentials apply.
     pub fn sync(&self) -> Result<(), StateError> {
-        let Some(remote) = self.remote() else { return Ok(()) };
+        let Some(remote) = self.remote() else {
+            return Ok(());
+        };
         let tracking = format!("refs/remotes/{remote}/{}", self.branch);
         let out = self
             .git()
@@ -280,23 +376,39 @@ impl Store {
         let stderr = String::from_utf8_lossy(&out.stderr);
         let missing_on_remote = stderr.contains("couldn't find remote ref");
         if !out.status.success() && !missing_on_remote {
-            return Err(StateError::Remote(format!("git fetch {remote} failed: {}", stderr.trim())));
+            return Err(StateError::Remote(format!(
+                "git fetch {remote} failed: {}",
+                stderr.trim()
+            )));
         }
         let local = self.repo.refname_to_id(&self.local_ref()).ok();
-        let theirs = if missing_on_remote { None } else { self.repo.refname_to_id(&tracking).ok() };
+        let theirs = if missing_on_remote {
+            None
+        } else {
+            self.repo.refname_to_id(&tracking).ok()
+        };
         match (local, theirs) {
             (None, None) => Ok(()),
             (None, Some(t)) => {
-                self.repo.reference(&self.local_ref(), t, false, "smm: state from remote")?;
+                self.repo
+                    .reference(&self.local_ref(), t, false, "smm: state from remote")?;
                 Ok(())
             }
             (Some(_), None) => self.push().map_err(push_error),
             (Some(l), Some(t)) if l == t => Ok(()),
             (Some(l), Some(t)) if self.repo.graph_descendant_of(t, l)? => {
-                self.repo.reference_matching(&self.local_ref(), t, true, l, "smm: fast-forward state")?;
+                self.repo.reference_matching(
+                    &self.local_ref(),
+                    t,
+                    true,
+                    l,
+                    "smm: fast-forward state",
+                )?;
                 Ok(())
             }
-            (Some(l), Some(t)) if self.repo.graph_descendant_of(l, t)? => self.push().map_err(push_error),
+            (Some(l), Some(t)) if self.repo.graph_descendant_of(l, t)? => {
+                self.push().map_err(push_error)
+            }
             (Some(l), Some(t)) => self.rebase_onto(l, t),
         }
     }
@@ -306,7 +418,13 @@ impl Store {
     /// Local intents that never reached the remote are dropped: their requests were never sent.
     fn rebase_onto(&self, local: Oid, theirs: Oid) -> Result<(), StateError> {
         let mine = self.read_commit(local)?;
-        self.repo.reference_matching(&self.local_ref(), theirs, true, local, "smm: take remote state")?;
+        self.repo.reference_matching(
+            &self.local_ref(),
+            theirs,
+            true,
+            local,
+            "smm: take remote state",
+        )?;
         let remote = self.read()?;
         let mut changes = Vec::new();
         for (key, record) in &mine.records {
@@ -318,7 +436,11 @@ impl Store {
             }
         }
         if !changes.is_empty() {
-            self.append(remote.revision.as_deref(), &changes, "record results kept from an earlier run")?;
+            self.append(
+                remote.revision.as_deref(),
+                &changes,
+                "record results kept from an earlier run",
+            )?;
             self.push().map_err(push_error)?;
         }
         Ok(())
@@ -326,7 +448,9 @@ impl Store {
 
     /// Pushes the local state branch; a non-fast-forward rejection means another runner wrote first.
     pub fn push(&self) -> Result<(), PushError> {
-        let Some(remote) = self.remote() else { return Ok(()) };
+        let Some(remote) = self.remote() else {
+            return Ok(());
+        };
         let out = self
             .git()
             .args(["push", "--porcelain", "--quiet", &remote])
@@ -336,12 +460,25 @@ impl Store {
         if out.status.success() {
             // Keep the tracking ref current so the next read sees what the remote has.
             if let Ok(id) = self.repo.refname_to_id(&self.local_ref()) {
-                let _ = self.repo.reference(&format!("refs/remotes/{remote}/{}", self.branch), id, true, "smm: pushed");
+                let _ = self.repo.reference(
+                    &format!("refs/remotes/{remote}/{}", self.branch),
+                    id,
+                    true,
+                    "smm: pushed",
+                );
             }
             return Ok(());
         }
-        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-        if text.contains("[rejected]") || text.contains("non-fast-forward") || text.contains("fetch first") || text.contains("stale info") {
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if text.contains("[rejected]")
+            || text.contains("non-fast-forward")
+            || text.contains("fetch first")
+            || text.contains("stale info")
+        {
             Err(PushError::Rejected)
         } else {
             Err(PushError::Failed(text.trim().to_string()))
@@ -352,7 +489,12 @@ impl Store {
     pub fn reset_local(&self, to: Option<&str>) -> Result<(), StateError> {
         match to {
             Some(rev) => {
-                self.repo.reference(&self.local_ref(), Oid::from_str(rev)?, true, "smm: drop rejected commit")?;
+                self.repo.reference(
+                    &self.local_ref(),
+                    Oid::from_str(rev)?,
+                    true,
+                    "smm: drop rejected commit",
+                )?;
             }
             None => {
                 if let Ok(mut r) = self.repo.find_reference(&self.local_ref()) {
@@ -366,10 +508,20 @@ impl Store {
     /// The content commit the workspace is at, and whether its folder has uncommitted changes.
     pub fn content_revision(&self, workspace_root: &Path) -> ContentRevision {
         let head = self.repo.head().ok();
-        let commit = head.as_ref().and_then(|h| h.target()).map(|o| o.to_string());
-        let branch = head.as_ref().filter(|h| h.is_branch()).and_then(|h| h.shorthand().ok().map(str::to_string));
+        let commit = head
+            .as_ref()
+            .and_then(|h| h.target())
+            .map(|o| o.to_string());
+        let branch = head
+            .as_ref()
+            .filter(|h| h.is_branch())
+            .and_then(|h| h.shorthand().ok().map(str::to_string));
         let dirty = self.workspace_dirty(workspace_root).unwrap_or(true);
-        ContentRevision { commit, branch, dirty }
+        ContentRevision {
+            commit,
+            branch,
+            dirty,
+        }
     }
 
     fn workspace_dirty(&self, workspace_root: &Path) -> Option<bool> {
@@ -377,7 +529,9 @@ impl Store {
         let root = workspace_root.canonicalize().ok()?;
         let rel = root.strip_prefix(&workdir).ok()?;
         let mut opts = git2::StatusOptions::new();
-        opts.include_untracked(true).recurse_untracked_dirs(true).include_ignored(false);
+        opts.include_untracked(true)
+            .recurse_untracked_dirs(true)
+            .include_ignored(false);
         if !rel.as_os_str().is_empty() {
             opts.pathspec(rel);
         }

@@ -259,10 +259,17 @@ impl Loader<'_> {
                 let d = Diagnostic::error("E0208", format!("unknown time zone `{}`", raw.timezone))
                     .at(file, doc.value_span("/timezone"))
                     .label("not an IANA time zone name")
-                    .help(match crate::suggest::closest(&raw.timezone, names.iter().map(String::as_str)) {
-                        Some(s) => format!("did you mean `{s}`?"),
-                        None => "use a name like Europe/Berlin, America/New_York or UTC".to_string(),
-                    });
+                    .help(
+                        match crate::suggest::closest(
+                            &raw.timezone,
+                            names.iter().map(String::as_str),
+                        ) {
+                            Some(s) => format!("did you mean `{s}`?"),
+                            None => {
+                                "use a name like Europe/Berlin, America/New_York or UTC".to_string()
+                            }
+                        },
+                    );
                 self.diags.push(d);
                 return None;
             }
