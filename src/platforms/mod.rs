@@ -1,6 +1,7 @@
 //! Platform adapters: one trait, one file per platform. Each platform's text rules live in the
 //! `smm-text` crate; its API client lives here.
 
+// One module per platform; add a line here and an arm in `adapter_for`.
 pub mod bluesky;
 
 use std::future::Future;
@@ -204,6 +205,13 @@ pub fn adapter_for(
     }
 }
 
+/// How long one request may take before its outcome counts as unknown: 60 s, or
+/// `SMM_HTTP_TIMEOUT_SECS` (slow networks; tests).
+fn request_timeout() -> Duration {
+    let secs = std::env::var("SMM_HTTP_TIMEOUT_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(60);
+    Duration::from_secs(secs)
+}
+
 /// The HTTP client every adapter shares: rustls with the ring provider (cheaper to build than
 /// aws-lc), the system's trust store, bounded timeouts.
 pub fn http_client() -> Result<reqwest::Client, String> {
@@ -212,7 +220,7 @@ pub fn http_client() -> Result<reqwest::Client, String> {
     reqwest::Client::builder()
         .tls_backend_rustls()
         .connect_timeout(Duration::from_secs(10))
-        .timeout(Duration::from_secs(60))
+        .timeout(request_timeout())
         .user_agent(concat!("smm/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|e| e.to_string())

@@ -101,7 +101,8 @@ pub fn git_init(dir: &Path) -> git2::Repository {
     {
         let mut cfg = repo.config().expect("config");
         cfg.set_str("user.name", "Test Author").expect("name");
-        cfg.set_str("user.email", "author@example.com").expect("email");
+        cfg.set_str("user.email", "author@example.com")
+            .expect("email");
     }
     git_commit_all(&repo, "initial content");
     repo
@@ -110,16 +111,28 @@ pub fn git_init(dir: &Path) -> git2::Repository {
 /// Commits every change in the working tree on the current branch.
 pub fn git_commit_all(repo: &git2::Repository, message: &str) -> git2::Oid {
     let mut index = repo.index().expect("index");
-    index.add_all(["*"], git2::IndexAddOption::DEFAULT, None).expect("add");
+    index
+        .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
+        .expect("add");
     index.update_all(["*"], None).expect("update");
     index.write().expect("write index");
-    let tree = repo.find_tree(index.write_tree().expect("tree")).expect("find tree");
+    let tree = repo
+        .find_tree(index.write_tree().expect("tree"))
+        .expect("find tree");
     let parent = repo.head().ok().and_then(|h| h.peel_to_commit().ok());
     // A minute after the previous commit: stable ids, and history in a meaningful order.
-    let time = parent.as_ref().map_or(1_800_000_000, |p| p.time().seconds() + 60);
-    let sig = git2::Signature::new("Test Author", "author@example.com", &git2::Time::new(time, 0)).expect("sig");
+    let time = parent
+        .as_ref()
+        .map_or(1_800_000_000, |p| p.time().seconds() + 60);
+    let sig = git2::Signature::new(
+        "Test Author",
+        "author@example.com",
+        &git2::Time::new(time, 0),
+    )
+    .expect("sig");
     let parents: Vec<&git2::Commit> = parent.iter().collect();
-    repo.commit(Some("HEAD"), &sig, &sig, message, &tree, &parents).expect("commit")
+    repo.commit(Some("HEAD"), &sig, &sig, message, &tree, &parents)
+        .expect("commit")
 }
 
 /// Replaces 40- and 7-character hex commit ids with placeholders, for snapshots.
@@ -128,10 +141,19 @@ pub fn redact_ids(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
-        let run = bytes[i..].iter().take_while(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()).count();
+        let run = bytes[i..]
+            .iter()
+            .take_while(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+            .count();
         let boundary_before = i == 0 || !bytes[i - 1].is_ascii_alphanumeric();
-        let boundary_after = bytes.get(i + run).is_none_or(|b| !b.is_ascii_alphanumeric());
-        if boundary_before && boundary_after && (run == 40 || run == 7) && bytes[i..i + run].iter().any(u8::is_ascii_digit) {
+        let boundary_after = bytes
+            .get(i + run)
+            .is_none_or(|b| !b.is_ascii_alphanumeric());
+        if boundary_before
+            && boundary_after
+            && (run == 40 || run == 7)
+            && bytes[i..i + run].iter().any(u8::is_ascii_digit)
+        {
             out.push_str(if run == 40 { "<commit>" } else { "<rev>" });
             i += run;
         } else {
