@@ -79,7 +79,7 @@ struct Twemoji {
 impl Twemoji {
     fn new() -> Option<Self> {
         Some(Twemoji {
-            relaxed: regex::RegexBuilder::new(g::TWEMOJI_RELAXED).size_limit(64 << 20).build().ok()?,
+            relaxed: regex::RegexBuilder::new(g::TWEMOJI_RELAXED).size_limit(64 << 20).dfa_size_limit(64 << 20).build().ok()?,
             anchored: Regex::new(&format!("^(?:{})", g::TWEMOJI)).ok()?,
         })
     }
@@ -117,7 +117,7 @@ fn is_tt_space(c: char) -> bool {
 }
 
 fn plain(cell: &'static OnceLock<Option<regex::Regex>>, src: &str) -> Option<&'static regex::Regex> {
-    cell.get_or_init(|| regex::RegexBuilder::new(src).size_limit(64 << 20).build().ok()).as_ref()
+    cell.get_or_init(|| regex::RegexBuilder::new(src).size_limit(64 << 20).dfa_size_limit(64 << 20).build().ok()).as_ref()
 }
 
 /// A lookaround-free regex: the `regex` crate's leftmost-first semantics give
@@ -132,6 +132,9 @@ macro_rules! plain_regex {
 }
 
 plain_regex!(url_re, g::TT_URL_PLAIN);
+// For a haystack sliced at a position > 0: without the `^` alternative of the
+// preceding character, which only matches at the real start of the text.
+plain_regex!(url_in_slice_re, &g::TT_URL_PLAIN.replacen("|^))", "))", 1));
 plain_regex!(ascii_domain_re, g::TT_ASCII_DOMAIN_PLAIN);
 plain_regex!(valid_tco_url_re, g::TT_VALID_TCO_URL);
 plain_regex!(invalid_url_without_protocol_preceding_re, g::TT_INVALID_URL_WITHOUT_PROTOCOL_PRECEDING);
@@ -143,6 +146,7 @@ plain_regex!(end_hashtag_re, g::TT_END_HASHTAG_MATCH);
 pub fn regexes_compile() -> bool {
     let plain = [
         url_re(),
+        url_in_slice_re(),
         ascii_domain_re(),
         valid_tco_url_re(),
         invalid_url_without_protocol_preceding_re(),
@@ -150,7 +154,7 @@ pub fn regexes_compile() -> bool {
         end_mention_re(),
         end_hashtag_re(),
     ];
-    twemoji().is_some() && plain.iter().all(Option::is_some)
+    g::TT_URL_PLAIN.contains("|^))") && twemoji().is_some() && plain.iter().all(Option::is_some)
 }
 
 fn is_plain_match(re: Option<&regex::Regex>, s: &str) -> bool {
@@ -187,22 +191,17 @@ fn extract_urls_utf16(text: &str) -> Vec<UrlEnt> {
         .collect();
     let idx = utf16::Index::new(&mapped);
     let from_units = |a: usize, b: usize| String::from_utf16_lossy(units.get(a..b).unwrap_or(&[]));
-    let Some(re) = url_re() else { return urls };
-    let mut pos = 0;
-    while pos <= mapped.len() {
-        let Some(caps) = re.captures_at(&mapped, pos) else { break };
-        let span = |i: usize| caps.get(i).map(|m| (m.start(), m.end()));
-        let text_of = |i: usize| caps.get(i).map_or("", |m| m.as_str());
-        let (Some((url_s, url_full_e)), Some(before_m)) = (span(2), caps.get(1)) else { break };
+    for caps in url_matches(&mapped) {
+        let span = |i: usize| caps.get(i).copied().flatten();
+        let text_of = |i: usize| span(i).map_or("", |(a, b)| &mapped[a..b]);
+        let Some((url_s, url_full_e)) = span(2) else { continue };
         // A consumed trail character is not part of the URL (JS: a lookahead).
         let url_e = span(11).map_or(url_full_e, |(t, _)| t);
-        // JS `exec` resumes at lastIndex, the end of the URL.
-        pos = url_e;
         let dom_s = span(3).map_or(url_s, |(_, e)| e);
         let Some(dom_e) = span(4).or(span(12)).map(|(t, _)| t) else { continue };
         let (url_s16, url_e16) = (idx.utf16(url_s), idx.utf16(url_e));
         let (dom_s16, dom_e16) = (idx.utf16(dom_s), idx.utf16(dom_e));
-        let before = before_m.as_str();
+        let before = text_of(1);
         let protocol = text_of(3);
         let domain_mapped = &mapped[dom_s..dom_e];
         let domain_units = units.get(dom_s16..dom_e16).unwrap_or(&[]);
@@ -263,6 +262,57 @@ fn extract_urls_utf16(text: &str) -> Vec<UrlEnt> {
         }
     }
     urls
+}
+
+/// Every match of the URL regex as JS's `exec` loop sees them (resuming at
+/// the end of each URL), with capture groups as byte ranges of `text`.
+///
+/// A match cannot contain a twitter-text space except as its preceding
+/// character or its trail, and its domain has a '.', so only the words with a
+/// '.' (plus one character either side) are searched: much faster than
+/// scanning the whole text, with the same matches.
+fn url_matches(text: &str) -> Vec<Vec<Option<(usize, usize)>>> {
+    let mut out = Vec::new();
+    let (Some(at_start), Some(in_slice)) = (url_re(), url_in_slice_re()) else { return out };
+    let mut word_start = 0;
+    let mut chars = text.char_indices().peekable();
+    loop {
+        // Find the next word [word_start, word_end).
+        let word_end = loop {
+            match chars.peek() {
+                Some(&(i, c)) if is_tt_space(c) => break i,
+                Some(_) => {
+                    chars.next();
+                }
+                None => break text.len(),
+            }
+        };
+        if text[word_start..word_end].contains('.') {
+            let slice_start = text[..word_start].chars().next_back().map_or(0, |c| word_start - c.len_utf8());
+            let slice_end = text[word_end..].chars().next().map_or(text.len(), |c| word_end + c.len_utf8());
+            let (re, hay) = if slice_start == 0 { (at_start, &text[..slice_end]) } else { (in_slice, &text[slice_start..slice_end]) };
+            let mut pos = 0;
+            while pos <= hay.len() {
+                let Some(caps) = re.captures_at(hay, pos) else { break };
+                let groups: Vec<Option<(usize, usize)>> =
+                    caps.iter().map(|m| m.map(|m| (m.start() + slice_start, m.end() + slice_start))).collect();
+                // JS `exec` resumes at lastIndex, the end of the URL (before any trail).
+                let url_end = caps.get(11).or(caps.get(2)).map(|m| if caps.get(11).is_some() { m.start() } else { m.end() });
+                let Some(url_end) = url_end else { break };
+                out.push(groups);
+                if url_end <= pos {
+                    break;
+                }
+                pos = url_end;
+            }
+        }
+        // Skip the space(s) to the next word.
+        match chars.next() {
+            Some((i, c)) => word_start = i + c.len_utf8(),
+            None => break,
+        }
+    }
+    out
 }
 
 /// `domain.replace(validAsciiDomain, fn)`: byte ranges of every match.
@@ -684,5 +734,6 @@ pub fn extract_urls(text: &str) -> Vec<XEntity> {
         })
         .collect()
 }
+
 
 
