@@ -127,6 +127,9 @@ fn prefix_ends(t: &Text<'_>, p: usize, line_start: bool, paren: bool) -> Vec<usi
     v
 }
 
+/// A char index range, start inclusive, end exclusive.
+type Range = (usize, usize);
+
 fn is_word(c: Option<char>) -> bool {
     c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
 }
@@ -160,8 +163,8 @@ fn mention_at(t: &Text<'_>, p: usize) -> Option<(usize, usize, usize)> {
 
 /// The link regex at position `p`:
 /// `/(^|\s|\()((https?:\/\/[\S]+)|((?<domain>[a-z][a-z0-9]*(\.[a-z0-9]+)+)[\S]*))/gim`.
-/// Returns (match end, uri start, uri end, domain) in char indices.
-fn link_at(t: &Text<'_>, p: usize) -> Option<(usize, usize, Option<(usize, usize)>)> {
+/// Returns (match end, uri start, bare domain range) in char indices.
+fn link_at(t: &Text<'_>, p: usize) -> Option<(usize, usize, Option<Range>)> {
     let non_space = |i: usize| t.at(i).is_some_and(|c| !is_js_space(c));
     for q in prefix_ends(t, p, true, true) {
         // Alternative 1: an explicit http(s) scheme followed by non-space.

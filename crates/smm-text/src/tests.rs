@@ -5,4 +5,149 @@ fn generated_regexes_compile() {
     assert!(x::regexes_compile());
 }
 
+#[test]
+fn platform_names_round_trip() {
+    for p in Platform::ALL {
+        assert_eq!(Platform::parse(p.as_str()), Some(p));
+    }
+    assert_eq!(Platform::parse("twitter"), None);
+}
 
+fn primary(p: Platform, text: &str) -> Measure {
+    measure(p, text, CountOptions::default()).remove(0)
+}
+
+// Weighted lengths worked out by hand from twitter-text's config v3 (the same
+// rules its conformance suite, validate.yml, exercises).
+#[test]
+fn x_weighted_length() {
+    let w = |s: &str| x::parse_tweet(s).weighted_length;
+    assert_eq!(w("Hello world"), 11);
+    assert_eq!(w(&"a".repeat(280)), 280);
+    assert!(x::parse_tweet(&"a".repeat(280)).valid);
+    assert!(!x::parse_tweet(&"a".repeat(281)).valid);
+    assert_eq!(w(&"中".repeat(140)), 280);
+    assert!(!x::parse_tweet(&"中".repeat(141)).valid);
+    assert_eq!(w("https://example.com/a/very/long/path/that/is/longer/than/23"), 23);
+    assert_eq!(w("see example.com"), 4 + 23);
+    assert_eq!(w("😀"), 2);
+    assert_eq!(w("👨\u{200D}👩\u{200D}👧\u{200D}👦"), 2);
+    assert_eq!(w("🇯🇵"), 2);
+    // NFC first: e + combining acute is one character.
+    assert_eq!(w("cafe\u{301}"), 4);
+    // U+2010..U+201F weigh 1; U+2026 (ellipsis) is outside the ranges.
+    assert_eq!(w("\u{2010}"), 1);
+    assert_eq!(w("\u{2026}"), 2);
+    // Invalid characters make the tweet invalid but still count.
+    let p = x::parse_tweet("a\u{FEFF}");
+    assert!(!p.valid);
+    // U+FEFF is outside the weight-1 ranges.
+    assert_eq!(p.weighted_length, 3);
+    assert!(!x::parse_tweet("").valid);
+    assert_eq!(x::parse_tweet(&"a".repeat(140)).permillage, 500);
+}
+
+#[test]
+fn x_entities() {
+    let spans = entities(Platform::X, "hi @user #tag $AAPL https://example.com/x.");
+    let got: Vec<(SpanKind, &str)> = spans.iter().map(|s| (s.kind, s.value.as_str())).collect();
+    assert_eq!(
+        got,
+        [
+            (SpanKind::Mention, "user"),
+            (SpanKind::Hashtag, "tag"),
+            (SpanKind::Hashtag, "$AAPL"),
+            (SpanKind::Link, "https://example.com/x")
+        ]
+    );
+    assert_eq!((spans[0].start, spans[0].end), (3, 8));
+}
+
+#[test]
+fn bluesky_counts_graphemes_and_bytes() {
+    let m = measure(Platform::Bluesky, "héllo 👨\u{200D}👩\u{200D}👧", CountOptions::default());
+    assert_eq!(m.len(), 2);
+    assert_eq!((m[0].length, m[0].limit, m[0].unit), (7, 300, "graphemes"));
+    assert_eq!((m[1].length, m[1].limit, m[1].unit), (6 + 1 + 18, 3000, "UTF-8 bytes"));
+    let long = "é".repeat(1501);
+    let m = measure(Platform::Bluesky, &long, CountOptions::default());
+    assert!(!m[0].fits() && !m[1].fits());
+}
+
+#[test]
+fn bluesky_facets() {
+    let f = bluesky::detect_facets("hi @alice.bsky.social see example.com/x. #tag!");
+    let got: Vec<_> = f.iter().map(|f| (f.byte_start, f.byte_end, f.feature.clone())).collect();
+    assert_eq!(
+        got,
+        [
+            (3, 21, bluesky::FacetFeature::Mention { handle: "alice.bsky.social".into() }),
+            (26, 39, bluesky::FacetFeature::Link { uri: "https://example.com/x".into() }),
+            (41, 45, bluesky::FacetFeature::Tag { tag: "tag".into() }),
+        ]
+    );
+    // Unknown TLD: not a handle.
+    assert!(bluesky::detect_facets("@alice.notatld").is_empty());
+}
+
+// Cases after Mastodon's spec/validators/status_length_validator_spec.rb.
+#[test]
+fn mastodon_length() {
+    assert_eq!(mastodon::length(&"a".repeat(500)), 500);
+    assert!(!primary(Platform::Mastodon, &"a".repeat(501)).fits());
+    // A URL counts 23 however long it is.
+    let url = format!("http://{}.com", "b".repeat(490));
+    assert_eq!(mastodon::length(&url), 23);
+    assert_eq!(mastodon::length(&format!("{} {url}", "a".repeat(476))), 500);
+    // Without a scheme it is plain text.
+    assert_eq!(mastodon::length("example.com/abc"), 15);
+    // A remote mention counts only its local part.
+    assert_eq!(mastodon::length(&format!("{} @alice@{}.com", "a".repeat(475), "b".repeat(30))), 475 + 1 + 6);
+    assert_eq!(mastodon::length("@alice@mastodon.social hi"), "@alice hi".len());
+    assert_eq!(mastodon::length("@bob hi"), 7);
+    // Grapheme clusters, not code points.
+    assert_eq!(mastodon::length("👨\u{200D}👩\u{200D}👧\u{200D}👦"), 1);
+    assert_eq!(mastodon::length("e\u{301}"), 1);
+    // Blank text counts nothing; the content warning counts in full.
+    assert_eq!(mastodon::length("   \n"), 0);
+    assert_eq!(mastodon::length_with_spoiler("hi", "CW: x"), 7);
+    // A per-instance limit.
+    let m = measure(Platform::Mastodon, &"a".repeat(600), CountOptions { limit: Some(1000), caption: false });
+    assert!(m[0].fits());
+}
+
+#[test]
+fn telegram_utf16() {
+    assert_eq!(telegram::utf16_len("a"), 1);
+    assert_eq!(telegram::utf16_len("中"), 1);
+    assert_eq!(telegram::utf16_len("😀"), 2);
+    assert_eq!(telegram::utf16_len("👨\u{200D}👩\u{200D}👧\u{200D}👦"), 11);
+    let m = primary(Platform::Telegram, &"😀".repeat(2048));
+    assert_eq!((m.length, m.limit), (4096, 4096));
+    assert!(m.fits());
+    let caption = measure(Platform::Telegram, &"😀".repeat(513), CountOptions { limit: None, caption: true });
+    assert_eq!((caption[0].length, caption[0].limit), (1026, 1024));
+    assert!(!caption[0].fits());
+}
+
+#[test]
+fn character_platforms() {
+    // Discord, LinkedIn, Threads and Slack count Unicode scalar values.
+    let m = primary(Platform::Discord, "e\u{301}😀");
+    assert_eq!((m.length, m.limit), (3, 2000));
+    assert!(!primary(Platform::Discord, &"a".repeat(2001)).fits());
+    assert_eq!(primary(Platform::LinkedIn, "a").limit, 3000);
+    assert_eq!(primary(Platform::Threads, "a").limit, 500);
+    assert_eq!(primary(Platform::Slack, "a").limit, 40_000);
+}
+
+#[test]
+fn media_rules_match_the_brief() {
+    let b = media_rules(Platform::Bluesky);
+    assert_eq!((b.max_items, b.max_image_bytes, b.alt_text), (4, 2_000_000, true));
+    assert_eq!(media_rules(Platform::X).max_alt_chars, 1000);
+    assert!(!media_rules(Platform::Telegram).alt_text);
+    assert!(!media_rules(Platform::Slack).alt_text);
+    assert_eq!(media_rules(Platform::Discord).max_items, 10);
+    assert_eq!(media_rules(Platform::LinkedIn).max_items, 20);
+}

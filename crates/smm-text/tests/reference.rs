@@ -32,9 +32,6 @@ impl Rng {
     fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
         items[self.below(items.len())]
     }
-    fn chance(&mut self, percent: usize) -> bool {
-        self.below(100) < percent
-    }
 }
 
 const WORDS: &[&str] = &[
@@ -185,7 +182,7 @@ fn hand_picked() -> Vec<String> {
 }
 
 fn corpus() -> Vec<String> {
-    let mut rng = Rng(0x5EED_0F_5_33D);
+    let mut rng = Rng(0x005E_ED0F_533D);
     let mut v = hand_picked();
     while v.len() < CORPUS_SIZE {
         v.push(generated(&mut rng));
