@@ -10,8 +10,8 @@ use smm_text::bluesky::{detect_facets, FacetFeature};
 use tokio::sync::Mutex;
 
 use super::{
-    secret, Adapter, BoxFuture, Dedup, Lookup, Outgoing, OutgoingMedia, Posted, PublishError,
-    SetupError,
+    secret, short_error, Adapter, BoxFuture, Dedup, Lookup, Outgoing, OutgoingMedia, Posted,
+    PublishError, SetupError,
 };
 use crate::workspace::Channel;
 
@@ -458,18 +458,6 @@ fn mime_of(path: &str) -> &'static str {
         Some("mp4") => "video/mp4",
         _ => "application/octet-stream",
     }
-}
-
-/// reqwest errors can carry the full URL; keep the message short and free of query strings.
-fn short_error(e: reqwest::Error) -> String {
-    let e = e.without_url();
-    let mut s = e.to_string();
-    let mut source = std::error::Error::source(&e);
-    while let Some(inner) = source {
-        s = format!("{s}: {inner}");
-        source = inner.source();
-    }
-    s
 }
 
 #[cfg(test)]

@@ -3,6 +3,8 @@
 
 // One module per platform; add a line here and an arm in `adapter_for`.
 pub mod bluesky;
+pub mod discord;
+pub mod mastodon;
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -198,6 +200,8 @@ pub fn adapter_for(
 ) -> Result<Box<dyn Adapter>, SetupError> {
     match channel.platform {
         Platform::Bluesky => Ok(Box::new(bluesky::Bluesky::new(channel, http.clone())?)),
+        Platform::Mastodon => Ok(Box::new(mastodon::Mastodon::new(channel, http.clone())?)),
+        Platform::Discord => Ok(Box::new(discord::Discord::new(channel, http.clone())?)),
         platform => Err(SetupError::NotSupported {
             channel: channel.name.clone(),
             platform,
@@ -208,7 +212,10 @@ pub fn adapter_for(
 /// How long one request may take before its outcome counts as unknown: 60 s, or
 /// `SMM_HTTP_TIMEOUT_SECS` (slow networks; tests).
 fn request_timeout() -> Duration {
-    let secs = std::env::var("SMM_HTTP_TIMEOUT_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(60);
+    let secs = std::env::var("SMM_HTTP_TIMEOUT_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(60);
     Duration::from_secs(secs)
 }
 
@@ -224,4 +231,17 @@ pub fn http_client() -> Result<reqwest::Client, String> {
         .user_agent(concat!("smm/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|e| e.to_string())
+}
+
+/// A reqwest error as text without its URL (a Discord webhook URL is the secret itself, and
+/// query strings may carry tokens), with its causes, which say what actually went wrong.
+pub(crate) fn short_error(e: reqwest::Error) -> String {
+    let e = e.without_url();
+    let mut s = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(inner) = source {
+        s = format!("{s}: {inner}");
+        source = inner.source();
+    }
+    s
 }

@@ -1,0 +1,362 @@
+//! Discord through a channel webhook: `POST {webhook_url}?wait=true` (with `wait`, the answer is
+//! the created Message, whose id is kept). The webhook URL is the secret itself: it is never
+//! printed, and errors name its environment variable instead. Webhooks have no idempotency and
+//! cannot list messages, so a retry after an unknown outcome could post twice (`Dedup::Unsafe`)
+//! and a lost answer cannot be looked up (`Lookup::CannotTell`): a person resolves it.
+
+use std::time::Duration;
+
+use reqwest::header::HeaderMap;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use tokio::sync::Mutex;
+
+use super::{
+    secret, short_error, Adapter, BoxFuture, Dedup, Lookup, Outgoing, OutgoingPart, Posted,
+    PublishError, SetupError,
+};
+use crate::workspace::Channel;
+
+/// Discord's limits for one webhook message.
+const MAX_CONTENT_CHARS: usize = 2000;
+const MAX_FILES: usize = 10;
+const MAX_DESCRIPTION_CHARS: usize = 1024;
+
+pub struct Discord {
+    http: reqwest::Client,
+    webhook_url: String,
+    /// The environment variable holding the URL: what messages name instead of the URL.
+    variable: String,
+    channel: String,
+    /// (guild id, channel id) of the webhook, asked once: the message link needs the guild.
+    place: Mutex<Option<(Option<String>, String)>>,
+}
+
+impl Discord {
+    pub fn new(channel: &Channel, http: reqwest::Client) -> Result<Discord, SetupError> {
+        Ok(Discord {
+            http,
+            webhook_url: secret(channel, "webhook_url")?,
+            variable: channel
+                .credentials
+                .get("webhook_url")
+                .cloned()
+                .unwrap_or_default(),
+            channel: channel.name.clone(),
+            place: Mutex::new(None),
+        })
+    }
+
+    fn who(&self) -> String {
+        format!(
+            "the Discord webhook of channel `{}` (from {})",
+            self.channel, self.variable
+        )
+    }
+
+    fn check_url(&self) -> Result<(), PublishError> {
+        match reqwest::Url::parse(&self.webhook_url) {
+            Ok(u) if matches!(u.scheme(), "https" | "http") => Ok(()),
+            // The value itself is never shown: it may be a valid secret pasted wrongly.
+            _ => Err(PublishError::Auth(format!(
+                "environment variable {} does not hold a webhook URL (https://discord.com/api/webhooks/ID/TOKEN)",
+                self.variable
+            ))),
+        }
+    }
+
+    /// Sends one request; failures are classified by whether a message can have been created.
+    async fn send(&self, req: reqwest::RequestBuilder) -> Result<Value, PublishError> {
+        let resp = req.send().await.map_err(|e| {
+            if e.is_connect() {
+                PublishError::NotSent(format!(
+                    "cannot connect to {}: {}",
+                    self.who(),
+                    short_error(e)
+                ))
+            } else {
+                PublishError::Unknown(format!("no answer from {}: {}", self.who(), short_error(e)))
+            }
+        })?;
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let body: Value = resp.json().await.unwrap_or(Value::Null);
+        if status.is_success() {
+            return Ok(body);
+        }
+        let detail = error_text(status, &body);
+        Err(match status.as_u16() {
+            // 404 Unknown Webhook: deleted or a wrong token; nothing was posted.
+            401 | 403 | 404 => PublishError::Auth(format!("{} was refused: {detail}", self.who())),
+            429 => PublishError::RateLimited {
+                retry_after: retry_after(&headers, &body),
+                detail,
+            },
+            400..=499 => PublishError::Rejected(detail),
+            _ => PublishError::Unknown(detail),
+        })
+    }
+
+    /// The webhook's guild and channel (`GET {webhook_url}`), cached. Also proves the webhook
+    /// exists before anything is posted.
+    async fn place(&self) -> Result<(Option<String>, String), PublishError> {
+        let mut guard = self.place.lock().await;
+        if let Some(p) = guard.as_ref() {
+            return Ok(p.clone());
+        }
+        let body = self
+            .send(self.http.get(&self.webhook_url))
+            .await
+            // Only a read: whatever failed, nothing was posted.
+            .map_err(|e| match e {
+                PublishError::Unknown(m) | PublishError::Rejected(m) => PublishError::NotSent(m),
+                other => other,
+            })?;
+        let place = (
+            body["guild_id"].as_str().map(str::to_string),
+            body["channel_id"].as_str().unwrap_or_default().to_string(),
+        );
+        *guard = Some(place.clone());
+        Ok(place)
+    }
+
+    async fn post_part(&self, part: &OutgoingPart) -> Result<Value, PublishError> {
+        let mut payload = json!({
+            "content": part.text,
+            // Never ping anyone: @everyone, roles or users written in a post stay plain text.
+            "allowed_mentions": { "parse": [] },
+        });
+        let req = self.http.post(&self.webhook_url).query(&[("wait", "true")]);
+        let req = if part.media.is_empty() {
+            req.json(&payload)
+        } else {
+            let mut form = reqwest::multipart::Form::new();
+            let mut attachments = Vec::new();
+            for (n, m) in part.media.iter().enumerate() {
+                let bytes = std::fs::read(&m.path).map_err(|e| {
+                    PublishError::Rejected(format!("cannot read {}: {e}", m.path.display()))
+                })?;
+                let filename = m
+                    .path
+                    .file_name()
+                    .map(|f| f.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| format!("file{n}"));
+                attachments.push(json!({ "id": n, "filename": filename, "description": m.alt }));
+                form = form.part(
+                    format!("files[{n}]"),
+                    reqwest::multipart::Part::bytes(bytes).file_name(filename),
+                );
+            }
+            payload["attachments"] = Value::Array(attachments);
+            form = form.text("payload_json", payload.to_string());
+            req.multipart(form)
+        };
+        let message = self.send(req).await?;
+        if message["id"].as_str().is_none_or(str::is_empty) {
+            return Err(PublishError::Unknown(
+                "Discord answered without a message id".into(),
+            ));
+        }
+        Ok(message)
+    }
+}
+
+impl Adapter for Discord {
+    fn dedup(&self) -> Dedup {
+        Dedup::Unsafe
+    }
+
+    fn publish<'a>(
+        &'a self,
+        delivery: &'a Outgoing,
+    ) -> BoxFuture<'a, Result<Posted, PublishError>> {
+        Box::pin(async move {
+            self.check_url()?;
+            // Every part is checked before the first is sent: a thread is never cut short by a
+            // limit the platform would refuse halfway.
+            for (i, part) in delivery.parts.iter().enumerate() {
+                check_part(part).map_err(|why| {
+                    PublishError::Rejected(format!(
+                        "part {} of {}: {why}",
+                        i + 1,
+                        delivery.parts.len()
+                    ))
+                })?;
+            }
+            let (guild, channel) = self.place().await?;
+            let mut first: Option<Posted> = None;
+            // Webhooks cannot reply: a thread goes out as consecutive messages.
+            for (i, part) in delivery.parts.iter().enumerate() {
+                let message = match (self.post_part(part).await, &first) {
+                    (Ok(m), _) => m,
+                    (Err(e), None) => return Err(e),
+                    // Earlier parts are out: the delivery exists in part, whatever failed now.
+                    (Err(e), Some(_)) => {
+                        return Err(PublishError::Unknown(format!(
+                            "thread partly published ({i} of {} messages): {}",
+                            delivery.parts.len(),
+                            describe(&e)
+                        )))
+                    }
+                };
+                if first.is_none() {
+                    let id = message["id"].as_str().unwrap_or_default().to_string();
+                    let channel = message["channel_id"].as_str().unwrap_or(&channel);
+                    let guild = message["guild_id"].as_str().or(guild.as_deref());
+                    first = Some(Posted {
+                        url: guild
+                            .map(|g| format!("https://discord.com/channels/{g}/{channel}/{id}")),
+                        remote_id: id,
+                    });
+                }
+            }
+            first.ok_or_else(|| PublishError::Rejected("nothing to publish".into()))
+        })
+    }
+
+    fn find<'a>(&'a self, _delivery: &'a Outgoing) -> BoxFuture<'a, Result<Lookup, PublishError>> {
+        // A webhook can only fetch a message by an id we would have had to receive; it cannot
+        // list the channel (that needs a bot token), so a lost answer cannot be looked up.
+        Box::pin(async { Ok(Lookup::CannotTell) })
+    }
+}
+
+fn check_part(part: &OutgoingPart) -> Result<(), String> {
+    let chars = part.text.chars().count();
+    if chars > MAX_CONTENT_CHARS {
+        return Err(format!(
+            "{chars} characters, Discord allows {MAX_CONTENT_CHARS}"
+        ));
+    }
+    if part.media.len() > MAX_FILES {
+        return Err(format!(
+            "{} files, Discord allows {MAX_FILES}",
+            part.media.len()
+        ));
+    }
+    if let Some(m) = part
+        .media
+        .iter()
+        .find(|m| m.alt.chars().count() > MAX_DESCRIPTION_CHARS)
+    {
+        return Err(format!(
+            "the alt text of {} is longer than {MAX_DESCRIPTION_CHARS} characters",
+            m.path.display()
+        ));
+    }
+    Ok(())
+}
+
+/// How long to wait after a 429: the body's `retry_after` (seconds, fractional), else the
+/// `X-RateLimit-Reset-After` or `Retry-After` header; rounded up, 1 s to 1 h.
+pub fn retry_after(headers: &HeaderMap, body: &Value) -> Duration {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<f64>().ok())
+    };
+    let secs = body["retry_after"]
+        .as_f64()
+        .or_else(|| header("x-ratelimit-reset-after"))
+        .or_else(|| header("retry-after"))
+        .filter(|s| s.is_finite())
+        .unwrap_or(5.0);
+    Duration::from_secs(secs.ceil().clamp(1.0, 3600.0) as u64)
+}
+
+fn error_text(status: StatusCode, body: &Value) -> String {
+    let mut s = match (body["code"].as_u64(), body["message"].as_str()) {
+        (Some(code), Some(m)) => format!("{} {m} (code {code})", status.as_u16()),
+        (None, Some(m)) => format!("{} {m}", status.as_u16()),
+        _ => format!("HTTP {status}"),
+    };
+    if body["global"].as_bool() == Some(true) {
+        s.push_str(" (global rate limit)");
+    }
+    // Form errors name the field that was refused, e.g. content: must be 2000 or fewer.
+    if let Some(errors) = body.get("errors").filter(|e| e.is_object()) {
+        s.push_str(&format!(": {}", first_error(errors, String::new())));
+    }
+    s
+}
+
+/// The first `_errors[].message` in Discord's nested error object, with its field path.
+fn first_error(v: &Value, path: String) -> String {
+    if let Some(m) = v["_errors"][0]["message"].as_str() {
+        return if path.is_empty() {
+            m.to_string()
+        } else {
+            format!("{path}: {m}")
+        };
+    }
+    if let Some(map) = v.as_object() {
+        for (k, child) in map {
+            if child.is_object() {
+                let p = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                let found = first_error(child, p);
+                if !found.is_empty() {
+                    return found;
+                }
+            }
+        }
+    }
+    String::new()
+}
+
+fn describe(e: &PublishError) -> String {
+    match e {
+        PublishError::Rejected(m)
+        | PublishError::Unknown(m)
+        | PublishError::Auth(m)
+        | PublishError::NotSent(m) => m.clone(),
+        PublishError::RateLimited { detail, .. } => format!("rate limited: {detail}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_limit_waits_come_from_the_body_then_the_headers() {
+        let mut h = HeaderMap::new();
+        assert_eq!(retry_after(&h, &Value::Null), Duration::from_secs(5));
+        h.insert("x-ratelimit-reset-after", "2.5".parse().expect("header"));
+        assert_eq!(retry_after(&h, &Value::Null), Duration::from_secs(3));
+        let body = json!({ "message": "You are being rate limited.", "retry_after": 0.2, "global": false });
+        assert_eq!(retry_after(&h, &body), Duration::from_secs(1));
+        assert_eq!(
+            retry_after(&HeaderMap::new(), &json!({ "retry_after": 64.57 })),
+            Duration::from_secs(65)
+        );
+        assert_eq!(
+            retry_after(&HeaderMap::new(), &json!({ "retry_after": 1e9 })),
+            Duration::from_secs(3600)
+        );
+    }
+
+    #[test]
+    fn errors_name_the_refused_field() {
+        let body = json!({ "code": 50035, "message": "Invalid Form Body",
+            "errors": { "content": { "_errors": [{ "code": "BASE_TYPE_MAX_LENGTH", "message": "Must be 2000 or fewer in length." }] } } });
+        assert_eq!(
+            error_text(StatusCode::BAD_REQUEST, &body),
+            "400 Invalid Form Body (code 50035): content: Must be 2000 or fewer in length."
+        );
+    }
+
+    #[test]
+    fn parts_over_discord_limits_are_refused_before_sending() {
+        let part = |text: String| OutgoingPart {
+            text,
+            media: Vec::new(),
+        };
+        assert!(check_part(&part("é".repeat(2000))).is_ok());
+        assert!(check_part(&part("é".repeat(2001))).is_err());
+    }
+}
