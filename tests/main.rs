@@ -6,5 +6,6 @@ mod apply;
 mod broken_workspaces;
 mod cli;
 mod example_calendar;
+mod faults;
 mod fuzz;
 mod plan;
