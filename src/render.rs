@@ -41,6 +41,26 @@ pub struct RenderedPart {
     /// JSON pointer of the media list (for diagnostics about media).
     #[serde(skip)]
     pub media_pointer: String,
+    /// Every constraint the platform counts (first: the one users compare), computed once.
+    #[serde(skip)]
+    pub measures: Vec<smm_text::Measure>,
+    /// Links, mentions and hashtags as the platform detects them.
+    #[serde(skip)]
+    pub entities: Vec<smm_text::Span>,
+}
+
+impl RenderedPart {
+    fn new(text: String, media: Vec<Media>, pointer: String, media_pointer: String, platform: Platform, limit: Option<usize>) -> RenderedPart {
+        let opts = smm_text::CountOptions { limit, caption: !media.is_empty() };
+        let measures = smm_text::measure(platform, &text, opts);
+        let entities = smm_text::entities(platform, &text);
+        RenderedPart { text, media, pointer, media_pointer, measures, entities }
+    }
+
+    /// The measure users compare ("312/280"); absent only for a platform without a limit.
+    pub fn primary(&self) -> Option<&smm_text::Measure> {
+        self.measures.first()
+    }
 }
 
 fn platform_name<S: serde::Serializer>(p: &Platform, s: S) -> Result<S::Ok, S::Error> {
@@ -108,16 +128,31 @@ impl<'w> Renderer<'w> {
         let Some(settings) = &self.ws.settings else {
             return Vec::new();
         };
-        let mut out = Vec::new();
-        for (index, post) in self.ws.posts.iter().enumerate() {
-            for channel_name in channels_of(post, settings) {
-                let Some(channel) = settings.channels.get(channel_name) else {
-                    continue;
-                };
-                if let Some(d) = self.delivery(index, post, channel, settings, sources, diags) {
-                    out.push(d);
+        use rayon::prelude::*;
+        // Posts render independently: both cores share the work, results keep post order.
+        let per_post: Vec<(Vec<Delivery>, Vec<Diagnostic>)> = self
+            .ws
+            .posts
+            .par_iter()
+            .enumerate()
+            .map(|(index, post)| {
+                let mut out = Vec::new();
+                let mut post_diags = Vec::new();
+                for channel_name in channels_of(post, settings) {
+                    let Some(channel) = settings.channels.get(channel_name) else {
+                        continue;
+                    };
+                    if let Some(d) = self.delivery(index, post, channel, settings, sources, &mut post_diags) {
+                        out.push(d);
+                    }
                 }
-            }
+                (out, post_diags)
+            })
+            .collect();
+        let mut out = Vec::with_capacity(per_post.iter().map(|(d, _)| d.len()).sum());
+        for (d, post_diags) in per_post {
+            out.extend(d);
+            diags.extend(post_diags);
         }
         out
     }
@@ -200,12 +235,7 @@ impl<'w> Renderer<'w> {
         let mut failed = false;
         let first = self.render_text(&text, &ctx, post, &text_ptr, sources, diags);
         match first {
-            Some(t) => parts.push(RenderedPart {
-                text: t,
-                media,
-                pointer: text_ptr,
-                media_pointer: media_ptr,
-            }),
+            Some(t) => parts.push(RenderedPart::new(t, media, text_ptr, media_ptr, channel.platform, channel.limit)),
             None => failed = true,
         }
         for (i, part) in thread.iter().enumerate() {
@@ -214,12 +244,14 @@ impl<'w> Renderer<'w> {
                 Part::Full { .. } => format!("{thread_ptr}/{i}/text"),
             };
             match self.render_text(part.text(), &ctx, post, &ptr, sources, diags) {
-                Some(t) => parts.push(RenderedPart {
-                    text: t,
-                    media: part.media().to_vec(),
-                    pointer: ptr,
-                    media_pointer: format!("{thread_ptr}/{i}/media"),
-                }),
+                Some(t) => parts.push(RenderedPart::new(
+                    t,
+                    part.media().to_vec(),
+                    ptr,
+                    format!("{thread_ptr}/{i}/media"),
+                    channel.platform,
+                    channel.limit,
+                )),
                 None => failed = true,
             }
         }

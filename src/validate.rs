@@ -132,7 +132,6 @@ pub fn render_json(report: &Report) -> String {
         fits: bool,
         media: &'a [crate::workspace::Media],
     }
-    let settings = report.workspace.settings.as_ref();
     let json = Json {
         version: 1,
         ok: report.errors() == 0,
@@ -148,9 +147,6 @@ pub fn render_json(report: &Report) -> String {
             .iter()
             .map(|d| {
                 let post = &report.workspace.posts[d.post];
-                let limit = settings
-                    .and_then(|s| s.channels.get(&d.channel))
-                    .and_then(|c| c.limit);
                 JsonDelivery {
                     post: &d.post_id,
                     channel: &d.channel,
@@ -164,14 +160,10 @@ pub fn render_json(report: &Report) -> String {
                         .parts
                         .iter()
                         .map(|p| {
-                            let opts = smm_text::CountOptions {
-                                limit,
-                                caption: !p.media.is_empty(),
-                            };
-                            let measures = smm_text::measure(d.platform, &p.text, opts);
                             // The primary measure is what users compare ("312/280"); any other
                             // constraint that fails makes the part not fit.
-                            let primary = measures.first();
+                            let measures = &p.measures;
+                            let primary = p.primary();
                             JsonPart {
                                 text: &p.text,
                                 length: primary.map_or(0, |m| m.length),

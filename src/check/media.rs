@@ -14,6 +14,8 @@ pub(super) fn check(ws: &Workspace, deliveries: &[Delivery], out: &mut Vec<Diagn
         .and_then(|s| super::severity(s.policy.alt_text.severity, Level::Error));
     // A refused format is reported once per file reference, naming every platform that refuses it.
     let mut refused: BTreeMap<(FileId, Span), Refused> = BTreeMap::new();
+    // Many posts share a picture: look each file up once. `None`: missing or not a file.
+    let mut sizes: std::collections::HashMap<&str, Option<u64>> = std::collections::HashMap::new();
     for d in deliveries {
         let post = &ws.posts[d.post];
         let rules = smm_text::media_rules(d.platform);
@@ -47,10 +49,12 @@ pub(super) fn check(ws: &Workspace, deliveries: &[Delivery], out: &mut Vec<Diagn
             for (i, media) in part.media.iter().enumerate() {
                 let file_ptr = format!("{}/{i}/file", part.media_pointer);
                 let span = post.doc.value_span(&file_ptr);
-                let path = ws.root.join(&media.file);
-                let meta = match std::fs::metadata(&path) {
-                    Ok(m) if m.is_file() => m,
-                    _ => {
+                let size = *sizes.entry(media.file.as_str()).or_insert_with(|| {
+                    std::fs::metadata(ws.root.join(&media.file)).ok().filter(|m| m.is_file()).map(|m| m.len())
+                });
+                let size = match size {
+                    Some(size) => size,
+                    None => {
                         out.push(
                             Diagnostic::error(
                                 "E0204",
@@ -92,9 +96,9 @@ pub(super) fn check(ws: &Workspace, deliveries: &[Delivery], out: &mut Vec<Diagn
                     } else {
                         rules.max_video_bytes
                     };
-                    if meta.len() > max {
+                    if size > max {
                         out.push(
-                            Diagnostic::error("E0504", format!("`{}` is {} bytes; {} takes at most {max}", media.file, meta.len(), d.platform.as_str()))
+                            Diagnostic::error("E0504", format!("`{}` is {} bytes; {} takes at most {max}", media.file, size, d.platform.as_str()))
                                 .at(post.file, span)
                                 .help("compress or resize the file, or give this platform a variant with a smaller one"),
                         );

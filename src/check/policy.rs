@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::civil::{Date, Time};
 use jiff::SignedDuration;
-use smm_text::{CountOptions, SpanKind};
+use smm_text::SpanKind;
 
 use super::{find_in_source, severity};
 use crate::diagnostic::{quoted_list, Diagnostic};
@@ -38,7 +38,6 @@ pub(super) fn check(
 }
 
 fn length(settings: &Settings, d: &Delivery, post: &Post, out: &mut Vec<Diagnostic>) {
-    let channel = settings.channels.get(&d.channel);
     let sev = severity(settings.policy.length.severity, Level::Error);
     for (index, part) in d.parts.iter().enumerate() {
         // Part 0 is the post itself, the others are the thread's replies.
@@ -58,11 +57,7 @@ fn length(settings: &Settings, d: &Delivery, post: &Post, out: &mut Vec<Diagnost
             continue;
         }
         let Some(sev) = sev else { continue };
-        let opts = CountOptions {
-            limit: channel.and_then(|c| c.limit),
-            caption: !part.media.is_empty(),
-        };
-        for m in smm_text::measure(d.platform, &part.text, opts) {
+        for m in &part.measures {
             if !m.fits() {
                 out.push(
                     Diagnostic::new(
@@ -123,7 +118,7 @@ fn text_rules(
             }
         }
     }
-    let entities = smm_text::entities(d.platform, &part.text);
+    let entities = &part.entities;
     let tags: Vec<&str> = entities
         .iter()
         .filter(|e| e.kind == SpanKind::Hashtag)

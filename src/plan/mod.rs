@@ -302,9 +302,6 @@ pub fn plan(inputs: &Inputs<'_>) -> Plan {
         let key = DeliveryKey::new(&d.post_id, &d.channel);
         let hash = content_hash(d);
         let file = report.sources.path(post.file).display().to_string();
-        let limit = settings
-            .and_then(|s| s.channels.get(&d.channel))
-            .and_then(|c| c.limit);
         let publish_at = match &post.when {
             When::At(z) => Some(z.clone()),
             When::Draft => None,
@@ -318,7 +315,7 @@ pub fn plan(inputs: &Inputs<'_>) -> Plan {
             action: Action::Schedule,
             change: None,
             reason: String::new(),
-            parts: part_views(d, limit),
+            parts: part_views(d),
             previous: None,
             url: None,
             hint: None,
@@ -502,19 +499,11 @@ pub fn plan(inputs: &Inputs<'_>) -> Plan {
     }
 }
 
-fn part_views(d: &Delivery, limit: Option<usize>) -> Vec<PartView> {
+fn part_views(d: &Delivery) -> Vec<PartView> {
     d.parts
         .iter()
         .map(|p| {
-            let m = smm_text::measure(
-                d.platform,
-                &p.text,
-                smm_text::CountOptions {
-                    limit,
-                    caption: !p.media.is_empty(),
-                },
-            );
-            let primary = m.first();
+            let primary = p.primary();
             PartView {
                 text: p.text.clone(),
                 length: primary.map_or(0, |m| m.length),

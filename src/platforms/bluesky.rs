@@ -76,14 +76,18 @@ impl Bluesky {
                 PublishError::NotSent(format!("cannot reach {}: {}", self.base, short_error(e)))
             })?;
         let status = resp.status();
-        let body: Value = resp.json().await.unwrap_or(Value::Null);
+        let body: Value = match resp.bytes().await.map(|b| serde_json::from_slice(&b)) {
+            Ok(Ok(v)) => v,
+            // Signing in creates nothing: an unreadable answer just means "try again later".
+            _ => return Err(PublishError::NotSent(format!("sign-in as {}: the answer was cut off", self.identifier))),
+        };
         if !status.is_success() {
-            // The password is never part of the message.
-            return Err(PublishError::Auth(format!(
+            // A server may quote the request: the password never leaves in a message.
+            return Err(PublishError::Auth(self.scrub(format!(
                 "sign-in as {} failed: {}",
                 self.identifier,
                 xrpc_error(status, &body)
-            )));
+            ))));
         }
         let s = Session {
             access: body["accessJwt"].as_str().unwrap_or_default().to_string(),
@@ -95,6 +99,14 @@ impl Bluesky {
         };
         *guard = Some(s.clone());
         Ok(s)
+    }
+
+    /// Removes the app password from text that came from a server.
+    fn scrub(&self, text: String) -> String {
+        if self.password.is_empty() || !text.contains(&self.password) {
+            return text;
+        }
+        text.replace(&self.password, "****")
     }
 
     async fn forget_session(&self) {
@@ -120,11 +132,21 @@ impl Bluesky {
         })?;
         let status = resp.status();
         let headers = resp.headers().clone();
-        let body: Value = resp.json().await.unwrap_or(Value::Null);
+        // An answer cut off or garbled proves nothing either way: the request may have worked.
+        let body: Value = match resp.bytes().await.map(|b| serde_json::from_slice::<Value>(&b)) {
+            Ok(Ok(v)) => v,
+            _ if status.as_u16() == 429 => Value::Null,
+            _ => {
+                return Err(Failure::Publish(PublishError::Unknown(format!(
+                    "the answer from {} ({status}) was cut off or unreadable",
+                    self.base
+                ))))
+            }
+        };
         if status.is_success() {
             return Ok(body);
         }
-        let detail = xrpc_error(status, &body);
+        let detail = self.scrub(xrpc_error(status, &body));
         Err(match status.as_u16() {
             401 => Failure::Expired(detail),
             429 => Failure::Publish(PublishError::RateLimited {
@@ -184,7 +206,11 @@ impl Bluesky {
                 let _ = session;
                 Ok(None)
             }
-            Err(f) => Err(f.into_publish()),
+            // A lookup creates nothing: any other failure means "cannot tell yet", never a refusal.
+            Err(f) => Err(match f.into_publish() {
+                PublishError::Rejected(r) => PublishError::Unknown(format!("lookup failed: {r}")),
+                other => other,
+            }),
         }
     }
 
@@ -274,10 +300,12 @@ impl Bluesky {
                 .json(&json!({ "repo": s.did, "collection": COLLECTION, "rkey": rkey, "record": record }))
         };
         match self.authed(body).await {
-            Ok(v) => Ok(StrongRef {
+            Ok(v) if str_of(&v, "uri").starts_with("at://") && !str_of(&v, "cid").is_empty() => Ok(StrongRef {
                 uri: str_of(&v, "uri"),
                 cid: str_of(&v, "cid"),
             }),
+            // Created, but the answer does not say where: the retry finds it at its key.
+            Ok(_) => Err(PublishError::Unknown("the answer to createRecord has no record URI".into())),
             Err(Failure::Client { detail, .. }) => {
                 // A record at this key means an earlier attempt got through: use it, if it is ours.
                 match self.get_record(rkey).await? {
@@ -289,6 +317,25 @@ impl Bluesky {
                 }
             }
             Err(f) => Err(f.into_publish()),
+        }
+    }
+
+    /// One part at its derived key: reused when an earlier attempt created it, else created.
+    async fn part(&self, delivery: &Outgoing, i: usize, rkey: &str, reply: Option<(&StrongRef, &StrongRef)>) -> Result<StrongRef, PublishError> {
+        let part = &delivery.parts[i];
+        match self.get_record(rkey).await? {
+            Some((r, value)) if value["text"].as_str() == Some(part.text.as_str()) => Ok(r),
+            Some(_) => Err(PublishError::Rejected(format!("record key {rkey} holds a different post"))),
+            None => {
+                let mut images = Vec::new();
+                for m in &part.media {
+                    let blob = self.upload(m).await?;
+                    images.push(json!({ "alt": m.alt, "image": blob }));
+                }
+                let link = if i == 0 { delivery.link.as_deref() } else { None };
+                let record = self.record(&part.text, images, reply, link).await;
+                self.create_part(rkey, &part.text, record).await
+            }
         }
     }
 
@@ -311,31 +358,17 @@ impl Adapter for Bluesky {
             let session = self.session().await?;
             let mut root: Option<StrongRef> = None;
             let mut parent: Option<StrongRef> = None;
-            for (i, part) in delivery.parts.iter().enumerate() {
+            for i in 0..delivery.parts.len() {
                 let rkey = record_key(delivery, i);
-                // Parts already created by an earlier attempt are reused, not uploaded again.
-                let created = match self.get_record(&rkey).await? {
-                    Some((r, value)) if value["text"].as_str() == Some(part.text.as_str()) => r,
-                    Some(_) => {
-                        return Err(PublishError::Rejected(format!(
-                            "record key {rkey} holds a different post"
-                        )))
+                let created = match self.part(delivery, i, &rkey, root.as_ref().zip(parent.as_ref())).await {
+                    Ok(r) => r,
+                    // Once a part is out, nothing about the delivery is "not created": a retry
+                    // (same keys) completes the thread.
+                    Err(PublishError::Unknown(r)) if root.is_some() => return Err(PublishError::Unknown(r)),
+                    Err(e) if root.is_some() => {
+                        return Err(PublishError::Unknown(format!("thread partly published; reply {i} failed: {}", describe(&e))))
                     }
-                    None => {
-                        let mut images = Vec::new();
-                        for m in &part.media {
-                            let blob = self.upload(m).await?;
-                            images.push(json!({ "alt": m.alt, "image": blob }));
-                        }
-                        let reply = root.as_ref().zip(parent.as_ref());
-                        let link = if i == 0 {
-                            delivery.link.as_deref()
-                        } else {
-                            None
-                        };
-                        let record = self.record(&part.text, images, reply, link).await;
-                        self.create_part(&rkey, &part.text, record).await?
-                    }
+                    Err(e) => return Err(e),
                 };
                 if root.is_none() {
                     root = Some(created.clone());
@@ -411,6 +444,13 @@ impl Failure {
             Failure::Expired(d) => PublishError::Auth(d),
             Failure::Client { detail, .. } => PublishError::Rejected(detail),
         }
+    }
+}
+
+fn describe(e: &PublishError) -> String {
+    match e {
+        PublishError::Rejected(r) | PublishError::Unknown(r) | PublishError::Auth(r) | PublishError::NotSent(r) => r.clone(),
+        PublishError::RateLimited { detail, .. } => detail.clone(),
     }
 }
 

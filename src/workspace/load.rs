@@ -45,6 +45,7 @@ pub fn load(root: &Path, sources: &mut Sources, diags: &mut Vec<Diagnostic>) -> 
     let zone = ws.settings.as_ref().map(|s| s.zone.clone());
 
     let mut campaign_dirs = Vec::new();
+    let mut post_files: Vec<(PathBuf, Option<String>)> = Vec::new();
     for dir in sorted_entries(&root.join("campaigns"))
         .into_iter()
         .filter(|p| p.is_dir())
@@ -57,7 +58,7 @@ pub fn load(root: &Path, sources: &mut Sources, diags: &mut Vec<Diagnostic>) -> 
         let manifest = rel.join("campaign.yaml");
         if root.join(&manifest).is_file() {
             if let Some((file, doc)) = loader.read_yaml(&manifest, FileKind::Campaign) {
-                if let Some(spec) = loader.typed::<CampaignSpec>(file, &doc) {
+                if let Some(spec) = typed::<CampaignSpec>(file, &doc, loader.diags) {
                     loader.check_campaign_dates(file, &doc, &spec);
                     ws.campaigns.insert(
                         slug.clone(),
@@ -78,16 +79,11 @@ pub fn load(root: &Path, sources: &mut Sources, diags: &mut Vec<Diagnostic>) -> 
             {
                 continue;
             }
-            if let Some(post) = loader.post(&path, Some(&slug), zone.as_ref()) {
-                ws.posts.push(post);
-            }
+            post_files.push((path, Some(slug.clone())));
         }
     }
-    for path in yaml_files(root, Path::new("posts")) {
-        if let Some(post) = loader.post(&path, None, zone.as_ref()) {
-            ws.posts.push(post);
-        }
-    }
+    post_files.extend(yaml_files(root, Path::new("posts")).into_iter().map(|p| (p, None)));
+    ws.posts = loader.posts(&post_files, zone.as_ref());
     // Posts in a campaign folder that has no campaign.yaml.
     for slug in campaign_dirs
         .iter()
@@ -127,6 +123,35 @@ struct Loader<'a> {
 impl Loader<'_> {
     /// Reads, parses and schema-checks one file; `None` when it is unusable (already reported).
     fn read_yaml(&mut self, rel: &Path, kind: FileKind) -> Option<(FileId, Document)> {
+        let file = self.read(rel)?;
+        check_doc(self.sources, file, kind, self.diags).map(|doc| (file, doc))
+    }
+
+    /// Reads the post files in order, then checks them in parallel (each file independently).
+    fn posts(&mut self, files: &[(PathBuf, Option<String>)], zone: Option<&TimeZone>) -> Vec<Post> {
+        use rayon::prelude::*;
+        let read: Vec<(FileId, &Path, Option<&str>)> = files
+            .iter()
+            .filter_map(|(rel, campaign)| self.read(rel).map(|f| (f, rel.as_path(), campaign.as_deref())))
+            .collect();
+        let sources: &Sources = self.sources;
+        let checked: Vec<(Option<Post>, Vec<Diagnostic>)> = read
+            .par_iter()
+            .map(|&(file, rel, campaign)| {
+                let mut diags = Vec::new();
+                (post(sources, file, rel, campaign, zone, &mut diags), diags)
+            })
+            .collect();
+        let mut out = Vec::with_capacity(checked.len());
+        for (p, diags) in checked {
+            self.diags.extend(diags);
+            out.extend(p);
+        }
+        out
+    }
+
+    /// Reads one file into the sources; `None` when it cannot be read or is not UTF-8 (reported).
+    fn read(&mut self, rel: &Path) -> Option<FileId> {
         let bytes = match std::fs::read(self.root.join(rel)) {
             Ok(b) => b,
             Err(e) => {
@@ -151,76 +176,7 @@ impl Loader<'_> {
                 return None;
             }
         };
-        let file = self.sources.add(SourceFile::new(rel.to_path_buf(), text));
-        let doc = match yaml::parse(&self.sources.get(file).text) {
-            Ok(doc) => doc,
-            Err(e) => {
-                let (code, help) = match e.kind {
-                    YamlErrorKind::Syntax => (
-                        "E0101",
-                        "check indentation, `key: value` pairs and closing quotes or brackets",
-                    ),
-                    YamlErrorKind::Alias => (
-                        "E0102",
-                        "write the value out, or share text through templates/",
-                    ),
-                    YamlErrorKind::MultipleDocuments => ("E0102", "put one post per file"),
-                    YamlErrorKind::UnsupportedKey => ("E0102", "use plain names as keys"),
-                    YamlErrorKind::DuplicateKey => ("E0103", "remove one of the two entries"),
-                };
-                let message = if code == "E0101" {
-                    format!("invalid YAML: {}", e.message)
-                } else {
-                    e.message
-                };
-                let mut d = Diagnostic::error(code, message)
-                    .at(file, e.span)
-                    .help(e.help.unwrap_or_else(|| help.to_string()));
-                if let Some(label) = e.label {
-                    d = d.label(label);
-                }
-                self.diags.push(d);
-                return None;
-            }
-        };
-        if !doc.value.is_object() {
-            let what = if doc.value.is_null() {
-                "empty"
-            } else {
-                "not a mapping of `key: value` fields"
-            };
-            self.diags.push(
-                Diagnostic::error("E0112", format!("this file is {what}"))
-                    .at(file, doc.value_span(""))
-                    .help("see docs/format.md for the fields of this file"),
-            );
-            return None;
-        }
-        let errors = schema::check(kind, &doc, file);
-        if !errors.is_empty() {
-            self.diags.extend(errors);
-            return None;
-        }
-        Some((file, doc))
-    }
-
-    /// Converts a schema-valid document into its type. The schema and the types agree, so a
-    /// failure here is reported as a bug rather than hidden.
-    fn typed<T: DeserializeOwned>(&mut self, file: FileId, doc: &Document) -> Option<T> {
-        match serde_json::from_value(doc.value.clone()) {
-            Ok(v) => Some(v),
-            Err(e) => {
-                self.diags.push(
-                    Diagnostic::error(
-                        "E0199",
-                        format!("internal: schema-valid file could not be read: {e}"),
-                    )
-                    .at(file, Span::new(0, 0))
-                    .help("please report this with the file"),
-                );
-                None
-            }
-        }
+        Some(self.sources.add(SourceFile::new(rel.to_path_buf(), text)))
     }
 
     fn settings(&mut self, file: FileId, doc: Document) -> Option<Settings> {
@@ -248,7 +204,7 @@ impl Loader<'_> {
             branch: Option<String>,
             publish_branch: Option<String>,
         }
-        let raw: Raw = self.typed(file, &doc)?;
+        let raw: Raw = typed(file, &doc, self.diags)?;
         let zone = match TimeZone::get(&raw.timezone) {
             Ok(z) => z,
             Err(_) => {
@@ -386,127 +342,6 @@ impl Loader<'_> {
         }
     }
 
-    fn post(
-        &mut self,
-        rel: &Path,
-        campaign: Option<&str>,
-        zone: Option<&TimeZone>,
-    ) -> Option<Post> {
-        let (file, doc) = self.read_yaml(rel, FileKind::Post)?;
-        let spec: PostSpec = self.typed(file, &doc)?;
-        let when = match (&spec.publish_at, spec.draft) {
-            (Some(_), true) => {
-                self.diags.push(
-                    Diagnostic::error("E0210", "a post cannot be a draft and have `publish_at`")
-                        .at(file, doc.key_span("/draft"))
-                        .help("remove `draft: true` to schedule it, or remove `publish_at` to keep it a draft"),
-                );
-                return None;
-            }
-            (None, true) => When::Draft,
-            (None, false) => {
-                self.diags.push(
-                    Diagnostic::error("E0210", "the post has no `publish_at` and is not a draft")
-                        .at(file, Span::new(0, 0))
-                        .help("add `publish_at: 2026-12-01 09:00` (workspace time zone) or `draft: true`"),
-                );
-                return None;
-            }
-            (Some(at), false) => When::At(self.publish_time(file, &doc, at, zone)?),
-        };
-        let (id, explicit_id) = match &spec.id {
-            Some(id) => (id.clone(), true),
-            None => (derived_id(rel), false),
-        };
-        Some(Post {
-            file,
-            doc,
-            id,
-            explicit_id,
-            campaign: campaign.map(str::to_string),
-            when,
-            spec,
-        })
-    }
-
-    /// Resolves `publish_at` to an instant. Local times in a DST gap or fold are refused: a
-    /// scheduler must never guess which 02:30 was meant.
-    fn publish_time(
-        &mut self,
-        file: FileId,
-        doc: &Document,
-        text: &str,
-        zone: Option<&TimeZone>,
-    ) -> Option<jiff::ZonedDateTime> {
-        let span = doc.value_span("/publish_at");
-        let zone = zone.cloned().unwrap_or(TimeZone::UTC);
-        let has_offset = text.ends_with('Z') || text.len() > 16 && text[16..].contains(['+', '-']);
-        if has_offset {
-            return match text.replacen(' ', "T", 1).parse::<Timestamp>() {
-                Ok(ts) => Some(ts.to_zoned_datetime(zone)),
-                Err(_) => {
-                    self.diags.push(invalid_time(file, span, text));
-                    None
-                }
-            };
-        }
-        let dt = match text.parse::<DateTime>() {
-            Ok(dt) => dt,
-            Err(_) => {
-                self.diags.push(invalid_time(file, span, text));
-                return None;
-            }
-        };
-        let ambiguous = zone.to_ambiguous_zoned_datetime(dt);
-        match ambiguous.offset() {
-            AmbiguousOffset::Unambiguous { .. } => ambiguous.unambiguous().ok(),
-            AmbiguousOffset::Gap { before, after } => {
-                self.diags.push(
-                    Diagnostic::error(
-                        "E0301",
-                        format!(
-                            "{text} does not exist in {}: clocks jump from {} to {}",
-                            zone_name(&zone),
-                            hh_mm(before),
-                            hh_mm(after)
-                        ),
-                    )
-                    .at(file, span)
-                    .label("skipped by the daylight saving change")
-                    .help(
-                        "pick a time outside the skipped hour, or write it with an explicit offset",
-                    ),
-                );
-                None
-            }
-            AmbiguousOffset::Fold { before, after } => {
-                self.diags.push(
-                    Diagnostic::error(
-                        "E0302",
-                        format!(
-                            "{text} happens twice in {} (offsets {} and {})",
-                            zone_name(&zone),
-                            hh_mm(before),
-                            hh_mm(after)
-                        ),
-                    )
-                    .at(file, span)
-                    .label("ambiguous: the clocks go back")
-                    .help({
-                        // The form the schema takes: seconds and a `+HH:MM` offset.
-                        let local = dt.strftime("%Y-%m-%dT%H:%M:%S");
-                        format!(
-                            "write it with an explicit offset: `{local}{}` for the first, `{local}{}` for the second",
-                            hh_mm(before),
-                            hh_mm(after)
-                        )
-                    }),
-                );
-                None
-            }
-        }
-    }
-
     /// YAML files outside campaigns/ and posts/ are not read; say so instead of ignoring them.
     fn warn_stray_yaml(&mut self) {
         const KNOWN: [&str; 6] = [
@@ -545,6 +380,192 @@ impl Loader<'_> {
 }
 
 /// `+02:00`, the offset form `publish_at` accepts (jiff displays `+02`).
+/// Parses a file already in `sources` and checks it against its schema.
+fn check_doc(sources: &Sources, file: FileId, kind: FileKind, diags: &mut Vec<Diagnostic>) -> Option<Document> {
+    let doc = match yaml::parse(&sources.get(file).text) {
+        Ok(doc) => doc,
+        Err(e) => {
+            let (code, help) = match e.kind {
+                YamlErrorKind::Syntax => (
+                    "E0101",
+                    "check indentation, `key: value` pairs and closing quotes or brackets",
+                ),
+                YamlErrorKind::Alias => (
+                    "E0102",
+                    "write the value out, or share text through templates/",
+                ),
+                YamlErrorKind::MultipleDocuments => ("E0102", "put one post per file"),
+                YamlErrorKind::UnsupportedKey => ("E0102", "use plain names as keys"),
+                YamlErrorKind::DuplicateKey => ("E0103", "remove one of the two entries"),
+            };
+            let message = if code == "E0101" {
+                format!("invalid YAML: {}", e.message)
+            } else {
+                e.message
+            };
+            let mut d = Diagnostic::error(code, message)
+                .at(file, e.span)
+                .help(e.help.unwrap_or_else(|| help.to_string()));
+            if let Some(label) = e.label {
+                d = d.label(label);
+            }
+            diags.push(d);
+            return None;
+        }
+    };
+    if !doc.value.is_object() {
+        let what = if doc.value.is_null() {
+            "empty"
+        } else {
+            "not a mapping of `key: value` fields"
+        };
+        diags.push(
+            Diagnostic::error("E0112", format!("this file is {what}"))
+                .at(file, doc.value_span(""))
+                .help("see docs/format.md for the fields of this file"),
+        );
+        return None;
+    }
+    let errors = schema::check(kind, &doc, file);
+    if !errors.is_empty() {
+        diags.extend(errors);
+        return None;
+    }
+    Some(doc)
+}
+
+
+/// Converts a schema-valid document into its type. The schema and the types agree, so a
+/// failure here is reported as a bug rather than hidden.
+fn typed<T: DeserializeOwned>(file: FileId, doc: &Document, diags: &mut Vec<Diagnostic>) -> Option<T> {
+    match serde_json::from_value(doc.value.clone()) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            diags.push(
+                Diagnostic::error(
+                    "E0199",
+                    format!("internal: schema-valid file could not be read: {e}"),
+                )
+                .at(file, Span::new(0, 0))
+                .help("please report this with the file"),
+            );
+            None
+        }
+    }
+}
+
+/// One post file (already read into `sources`): parse, check, resolve its time. Pure, so posts
+/// load in parallel.
+fn post(sources: &Sources, file: FileId, rel: &Path, campaign: Option<&str>, zone: Option<&TimeZone>, diags: &mut Vec<Diagnostic>) -> Option<Post> {
+    let doc = check_doc(sources, file, FileKind::Post, diags)?;
+    let spec: PostSpec = typed(file, &doc, diags)?;
+    let when = match (&spec.publish_at, spec.draft) {
+        (Some(_), true) => {
+            diags.push(
+                Diagnostic::error("E0210", "a post cannot be a draft and have `publish_at`")
+                    .at(file, doc.key_span("/draft"))
+                    .help("remove `draft: true` to schedule it, or remove `publish_at` to keep it a draft"),
+            );
+            return None;
+        }
+        (None, true) => When::Draft,
+        (None, false) => {
+            diags.push(
+                Diagnostic::error("E0210", "the post has no `publish_at` and is not a draft")
+                    .at(file, Span::new(0, 0))
+                    .help("add `publish_at: 2026-12-01 09:00` (workspace time zone) or `draft: true`"),
+            );
+            return None;
+        }
+        (Some(at), false) => When::At(publish_time(file, &doc, at, zone, diags)?),
+    };
+    let (id, explicit_id) = match &spec.id {
+        Some(id) => (id.clone(), true),
+        None => (derived_id(rel), false),
+    };
+    Some(Post {
+        file,
+        doc,
+        id,
+        explicit_id,
+        campaign: campaign.map(str::to_string),
+        when,
+        spec,
+    })
+}
+
+/// Resolves `publish_at` to an instant. Local times in a DST gap or fold are refused: a
+/// scheduler must never guess which 02:30 was meant.
+fn publish_time(file: FileId, doc: &Document, text: &str, zone: Option<&TimeZone>, diags: &mut Vec<Diagnostic>) -> Option<jiff::ZonedDateTime> {
+    let span = doc.value_span("/publish_at");
+    let zone = zone.cloned().unwrap_or(TimeZone::UTC);
+    let has_offset = text.ends_with('Z') || text.len() > 16 && text[16..].contains(['+', '-']);
+    if has_offset {
+        return match text.replacen(' ', "T", 1).parse::<Timestamp>() {
+            Ok(ts) => Some(ts.to_zoned_datetime(zone)),
+            Err(_) => {
+                diags.push(invalid_time(file, span, text));
+                None
+            }
+        };
+    }
+    let dt = match text.parse::<DateTime>() {
+        Ok(dt) => dt,
+        Err(_) => {
+            diags.push(invalid_time(file, span, text));
+            return None;
+        }
+    };
+    let ambiguous = zone.to_ambiguous_zoned_datetime(dt);
+    match ambiguous.offset() {
+        AmbiguousOffset::Unambiguous { .. } => ambiguous.unambiguous().ok(),
+        AmbiguousOffset::Gap { before, after } => {
+            diags.push(
+                Diagnostic::error(
+                    "E0301",
+                    format!(
+                        "{text} does not exist in {}: clocks jump from {} to {}",
+                        zone_name(&zone),
+                        hh_mm(before),
+                        hh_mm(after)
+                    ),
+                )
+                .at(file, span)
+                .label("skipped by the daylight saving change")
+                .help(
+                    "pick a time outside the skipped hour, or write it with an explicit offset",
+                ),
+            );
+            None
+        }
+        AmbiguousOffset::Fold { before, after } => {
+            diags.push(
+                Diagnostic::error(
+                    "E0302",
+                    format!(
+                        "{text} happens twice in {} (offsets {} and {})",
+                        zone_name(&zone),
+                        hh_mm(before),
+                        hh_mm(after)
+                    ),
+                )
+                .at(file, span)
+                .label("ambiguous: the clocks go back")
+                .help({
+                    // The form the schema takes: seconds and a `+HH:MM` offset.
+                    let local = dt.strftime("%Y-%m-%dT%H:%M:%S");
+                    format!(
+                        "write it with an explicit offset: `{local}{}` for the first, `{local}{}` for the second",
+                        hh_mm(before),
+                        hh_mm(after)
+                    )
+                }),
+            );
+            None
+        }
+    }
+}
+
 fn hh_mm(offset: jiff::tz::Offset) -> String {
     let secs = offset.seconds();
     let sign = if secs < 0 { '-' } else { '+' };

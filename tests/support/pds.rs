@@ -72,6 +72,10 @@ impl Pds {
 
         let started = Instant::now();
         let mut child = Command::new(&node)
+            // Node 24 with better-sqlite3 12 can abort in a statement finalizer during idle-time
+            // garbage collection ("Assertion failed: (env) != nullptr"); the memory reducer is
+            // what triggers those collections.
+            .arg("--no-memory-reducer")
             .arg(&server)
             .arg("--handle")
             .arg(handle)
