@@ -9,3 +9,4 @@ mod example_calendar;
 mod faults;
 mod fuzz;
 mod plan;
+mod workflows;
