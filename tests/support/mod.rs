@@ -4,6 +4,7 @@
 
 pub mod fault_proxy;
 pub mod pds;
+pub mod prism;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
