@@ -342,6 +342,42 @@ function tldList(re) {
   const asciiPlain = `${noCaps(prefix)}(?:${TLD}([^0-9a-zA-Z@+-]|$)|${PUNY})`;
   out += rustStr('TT_ASCII_DOMAIN_PLAIN', translate(asciiPlain, true));
   void cut;
+
+  // The same pieces one by one, for the hand-written scanner in x.rs (which
+  // runs only these small regexes, anchored, and never the whole pattern).
+  const setRanges = (src, icase) => {
+    const ast = transform(parse(src), icase);
+    if (ast.alts.length !== 1 || ast.alts[0].length !== 1 || ast.alts[0][0].t !== 'set') throw new Error('not a class: ' + src);
+    return ast.alts[0][0].ranges;
+  };
+  const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+  const domainChars = TT.validDomainChars.source;
+  if (DOMPRE !== `(?:(?:(?:${domainChars}(?:[_-]|${domainChars})*)?${domainChars}\\.)*(?:(?:${domainChars}(?:-|${domainChars})*)?${domainChars}\\.))`) {
+    throw new Error('unexpected validSubdomain / validDomainName shape');
+  }
+  const pre = TT.validUrlPrecedingChars.source;
+  const preParts = /^\(\?:(\[.*?[^\\]\])\|(\[.*?[^\\]\])\|\^\)$/.exec(pre);
+  if (!preParts) throw new Error('unexpected validUrlPrecedingChars shape');
+  const pre0 = setRanges(preParts[1], true), pre1 = setRanges(preParts[2], true);
+  if (!same(pre0, setRanges(preParts[1], false)) || !same(pre1, setRanges(preParts[2], false))) throw new Error('preceding chars depend on case');
+  const pre0Set = units(pre0.filter(([a]) => a < 0x10000).map(([a, b]) => [a, Math.min(b, 0xffff)]));
+  for (const u of units(pre1)) if (!pre0Set.has(u)) throw new Error('validUrlPrecedingChars: second class not inside the first');
+  const asciiLabel = /^\(\?:\(\?:(\[.*?[^\\]\])\+\)\\\.\)\+$/.exec(prefix);
+  if (!asciiLabel) throw new Error('unexpected validAsciiDomain label shape');
+  out += rustRanges('TT_URL_PRECEDING_CHARS', pre0);
+  out += rustRanges('TT_DOMAIN_CHARS', setRanges(domainChars, true));
+  out += rustRanges('TT_ASCII_DOMAIN_CHARS', setRanges(asciiLabel[1], true));
+  out += rustStr('TT_TLD', translate(TLD, true));
+  out += rustStr('TT_TLD_FOLLOW', translate('[^0-9a-zA-Z@+-]', true));
+  out += rustStr('TT_PUNYCODE', translate(PUNY, true));
+  out += rustStr('TT_URL_PATH', translate(`\\/${P}*`, true));
+  out += rustStr('TT_URL_QUERY', translate(`\\?${Q}`, true));
+  let maxTld = 0;
+  for (const re of [TT.validGTLD, TT.validCCTLD]) {
+    const inner = tldList(re);
+    for (const alt of inner.slice(3, -1).split('|')) maxTld = Math.max(maxTld, [...alt].length);
+  }
+  out += `pub(crate) const TT_TLD_MAX_CHARS: usize = ${maxTld};\n`;
 }
 
 // twitter-text hashtag classes (the extraction is scanned by hand in Rust).

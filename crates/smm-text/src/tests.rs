@@ -151,3 +151,76 @@ fn media_rules_match_the_brief() {
     assert_eq!(media_rules(Platform::Discord).max_items, 10);
     assert_eq!(media_rules(Platform::LinkedIn).max_items, 20);
 }
+
+/// The hand-written URL scanner against the full twitter-text URL regex it
+/// replaces (`TT_URL_PLAIN`, run with captures), on tricky strings.
+#[test]
+fn url_scanner_matches_the_full_regex() {
+    let full = regex::RegexBuilder::new(crate::generated::TT_URL_PLAIN)
+        .size_limit(256 << 20)
+        .dfa_size_limit(256 << 20)
+        .build()
+        .expect("TT_URL_PLAIN compiles");
+    let Some(flavor) = crate::urlscan::x_flavor() else { panic!("x flavor") };
+    let cases = [
+        "see example.com and https://a.b.co.uk/x?y=1#z.", "a.b.com.evil", "x.comx y.com", "foo_bar.baz.com/p",
+        "sub_d.example.com", "https://sub_domain.example.com/", "example.com:8080/x?q=1", "example.com:x",
+        "xn--bcher-kva.example/ and xn--p1ai.com", "test.xn--p1ai/path", "中国中文.中国 日本.みんな", "例え.jp/パス",
+        "(https://example.com/foo_(bar))", "a.co.", "http://t.co/abc?x=1", "https://example.com/?q=a,b&c=",
+        "www.x.org/)", "x.com/@user/", "-example.com", ".com", "a..com", "a.-b.com", "ab-.com", "a.b", "1.2.3.4.com",
+        "https://", "http://.com", "HTTPS://EXAMPLE.COM/UP", "ex\u{E000}\u{E001}.com", "$example.com #x.com @y.com",
+        "\u{200E}example.com", "e.comé", "e.com-x", "e.com+", "e.com@", "a.b.c.d.e.f.g.h.i.j", "ü.com", "x ü.com/ä",
+    ];
+    for text in cases {
+        let mut want = Vec::new();
+        let mut pos = 0;
+        while pos <= text.len() {
+            let Some(c) = full.captures_at(text, pos) else { break };
+            let (Some(url), Some(before)) = (c.get(2), c.get(1)) else { break };
+            let end = c.get(11).map_or(url.end(), |t| t.start());
+            let dom_s = c.get(3).map_or(url.start(), |p| p.end());
+            let Some(dom_e) = c.get(4).or(c.get(12)).map(|m| m.start()) else { break };
+            let path = [6, 8, 14].into_iter().find_map(|i| c.get(i)).map(|m| (m.start(), m.end()));
+            want.push((before.start(), url.start(), dom_s, dom_e, path, end));
+            pos = end;
+        }
+        let got: Vec<_> = crate::urlscan::scan(text, flavor)
+            .into_iter()
+            .map(|h| (h.before_start, h.url_start, h.domain_start, h.domain_end, h.path, h.url_end))
+            .collect();
+        assert_eq!(got, want, "{text:?}");
+    }
+}
+
+/// The hand-written `validAsciiDomain` search against the full regex.
+#[test]
+fn ascii_domain_scanner_matches_the_full_regex() {
+    let full = regex::RegexBuilder::new(crate::generated::TT_ASCII_DOMAIN_PLAIN)
+        .size_limit(256 << 20)
+        .dfa_size_limit(256 << 20)
+        .build()
+        .expect("TT_ASCII_DOMAIN_PLAIN compiles");
+    let cases = [
+        "example.com", "a.b.co.uk", "bücher.de", "例え.jp", "xn--bcher-kva.example", "a.b.c.d", "ü.com.例え.jp.x.org",
+        "foo-.bar.com", "a..b.com", "a.comx.net", "x.co.jp.", "é.みんな.com", "a_b.com", "1.2.3",
+    ];
+    for domain in cases {
+        let mut want = Vec::new();
+        let mut pos = 0;
+        while pos < domain.len() {
+            let Some(c) = full.captures_at(domain, pos) else { break };
+            let Some(m) = c.get(0) else { break };
+            let end = c.get(1).map_or(m.end(), |t| t.start());
+            want.push((m.start(), end));
+            pos = end.max(m.start() + 1);
+        }
+        let mut got = Vec::new();
+        let mut pos = 0;
+        while pos < domain.len() {
+            let Some((s, e)) = crate::urlscan::ascii_domain_at(domain, pos) else { break };
+            got.push((s, e));
+            pos = e.max(s + 1);
+        }
+        assert_eq!(got, want, "{domain:?}");
+    }
+}

@@ -6,14 +6,14 @@
 //! around them follows the JavaScript line by line, including its quirks, so
 //! that the differential test in `tests/reference.rs` agrees on every string.
 
-use std::cmp::Ordering::{Equal, Greater, Less};
-use std::collections::HashMap;
+use std::borrow::Cow;
 use std::sync::OnceLock;
 
 use fancy_regex::Regex;
-use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::{is_nfc_quick, IsNormalized, UnicodeNormalization};
 
 use crate::generated as g;
+use crate::urlscan;
 use crate::utf16;
 
 /// twitter-text config v3: the limit in weighted characters.
@@ -84,10 +84,13 @@ impl Twemoji {
         })
     }
 
-    /// `regex.exec(text)` from byte `pos`: the match's byte range.
-    fn exec(&self, text: &str, mut pos: usize) -> Option<(usize, usize)> {
-        while pos <= text.len() {
-            let m = self.relaxed.find_at(text, pos)?;
+    /// `regex.exec(text)` from byte `pos`, looking only at `text[..limit]`
+    /// (a match never holds an ASCII character after its first): the match's
+    /// byte range.
+    fn exec(&self, text: &str, mut pos: usize, limit: usize) -> Option<(usize, usize)> {
+        let hay = text.get(..limit)?;
+        while pos <= hay.len() {
+            let m = self.relaxed.find_at(hay, pos)?;
             if !text[m.end()..].starts_with('\u{FE0E}') {
                 return Some((m.start(), m.end()));
             }
@@ -110,11 +113,7 @@ fn twemoji() -> Option<&'static Twemoji> {
     CELL.get_or_init(Twemoji::new).as_ref()
 }
 
-/// twitter-text's `spaces` class.
-fn is_tt_space(c: char) -> bool {
-    matches!(c, '\u{9}'..='\u{D}' | ' ' | '\u{85}' | '\u{A0}' | '\u{1680}' | '\u{180E}' | '\u{2000}'..='\u{200A}')
-        || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202F}' | '\u{205F}' | '\u{3000}')
-}
+use urlscan::{in_table, is_tt_space};
 
 fn plain(cell: &'static OnceLock<Option<regex::Regex>>, src: &str) -> Option<&'static regex::Regex> {
     cell.get_or_init(|| regex::RegexBuilder::new(src).size_limit(64 << 20).dfa_size_limit(64 << 20).build().ok()).as_ref()
@@ -131,11 +130,6 @@ macro_rules! plain_regex {
     };
 }
 
-plain_regex!(url_re, g::TT_URL_PLAIN);
-// For a haystack sliced at a position > 0: without the `^` alternative of the
-// preceding character, which only matches at the real start of the text.
-plain_regex!(url_in_slice_re, &g::TT_URL_PLAIN.replacen("|^))", "))", 1));
-plain_regex!(ascii_domain_re, g::TT_ASCII_DOMAIN_PLAIN);
 plain_regex!(valid_tco_url_re, g::TT_VALID_TCO_URL);
 plain_regex!(invalid_url_without_protocol_preceding_re, g::TT_INVALID_URL_WITHOUT_PROTOCOL_PRECEDING);
 plain_regex!(valid_mention_re, g::TT_VALID_MENTION_OR_LIST);
@@ -145,16 +139,13 @@ plain_regex!(end_hashtag_re, g::TT_END_HASHTAG_MATCH);
 /// Makes sure every generated regex compiles (used by tests).
 pub fn regexes_compile() -> bool {
     let plain = [
-        url_re(),
-        url_in_slice_re(),
-        ascii_domain_re(),
         valid_tco_url_re(),
         invalid_url_without_protocol_preceding_re(),
         valid_mention_re(),
         end_mention_re(),
         end_hashtag_re(),
     ];
-    g::TT_URL_PLAIN.contains("|^))") && twemoji().is_some() && plain.iter().all(Option::is_some)
+    crate::urlscan::regexes_compile() && twemoji().is_some() && plain.iter().all(Option::is_some)
 }
 
 fn is_plain_match(re: Option<&regex::Regex>, s: &str) -> bool {
@@ -183,29 +174,35 @@ fn extract_urls_utf16(text: &str) -> Vec<UrlEnt> {
     if !text.contains('.') {
         return urls;
     }
+    let Some(flavor) = urlscan::x_flavor() else { return urls };
+    let astral = text.chars().any(|c| c.len_utf16() == 2);
+    let mapped: Cow<'_, str> = if astral {
+        Cow::Owned(
+            text.chars()
+                .flat_map(|c| if c.len_utf16() == 2 { [Some(HIGH_HALF), Some(LOW_HALF)] } else { [Some(c), None] })
+                .flatten()
+                .collect(),
+        )
+    } else {
+        Cow::Borrowed(text)
+    };
+    let hits = urlscan::scan(&mapped, flavor);
+    if hits.is_empty() {
+        return urls;
+    }
     let units: Vec<u16> = text.encode_utf16().collect();
-    let mapped: String = text
-        .chars()
-        .flat_map(|c| if c.len_utf16() == 2 { [Some(HIGH_HALF), Some(LOW_HALF)] } else { [Some(c), None] })
-        .flatten()
-        .collect();
     let idx = utf16::Index::new(&mapped);
     let from_units = |a: usize, b: usize| String::from_utf16_lossy(units.get(a..b).unwrap_or(&[]));
-    for caps in url_matches(&mapped) {
-        let span = |i: usize| caps.get(i).copied().flatten();
-        let text_of = |i: usize| span(i).map_or("", |(a, b)| &mapped[a..b]);
-        let Some((url_s, url_full_e)) = span(2) else { continue };
-        // A consumed trail character is not part of the URL (JS: a lookahead).
-        let url_e = span(11).map_or(url_full_e, |(t, _)| t);
-        let dom_s = span(3).map_or(url_s, |(_, e)| e);
-        let Some(dom_e) = span(4).or(span(12)).map(|(t, _)| t) else { continue };
+    for hit in hits {
+        let (url_s, url_e) = (hit.url_start, hit.url_end);
+        let (dom_s, dom_e) = (hit.domain_start, hit.domain_end);
         let (url_s16, url_e16) = (idx.utf16(url_s), idx.utf16(url_e));
         let (dom_s16, dom_e16) = (idx.utf16(dom_s), idx.utf16(dom_e));
-        let before = text_of(1);
-        let protocol = text_of(3);
+        let before = &mapped[hit.before_start..url_s];
+        let protocol = &mapped[url_s..dom_s];
         let domain_mapped = &mapped[dom_s..dom_e];
         let domain_units = units.get(dom_s16..dom_e16).unwrap_or(&[]);
-        let path = [6, 8, 14].into_iter().map(text_of).find(|p| !p.is_empty()).unwrap_or("");
+        let has_path = hit.path.is_some_and(|(a, b)| b > a);
         let end_position = url_e16;
         let start_position = url_s16;
 
@@ -237,7 +234,7 @@ fn extract_urls_utf16(text: &str) -> Vec<UrlEnt> {
                 last = Some(urls.len() - 1);
             }
             let Some(last) = last else { continue };
-            if !path.is_empty() {
+            if has_path {
                 let ent = &mut urls[last];
                 // `url.replace(domain, lastUrl.url)`: the URL starts with its domain.
                 ent.url = format!("{}{}", ent.url, from_units(dom_e16, url_e16));
@@ -264,69 +261,14 @@ fn extract_urls_utf16(text: &str) -> Vec<UrlEnt> {
     urls
 }
 
-/// Every match of the URL regex as JS's `exec` loop sees them (resuming at
-/// the end of each URL), with capture groups as byte ranges of `text`.
-///
-/// A match cannot contain a twitter-text space except as its preceding
-/// character or its trail, and its domain has a '.', so only the words with a
-/// '.' (plus one character either side) are searched: much faster than
-/// scanning the whole text, with the same matches.
-fn url_matches(text: &str) -> Vec<Vec<Option<(usize, usize)>>> {
-    let mut out = Vec::new();
-    let (Some(at_start), Some(in_slice)) = (url_re(), url_in_slice_re()) else { return out };
-    let mut word_start = 0;
-    let mut chars = text.char_indices().peekable();
-    loop {
-        // Find the next word [word_start, word_end).
-        let word_end = loop {
-            match chars.peek() {
-                Some(&(i, c)) if is_tt_space(c) => break i,
-                Some(_) => {
-                    chars.next();
-                }
-                None => break text.len(),
-            }
-        };
-        if text[word_start..word_end].contains('.') {
-            let slice_start = text[..word_start].chars().next_back().map_or(0, |c| word_start - c.len_utf8());
-            let slice_end = text[word_end..].chars().next().map_or(text.len(), |c| word_end + c.len_utf8());
-            let (re, hay) = if slice_start == 0 { (at_start, &text[..slice_end]) } else { (in_slice, &text[slice_start..slice_end]) };
-            let mut pos = 0;
-            while pos <= hay.len() {
-                let Some(caps) = re.captures_at(hay, pos) else { break };
-                let groups: Vec<Option<(usize, usize)>> =
-                    caps.iter().map(|m| m.map(|m| (m.start() + slice_start, m.end() + slice_start))).collect();
-                // JS `exec` resumes at lastIndex, the end of the URL (before any trail).
-                let url_end = caps.get(11).or(caps.get(2)).map(|m| if caps.get(11).is_some() { m.start() } else { m.end() });
-                let Some(url_end) = url_end else { break };
-                out.push(groups);
-                if url_end <= pos {
-                    break;
-                }
-                pos = url_end;
-            }
-        }
-        // Skip the space(s) to the next word.
-        match chars.next() {
-            Some((i, c)) => word_start = i + c.len_utf8(),
-            None => break,
-        }
-    }
-    out
-}
-
 /// `domain.replace(validAsciiDomain, fn)`: byte ranges of every match.
 fn ascii_domains(domain: &str) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
-    let Some(re) = ascii_domain_re() else { return out };
     let mut pos = 0;
     while pos < domain.len() {
-        let Some(caps) = re.captures_at(domain, pos) else { break };
-        let Some(m) = caps.get(0) else { break };
-        // Group 1 is the character the TLD lookahead looked at, not part of the match.
-        let end = caps.get(1).map_or(m.end(), |t| t.start());
-        out.push((m.start(), end));
-        pos = end.max(m.start() + 1);
+        let Some((start, end)) = urlscan::ascii_domain_at(domain, pos) else { break };
+        out.push((start, end));
+        pos = end.max(start + 1);
     }
     out
 }
@@ -442,17 +384,55 @@ fn punycode_encode_len(cps: &[u32]) -> usize {
     out
 }
 
-/// Emoji found by twemoji-parser 11.0.2: (UTF-16 start, UTF-16 length).
-fn emoji_utf16(text: &str, idx: &utf16::Index) -> Vec<(usize, usize)> {
+/// Emoji found by twemoji-parser 11.0.2: byte ranges.
+///
+/// twemoji's only ASCII characters are the keycap bases `#`, `*` and `0-9`,
+/// first in a match and followed by U+FE0F or U+20E3; so every match lies in
+/// a run of non-ASCII characters (plus the ASCII character before it), and
+/// only those runs are searched.
+fn emoji_spans(text: &str) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
     let Some(re) = twemoji() else { return out };
-    let mut pos = 0;
-    while let Some((s, e)) = re.exec(text, pos) {
-        out.push((idx.utf16(s), utf16::len(&text[s..e])));
-        // Emoji matches are never empty; guard anyway against looping.
-        pos = if e > s { e } else { e + text[e..].chars().next().map_or(1, char::len_utf8) };
+    let b = text.as_bytes();
+    let mut pos = 0; // JS lastIndex
+    let mut i = 0;
+    while let Some(off) = b.get(i..).and_then(|rest| rest.iter().position(|&x| x >= 0x80)) {
+        let run_s = i + off;
+        let run_e = b[run_s..].iter().position(|&x| x < 0x80).map_or(b.len(), |o| run_s + o);
+        let keycap = run_s > 0 && matches!(b[run_s - 1], b'#' | b'*' | b'0'..=b'9');
+        let mut from = (if keycap { run_s - 1 } else { run_s }).max(pos);
+        while from < run_e {
+            let Some((s, e)) = re.exec(text, from, run_e) else { break };
+            out.push((s, e));
+            // Emoji matches are never empty; guard anyway against looping.
+            from = if e > s { e } else { e + text[e..].chars().next().map_or(1, char::len_utf8) };
+            pos = from;
+        }
+        i = run_e;
     }
     out
+}
+
+/// Sorted (start, length) pairs, last one kept for equal starts (like a JS
+/// object keyed by start).
+fn by_start(mut v: Vec<(usize, usize)>) -> Vec<(usize, usize)> {
+    v.sort_by_key(|&(s, _)| s);
+    let mut out: Vec<(usize, usize)> = Vec::with_capacity(v.len());
+    for e in v {
+        match out.last_mut() {
+            Some(last) if last.0 == e.0 => *last = e,
+            _ => out.push(e),
+        }
+    }
+    out
+}
+
+/// The entry of `v` starting at `i`; `k` is a cursor for increasing `i`.
+fn at(v: &[(usize, usize)], k: &mut usize, i: usize) -> Option<usize> {
+    while v.get(*k).is_some_and(|&(s, _)| s < i) {
+        *k += 1;
+    }
+    v.get(*k).filter(|&&(s, _)| s == i).map(|&(_, len)| len)
 }
 
 fn char_weight(unit: u16) -> usize {
@@ -466,18 +446,24 @@ fn char_weight(unit: u16) -> usize {
 
 /// twitter-text `parseTweet(text)` with the default (v3) configuration.
 pub fn parse_tweet(text: &str) -> XParse {
-    let normalized: String = text.nfc().collect();
-    let idx = utf16::Index::new(&normalized);
+    let normalized: Cow<'_, str> = if text.is_ascii() || is_nfc_quick(text.chars()) == IsNormalized::Yes {
+        Cow::Borrowed(text)
+    } else {
+        Cow::Owned(text.nfc().collect())
+    };
+    let normalized: &str = &normalized;
     let units: Vec<u16> = normalized.encode_utf16().collect();
 
-    let mut urls: HashMap<usize, usize> = HashMap::new(); // start -> url length
-    for u in extract_urls_utf16(&normalized) {
-        urls.insert(u.start, utf16::len(&u.url));
-    }
-    let mut emoji: HashMap<usize, usize> = HashMap::new();
-    for (start, len) in emoji_utf16(&normalized, &idx) {
-        emoji.insert(start, len);
-    }
+    // start -> url length
+    let urls = by_start(extract_urls_utf16(normalized).into_iter().map(|u| (u.start, utf16::len(&u.url))).collect());
+    let emoji_bytes = if normalized.is_ascii() { Vec::new() } else { emoji_spans(normalized) };
+    let emoji = if emoji_bytes.is_empty() {
+        Vec::new()
+    } else {
+        let idx = utf16::Index::new(normalized);
+        by_start(emoji_bytes.into_iter().map(|(s, e)| (idx.utf16(s), utf16::len(&normalized[s..e]))).collect())
+    };
+    let (mut url_k, mut emoji_k) = (0, 0);
 
     let max_scaled = MAX_WEIGHTED_LENGTH * SCALE;
     let mut weighted = 0usize;
@@ -485,10 +471,10 @@ pub fn parse_tweet(text: &str) -> XParse {
     let mut valid = true;
     let mut i = 0usize;
     while i < units.len() {
-        if let Some(&len) = urls.get(&i) {
+        if let Some(len) = at(&urls, &mut url_k, i) {
             weighted += TRANSFORMED_URL_LENGTH * SCALE;
             i += len.saturating_sub(1);
-        } else if let Some(&len) = emoji.get(&i) {
+        } else if let Some(len) = at(&emoji, &mut emoji_k, i) {
             weighted += DEFAULT_WEIGHT;
             i += len.saturating_sub(1);
         } else {
@@ -546,11 +532,6 @@ fn extract_mentions(text: &str) -> Vec<XEntity> {
         });
     }
     out
-}
-
-fn in_table(table: &[(u32, u32)], c: char) -> bool {
-    let c = u32::from(c);
-    table.binary_search_by(|&(lo, hi)| if hi < c { Less } else if lo > c { Greater } else { Equal }).is_ok()
 }
 
 fn is_hashtag_alpha(c: char) -> bool {
