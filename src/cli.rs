@@ -24,6 +24,10 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Create a workspace that validates and plans at once, with its CI workflow
+    #[command(after_help = "Examples:\n  smm init my-brand-social\n  smm init              # in the current folder")]
+    Init(InitArgs),
+
     /// Check every file: YAML, schemas, references, times, templates, platform limits, policy
     #[command(
         after_help = "Exit status: 0 no errors (warnings allowed), 1 errors found, 2 usage error.\n\n\
@@ -192,6 +196,13 @@ pub enum StatusState {
     Drift,
     Removed,
     Blocked,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct InitArgs {
+    /// Folder to create the workspace in (created if missing)
+    #[arg(default_value = ".", value_name = "DIR")]
+    pub folder: std::path::PathBuf,
 }
 
 #[derive(Debug, clap::Args)]

@@ -8,6 +8,7 @@ pub mod apply;
 pub mod check;
 pub mod diagnostic;
 pub mod history;
+pub mod init;
 pub mod plan;
 pub mod platforms;
 pub mod render;

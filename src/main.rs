@@ -10,6 +10,7 @@ mod commands;
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     let result = match &cli.command {
+        cli::Command::Init(args) => commands::init::run(cli.dir.as_deref(), args),
         cli::Command::Validate(args) => commands::validate::run(cli.dir.as_deref(), args),
         cli::Command::Plan(args) => commands::plan::run(cli.dir.as_deref(), args),
         cli::Command::Status(args) => commands::status::run(cli.dir.as_deref(), args),

@@ -8,5 +8,6 @@ mod cli;
 mod example_calendar;
 mod faults;
 mod fuzz;
+mod init;
 mod plan;
 mod workflows;

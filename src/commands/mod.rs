@@ -3,6 +3,7 @@
 pub mod apply;
 pub mod freeze;
 pub mod history;
+pub mod init;
 pub mod plan;
 pub mod status;
 pub mod validate;
