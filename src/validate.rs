@@ -54,7 +54,8 @@ pub fn validate(root: &Path, now: Timestamp) -> Report {
         let renderer = Renderer::new(&ws, &mut sources, &mut diagnostics);
         renderer.deliveries(&sources, &mut diagnostics)
     };
-    diagnostics.extend(crate::check::check(&ws, &deliveries, &sources, now));
+    let published = published_posts(root, &ws);
+    diagnostics.extend(crate::check::check(&ws, &deliveries, &sources, now, &published));
     // A shared text rendered for several channels can trip the same rule at the same place.
     diagnostic::sort(&mut diagnostics, &sources);
     diagnostics.dedup();
@@ -64,6 +65,21 @@ pub fn validate(root: &Path, now: Timestamp) -> Report {
         deliveries,
         diagnostics,
     }
+}
+
+/// Ids of posts with a delivery recorded as published, from the state branch when the
+/// workspace is in git. Validation reads the state only for this, and treats an unreadable
+/// state as empty: `smm plan` and `smm status` report state problems.
+fn published_posts(root: &Path, ws: &Workspace) -> std::collections::BTreeSet<String> {
+    let Some(settings) = &ws.settings else { return Default::default() };
+    let Ok(Some(store)) = crate::state::Store::open(root, &settings.state_branch) else { return Default::default() };
+    let Ok(state) = store.read() else { return Default::default() };
+    state
+        .records
+        .values()
+        .filter(|r| matches!(r.outcome(), Some(crate::state::Outcome::Published { .. })))
+        .map(|r| r.key.post.clone())
+        .collect()
 }
 
 /// Human output: every diagnostic, then a one-line summary.

@@ -531,3 +531,19 @@ fn history_follows_moves_and_interleaves_state_events() {
         stderr(&o)
     );
 }
+
+#[test]
+fn published_posts_are_not_warned_about_being_in_the_past() {
+    let ws = scenario();
+    let o = smm(&["validate", "--at", AT, "--format", "json"], ws.path());
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let past: Vec<&str> = doc["diagnostics"]
+        .as_array()
+        .expect("diagnostics")
+        .iter()
+        .filter(|d| d["code"] == "W0303")
+        .filter_map(|d| d["file"].as_str())
+        .collect();
+    assert!(past.contains(&"posts/missed.yaml"), "an unpublished past post warns: {past:?}");
+    assert!(!past.contains(&"posts/published.yaml"), "a published post does not: {past:?}");
+}

@@ -12,15 +12,17 @@ use crate::render::Delivery;
 use crate::source::{Sources, Span};
 use crate::workspace::{Level, Post, Workspace};
 
-/// Runs every check. `now` decides which scheduled times are already in the past.
+/// Runs every check. `now` decides which scheduled times are already in the past; posts in
+/// `published` (ids with a delivery on a platform) are expected to be in the past.
 pub fn check(
     ws: &Workspace,
     deliveries: &[Delivery],
     sources: &Sources,
     now: Timestamp,
+    published: &std::collections::BTreeSet<String>,
 ) -> Vec<Diagnostic> {
     let mut out = Vec::new();
-    references::check(ws, sources, now, &mut out);
+    references::check(ws, sources, now, published, &mut out);
     media::check(ws, deliveries, &mut out);
     policy::check(ws, deliveries, sources, &mut out);
     out

@@ -9,7 +9,13 @@ use crate::source::Sources;
 use crate::workspace::{unknown_channel, When, Workspace};
 use crate::yaml::pointer_segment;
 
-pub(super) fn check(ws: &Workspace, sources: &Sources, now: Timestamp, out: &mut Vec<Diagnostic>) {
+pub(super) fn check(
+    ws: &Workspace,
+    sources: &Sources,
+    now: Timestamp,
+    published: &std::collections::BTreeSet<String>,
+    out: &mut Vec<Diagnostic>,
+) {
     let Some(settings) = &ws.settings else { return };
     let known: Vec<&str> = settings.channels.keys().map(String::as_str).collect();
 
@@ -98,7 +104,7 @@ pub(super) fn check(ws: &Workspace, sources: &Sources, now: Timestamp, out: &mut
         }
 
         if let When::At(at) = &post.when {
-            if at.timestamp() < now {
+            if at.timestamp() < now && !published.contains(&post.id) {
                 out.push(
                     Diagnostic::new(Severity::Warning, "W0303", format!("`publish_at` {} is in the past", at.strftime("%Y-%m-%d %H:%M %Z")))
                         .at(post.file, post.doc.value_span("/publish_at"))
