@@ -19,8 +19,24 @@ pub const MAX_GRAPHEMES: usize = 300;
 pub const MAX_BYTES: usize = 3000;
 
 /// Number of extended grapheme clusters (what `RichText.graphemeLength` reports).
+///
+/// Between two ASCII characters there is always a grapheme boundary except
+/// inside CR LF, and no segmentation rule looks back across one, so the text
+/// is cut there and only the pieces with non-ASCII characters are segmented.
 pub fn grapheme_length(text: &str) -> usize {
-    text.graphemes(true).count()
+    let b = text.as_bytes();
+    let mut count = 0;
+    let mut piece = 0; // start of the current piece
+    for i in 1..b.len() {
+        if b[i - 1] < 0x80 && b[i] < 0x80 && !(b[i - 1] == b'\r' && b[i] == b'\n') {
+            count += if i - piece == 1 { 1 } else { text[piece..i].graphemes(true).count() };
+            piece = i;
+        }
+    }
+    if piece < b.len() {
+        count += text[piece..].graphemes(true).count();
+    }
+    count
 }
 
 /// UTF-8 length in bytes (what `RichText.length` reports).
@@ -112,19 +128,11 @@ impl<'a> Text<'a> {
 
 /// Start positions (char index) of the text after each alternative of a
 /// `(^|\s|\()`-style prefix at position `p`, in the regex's alternation order.
-fn prefix_ends(t: &Text<'_>, p: usize, line_start: bool, paren: bool) -> Vec<usize> {
-    let mut v = Vec::with_capacity(2);
+fn prefix_ends(t: &Text<'_>, p: usize, line_start: bool, paren: bool) -> impl Iterator<Item = usize> {
     let at_start = p == 0
         || (line_start && matches!(t.at(p - 1), Some('\n' | '\r' | '\u{2028}' | '\u{2029}')));
-    if at_start {
-        v.push(p);
-    }
-    if let Some(c) = t.at(p) {
-        if is_js_space(c) || (paren && c == '(') {
-            v.push(p + 1);
-        }
-    }
-    v
+    let after = t.at(p).filter(|&c| is_js_space(c) || (paren && c == '(')).map(|_| p + 1);
+    [at_start.then_some(p), after].into_iter().flatten()
 }
 
 /// A char index range, start inclusive, end exclusive.
@@ -168,13 +176,10 @@ fn link_at(t: &Text<'_>, p: usize) -> Option<(usize, usize, Option<Range>)> {
     let non_space = |i: usize| t.at(i).is_some_and(|c| !is_js_space(c));
     for q in prefix_ends(t, p, true, true) {
         // Alternative 1: an explicit http(s) scheme followed by non-space.
-        let lower: String = (0..8)
-            .map_while(|k| t.at(q + k))
-            .map(|c| c.to_ascii_lowercase())
-            .collect();
-        let scheme = if lower.starts_with("https://") {
+        let starts_with = |s: &str| s.chars().enumerate().all(|(k, e)| t.at(q + k).is_some_and(|c| c.to_ascii_lowercase() == e));
+        let scheme = if starts_with("https://") {
             Some(8)
-        } else if lower.starts_with("http://") {
+        } else if starts_with("http://") {
             Some(7)
         } else {
             None
@@ -263,14 +268,20 @@ fn cashtag_at(t: &Text<'_>, p: usize) -> Option<(usize, usize)> {
 
 /// `new RichText({text}).detectFacetsWithoutResolution()`; facets sorted by start.
 pub fn detect_facets(text: &str) -> Vec<Facet> {
-    let t = Text::new(text);
-    let idx = utf16::Index::new(text);
-    let u16_of = |ci: usize| idx.utf16(t.byte(ci));
     let mut facets = Vec::new();
+    let (mentions, links) = (text.contains('@'), text.contains(['.', ':']));
+    let (tags, cashtags) = (text.contains(['#', '＃']), text.contains('$'));
+    if !(mentions || links || tags || cashtags) {
+        return facets;
+    }
+    let t = Text::new(text);
+    let idx_cell = std::cell::OnceCell::new();
+    let idx = || idx_cell.get_or_init(|| utf16::Index::new(text));
+    let u16_of = |ci: usize| idx().utf16(t.byte(ci));
 
     // mentions
     let mut p = 0;
-    while p <= t.len() {
+    while mentions && p <= t.len() {
         let Some((end, hs, he)) = mention_at(&t, p) else {
             p += 1;
             continue;
@@ -291,7 +302,7 @@ pub fn detect_facets(text: &str) -> Vec<Facet> {
 
     // links
     let mut p = 0;
-    while p <= t.len() {
+    while links && p <= t.len() {
         let Some((end, us, domain)) = link_at(&t, p) else {
             p += 1;
             continue;
@@ -316,15 +327,15 @@ pub fn detect_facets(text: &str) -> Vec<Facet> {
             end16 -= 1;
         }
         facets.push(Facet {
-            byte_start: idx.byte(start),
-            byte_end: idx.byte(end16),
+            byte_start: idx().byte(start),
+            byte_end: idx().byte(end16),
             feature: FacetFeature::Link { uri },
         });
     }
 
     // tags
     let mut p = 0;
-    while p <= t.len() {
+    while tags && p <= t.len() {
         let Some((end, hash, run_end)) = tag_at(&t, p) else {
             p += 1;
             continue;
@@ -340,8 +351,8 @@ pub fn detect_facets(text: &str) -> Vec<Facet> {
         }
         let start = u16_of(hash);
         facets.push(Facet {
-            byte_start: idx.byte(start),
-            byte_end: idx.byte(start + 1 + tag_len),
+            byte_start: idx().byte(start),
+            byte_end: idx().byte(start + 1 + tag_len),
             feature: FacetFeature::Tag {
                 tag: tag.to_string(),
             },
@@ -350,7 +361,7 @@ pub fn detect_facets(text: &str) -> Vec<Facet> {
 
     // cashtags
     let mut p = 0;
-    while p <= t.len() {
+    while cashtags && p <= t.len() {
         let Some((end, dollar)) = cashtag_at(&t, p) else {
             p += 1;
             continue;

@@ -224,3 +224,19 @@ fn ascii_domain_scanner_matches_the_full_regex() {
         assert_eq!(got, want, "{domain:?}");
     }
 }
+
+/// Mastodon's URL and mention detection against the fancy-regex version it replaces.
+#[test]
+fn mastodon_scanner_matches_fancy_regex() {
+    let cases = [
+        "see https://example.com/path?q=1 and example.org", "gemini://example.org/x dat://a.b.com", "HTTPS://EXAMPLE.COM/UP",
+        "@alice@mastodon.social hi @bob", "a=@x /@y é@z", "mail me@example.com", "https://例え.jp/パス?q=ä\u{A0}x",
+        "(https://en.wikipedia.org/wiki/Rust_(programming_language))", "https://a.b.c.d/", "xhttps://x.com", "https://x.comx",
+        "http://xn--bcher-kva.example/ ok", "https://sub_d.example.com", "@user@ @a.b-c_d @@x @x:", "ipfs://a.io ssb://x.co",
+        "https://example.com:8080/a(b)c?d=e&f=g#h", "https://t.co/abc.", "😀https://x.com/😀", "https://x.com\u{3000}y",
+    ];
+    for text in cases {
+        assert_eq!(mastodon::spans(text).into_iter().filter(|e| !matches!(e.kind, x::XEntityKind::Hashtag(_))).collect::<Vec<_>>(),
+            mastodon::entities_fancy(text), "{text:?}");
+    }
+}

@@ -345,25 +345,16 @@ pub(crate) fn scan(text: &str, flavor: &Flavor) -> Vec<UrlHit> {
         return out;
     }
     let mut pos = 0;
-    let mut word_start = 0;
-    let mut iter = text.char_indices().peekable();
-    loop {
-        let word_end = loop {
-            match iter.peek() {
-                Some(&(i, c)) if is_tt_space(c) => break i,
-                Some(_) => {
-                    iter.next();
-                }
-                None => break text.len(),
-            }
-        };
-        if word_end > pos && text[word_start..word_end].contains('.') {
+    // Each word (between twitter-text spaces) holding a '.', found from its dots.
+    let mut done = 0; // words before this byte are handled
+    while let Some(d) = text.get(done..).and_then(|rest| rest.find('.')) {
+        let dot = done + d;
+        let word_start = text[done..dot].char_indices().rev().find(|&(_, c)| is_tt_space(c)).map_or(done, |(i, c)| done + i + c.len_utf8());
+        let word_end = text[dot..].char_indices().find(|&(_, c)| is_tt_space(c)).map_or(text.len(), |(i, _)| dot + i);
+        if word_end > pos {
             scan_word(text, word_start, word_end, flavor, &mut pos, &mut out);
         }
-        match iter.next() {
-            Some((i, c)) => word_start = i + c.len_utf8(),
-            None => break,
-        }
+        done = word_end;
     }
     out
 }

@@ -145,7 +145,7 @@ pub fn regexes_compile() -> bool {
         end_mention_re(),
         end_hashtag_re(),
     ];
-    crate::urlscan::regexes_compile() && twemoji().is_some() && plain.iter().all(Option::is_some)
+    crate::urlscan::regexes_compile() && crate::mastodon::regexes_compile() && twemoji().is_some() && plain.iter().all(Option::is_some)
 }
 
 fn is_plain_match(re: Option<&regex::Regex>, s: &str) -> bool {
@@ -673,15 +673,7 @@ fn extract_cashtags(text: &str) -> Vec<XEntity> {
 /// twitter-text `extractEntitiesWithIndices(text)`: URLs, mentions and lists,
 /// hashtags and cashtags, overlaps removed, sorted by start. Byte offsets.
 pub fn extract_entities(text: &str) -> Vec<XEntity> {
-    let idx = utf16::Index::new(text);
-    let mut all: Vec<XEntity> = extract_urls_utf16(text)
-        .into_iter()
-        .map(|u| XEntity {
-            start: idx.byte(u.start),
-            end: idx.byte(u.end),
-            kind: XEntityKind::Url(u.url),
-        })
-        .collect();
+    let mut all: Vec<XEntity> = extract_urls(text);
     all.extend(extract_mentions(text));
     all.extend(extract_hashtags(text));
     all.extend(extract_cashtags(text));
@@ -705,9 +697,12 @@ pub(crate) fn remove_overlapping(entities: &mut Vec<XEntity>) {
 
 /// URLs as twitter-text extracts them (byte offsets), used by other platforms.
 pub fn extract_urls(text: &str) -> Vec<XEntity> {
+    let urls = extract_urls_utf16(text);
+    if urls.is_empty() {
+        return Vec::new();
+    }
     let idx = utf16::Index::new(text);
-    extract_urls_utf16(text)
-        .into_iter()
+    urls.into_iter()
         .map(|u| XEntity {
             start: idx.byte(u.start),
             end: idx.byte(u.end),
