@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(
     name = "smm",
-    version,
+    version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("SMM_GIT_COMMIT"), ")"),
     about = "Social media content as code: validate, plan and publish a content calendar kept in git",
     long_about = "smm reads a workspace (smm.yaml, campaigns/, posts/, templates/, media/), checks every post \
                   against each platform's rules and the brand's policy, and shows what will be published where and when.",
@@ -72,6 +72,17 @@ pub enum Command {
 
     /// Lift a freeze
     Unfreeze,
+
+    /// Print a shell completion script
+    #[command(after_help = "Examples:\n  smm completions bash > ~/.local/share/bash-completion/completions/smm\n  smm completions zsh > \"${fpath[1]}/_smm\"\n  smm completions fish > ~/.config/fish/completions/smm.fish")]
+    Completions {
+        /// The shell
+        shell: clap_complete::Shell,
+    },
+
+    /// Print the man page (roff)
+    #[command(after_help = "Example:\n  smm man > /usr/local/share/man/man1/smm.1")]
+    Man,
 
     /// Settle a delivery smm could not be sure about
     #[command(

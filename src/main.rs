@@ -18,6 +18,25 @@ fn main() -> ExitCode {
         cli::Command::Apply(args) => commands::apply::run(cli.dir.as_deref(), args),
         cli::Command::Freeze(args) => commands::freeze::freeze(cli.dir.as_deref(), args),
         cli::Command::Unfreeze => commands::freeze::unfreeze(cli.dir.as_deref()),
+        cli::Command::Completions { shell } => {
+            let mut cmd = <cli::Cli as clap::CommandFactory>::command();
+            // Into a buffer first: `smm completions bash | head` must not panic on a closed pipe.
+            let mut buf = Vec::new();
+            clap_complete::generate(*shell, &mut cmd, "smm", &mut buf);
+            let _ = std::io::stdout().write_all(&buf);
+            Ok(commands::exit::OK)
+        }
+        cli::Command::Man => {
+            let cmd = <cli::Cli as clap::CommandFactory>::command();
+            let mut buf = Vec::new();
+            match clap_mangen::Man::new(cmd).render(&mut buf) {
+                Ok(()) => {
+                    let _ = std::io::stdout().write_all(&buf);
+                    Ok(commands::exit::OK)
+                }
+                Err(e) => Err(commands::CommandError { message: format!("cannot render the man page: {e}"), help: None }),
+            }
+        }
         cli::Command::Resolve(args) => commands::freeze::resolve(cli.dir.as_deref(), args),
     };
     match result {

@@ -186,3 +186,18 @@ fn help_teaches_with_examples() {
         "{out}"
     );
 }
+
+#[test]
+fn completions_man_page_and_version() {
+    for shell in ["bash", "zsh", "fish"] {
+        let o = smm(&["completions", shell], &support::repo_root());
+        assert_eq!(o.status.code(), Some(0));
+        let out = stdout(&o);
+        assert!(out.contains("validate") && out.contains("apply"), "{shell}: {out}");
+    }
+    let o = smm(&["man"], &support::repo_root());
+    assert!(stdout(&o).starts_with(".ie") && stdout(&o).contains(".TH smm 1"), "{}", stdout(&o));
+    let o = smm(&["--version"], &support::repo_root());
+    let v = stdout(&o);
+    assert!(v.starts_with("smm 0.1.0 (") && v.trim_end().ends_with(')'), "{v}");
+}
