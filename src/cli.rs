@@ -73,6 +73,10 @@ pub enum Command {
     /// Lift a freeze
     Unfreeze,
 
+    /// The agenda of what goes out when; `--ics` writes a calendar feed a team can subscribe to
+    #[command(after_help = "Examples:\n  smm calendar                          # the next 14 days\n  smm calendar --from 2026-12-01 --to 2026-12-31 --campaign winter-blend-launch\n  smm calendar --ics calendar.ics       # for Google Calendar, Outlook, Apple Calendar")]
+    Calendar(CalendarArgs),
+
     /// Print a shell completion script
     #[command(after_help = "Examples:\n  smm completions bash > ~/.local/share/bash-completion/completions/smm\n  smm completions zsh > \"${fpath[1]}/_smm\"\n  smm completions fish > ~/.config/fish/completions/smm.fish")]
     Completions {
@@ -214,6 +218,37 @@ pub struct InitArgs {
     /// Folder to create the workspace in (created if missing)
     #[arg(default_value = ".", value_name = "DIR")]
     pub folder: std::path::PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CalendarArgs {
+    /// First day (YYYY-MM-DD, workspace time zone) [default: today]
+    #[arg(long, value_name = "DATE")]
+    pub from: Option<jiff::civil::Date>,
+
+    /// Last day, inclusive [default: 13 days after --from]
+    #[arg(long, value_name = "DATE")]
+    pub to: Option<jiff::civil::Date>,
+
+    /// Only this campaign (its folder name)
+    #[arg(long)]
+    pub campaign: Option<String>,
+
+    /// Only this channel
+    #[arg(long)]
+    pub channel: Option<String>,
+
+    /// Only posts with this label
+    #[arg(long)]
+    pub label: Option<String>,
+
+    /// Write an iCalendar feed of the window to FILE instead of printing the agenda
+    #[arg(long, value_name = "FILE")]
+    pub ics: Option<std::path::PathBuf>,
+
+    /// As of this instant (RFC 3339); default: now
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<jiff::Timestamp>,
 }
 
 #[derive(Debug, clap::Args)]

@@ -1,6 +1,7 @@
 //! One module per command: glue from arguments to the library, and exit codes.
 
 pub mod apply;
+pub mod calendar;
 pub mod freeze;
 pub mod history;
 pub mod init;
