@@ -12,6 +12,7 @@ pub mod history;
 pub mod init;
 pub mod plan;
 pub mod platforms;
+pub mod preview;
 pub mod render;
 pub mod schema;
 pub mod source;

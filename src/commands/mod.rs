@@ -6,6 +6,7 @@ pub mod freeze;
 pub mod history;
 pub mod init;
 pub mod plan;
+pub mod preview;
 pub mod status;
 pub mod validate;
 
