@@ -2,6 +2,7 @@
 
 mod support;
 
+mod adapters;
 mod apply;
 mod broken_workspaces;
 mod cli;

@@ -5,6 +5,7 @@
 pub mod bluesky;
 pub mod discord;
 pub mod mastodon;
+pub mod telegram;
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -202,6 +203,7 @@ pub fn adapter_for(
         Platform::Bluesky => Ok(Box::new(bluesky::Bluesky::new(channel, http.clone())?)),
         Platform::Mastodon => Ok(Box::new(mastodon::Mastodon::new(channel, http.clone())?)),
         Platform::Discord => Ok(Box::new(discord::Discord::new(channel, http.clone())?)),
+        Platform::Telegram => Ok(Box::new(telegram::Telegram::new(channel, http.clone())?)),
         platform => Err(SetupError::NotSupported {
             channel: channel.name.clone(),
             platform,

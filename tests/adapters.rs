@@ -1,0 +1,502 @@
+//! Behaviour of the Telegram, Slack and X adapters against a tiny scripted HTTP server.
+//!
+//! The official API servers (and their specs: Slack's is stale Swagger 2.0, X's and Telegram's
+//! are not installable here) cannot be run locally, so these tests check what the adapters SEND
+//! (paths, bodies, signatures) and how they CLASSIFY scripted answers (rate limits, refusals,
+//! 5xx, refused connections), which is where the failure handling lives. The answers are written
+//! from each platform's documentation; they prove the adapters' logic, not the live APIs.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use smm::platforms::{
+    adapter_for, http_client, Lookup, Outgoing, OutgoingMedia, OutgoingPart, Posted, PublishError,
+};
+use smm::state::DeliveryKey;
+use smm::workspace::Channel;
+
+/// One request as the fake server received it.
+#[derive(Debug, Clone)]
+struct Request {
+    method: String,
+    /// Path with query string.
+    path: String,
+    /// Header names lowercased.
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Request {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).expect("request body is JSON")
+    }
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// A scripted answer.
+struct Response {
+    status: u16,
+    headers: Vec<(&'static str, String)>,
+    body: String,
+}
+
+fn answer(status: u16, body: Value) -> Response {
+    Response {
+        status,
+        headers: vec![("content-type", "application/json".into())],
+        body: body.to_string(),
+    }
+}
+
+fn answer_with(status: u16, headers: &[(&'static str, &str)], body: &str) -> Response {
+    Response {
+        status,
+        headers: headers.iter().map(|(n, v)| (*n, v.to_string())).collect(),
+        body: body.to_string(),
+    }
+}
+
+/// A server on 127.0.0.1 that answers `responses` in order, one per connection (it answers
+/// `Connection: close`), then stops; it gives up after 20 s so a test that sends fewer requests
+/// than scripted still ends. Joining it returns the requests it received.
+struct FakeServer {
+    base: String,
+    thread: JoinHandle<Vec<Request>>,
+}
+
+impl FakeServer {
+    fn start(responses: Vec<Response>) -> FakeServer {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        listener.set_nonblocking(true).expect("nonblocking");
+        let thread = std::thread::spawn(move || {
+            let deadline = Instant::now() + Duration::from_secs(20);
+            let mut seen = Vec::new();
+            for response in responses {
+                let stream = loop {
+                    match listener.accept() {
+                        Ok((s, _)) => break Some(s),
+                        Err(_) if Instant::now() < deadline => {
+                            std::thread::sleep(Duration::from_millis(5))
+                        }
+                        Err(_) => break None,
+                    }
+                };
+                let Some(mut stream) = stream else { break };
+                let _ = stream.set_nonblocking(false);
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+                let Some(request) = read_request(&mut stream) else {
+                    break;
+                };
+                seen.push(request);
+                let mut out = format!(
+                    "HTTP/1.1 {} X\r\ncontent-length: {}\r\nconnection: close\r\n",
+                    response.status,
+                    response.body.len()
+                );
+                for (n, v) in &response.headers {
+                    out.push_str(&format!("{n}: {v}\r\n"));
+                }
+                out.push_str("\r\n");
+                out.push_str(&response.body);
+                let _ = stream.write_all(out.as_bytes());
+                let _ = stream.flush();
+            }
+            seen
+        });
+        FakeServer { base, thread }
+    }
+
+    fn requests(self) -> Vec<Request> {
+        self.thread.join().expect("fake server thread")
+    }
+}
+
+fn read_request(stream: &mut TcpStream) -> Option<Request> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    let head_end = loop {
+        if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break p;
+        }
+        let n = stream.read(&mut chunk).ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+    let mut lines = head.split("\r\n");
+    let mut first = lines.next()?.split(' ');
+    let method = first.next()?.to_string();
+    let path = first.next()?.to_string();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let mut body = buf[head_end + 4..].to_vec();
+    let get = |name: &str| {
+        headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+    };
+    if let Some(len) = get("content-length").and_then(|v| v.parse::<usize>().ok()) {
+        while body.len() < len {
+            let n = stream.read(&mut chunk).ok()?;
+            if n == 0 {
+                break;
+            }
+            body.extend_from_slice(&chunk[..n]);
+        }
+    } else if get("transfer-encoding").is_some_and(|v| v.contains("chunked")) {
+        // Read to the terminating chunk, then decode.
+        while !body.ends_with(b"0\r\n\r\n") {
+            let n = stream.read(&mut chunk).ok()?;
+            if n == 0 {
+                break;
+            }
+            body.extend_from_slice(&chunk[..n]);
+        }
+        body = dechunk(&body);
+    }
+    Some(Request {
+        method,
+        path,
+        headers,
+        body,
+    })
+}
+
+fn dechunk(mut raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(p) = raw.windows(2).position(|w| w == b"\r\n") {
+        let size =
+            usize::from_str_radix(String::from_utf8_lossy(&raw[..p]).trim(), 16).unwrap_or(0);
+        if size == 0 {
+            break;
+        }
+        let start = p + 2;
+        out.extend_from_slice(&raw[start..(start + size).min(raw.len())]);
+        raw = &raw[(start + size + 2).min(raw.len())..];
+    }
+    out
+}
+
+/// A base URL nothing listens on: the port was just free.
+fn refused_base() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    drop(listener);
+    format!("http://{addr}")
+}
+
+/// A channel whose credentials name fresh environment variables holding `secrets`.
+fn channel(
+    name: &str,
+    platform: &str,
+    account: &str,
+    base: &str,
+    secrets: &[(&str, &str)],
+) -> Channel {
+    let mut credentials = serde_json::Map::new();
+    for (role, value) in secrets {
+        // Unique per test and role: tests run in parallel threads of one process.
+        let variable = format!(
+            "SMM_ADAPTER_TEST_{}_{}",
+            name.to_uppercase(),
+            role.to_uppercase()
+        );
+        std::env::set_var(&variable, value);
+        credentials.insert(role.to_string(), json!(variable));
+    }
+    let mut c: Channel = serde_json::from_value(json!({
+        "platform": platform,
+        "account": account,
+        "base_url": base,
+        "credentials": credentials,
+    }))
+    .expect("channel");
+    c.name = name.to_string();
+    c
+}
+
+fn outgoing(channel: &str, parts: &[&str]) -> Outgoing {
+    Outgoing {
+        key: DeliveryKey::new("launch", channel),
+        content_hash: "hash1".into(),
+        publish_at: "2026-12-03T08:00:00Z".parse().expect("time"),
+        parts: parts
+            .iter()
+            .map(|t| OutgoingPart {
+                text: t.to_string(),
+                media: Vec::new(),
+            })
+            .collect(),
+        link: None,
+    }
+}
+
+fn publish(c: &Channel, d: &Outgoing) -> Result<Posted, PublishError> {
+    let http = http_client().expect("http client");
+    let adapter = adapter_for(c, &http).expect("adapter");
+    runtime().block_on(adapter.publish(d))
+}
+
+fn find(c: &Channel, d: &Outgoing) -> Result<Lookup, PublishError> {
+    let http = http_client().expect("http client");
+    let adapter = adapter_for(c, &http).expect("adapter");
+    runtime().block_on(adapter.find(d))
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+/// The error's every text, checked to hold none of `secrets`.
+fn assert_no_secret<T: std::fmt::Debug>(result: &T, secrets: &[&str]) {
+    let text = format!("{result:?}");
+    for s in secrets {
+        assert!(!text.contains(s), "a secret leaked into {text}");
+    }
+}
+
+// ---------------------------------------------------------------- Telegram
+
+const TG_TOKEN: &str = "123456:AAbbCCsecretTOKEN_x-y";
+
+fn tg_ok(id: i64) -> Response {
+    answer(
+        200,
+        json!({ "ok": true, "result": { "message_id": id, "chat": { "id": -100, "type": "channel" } } }),
+    )
+}
+
+#[test]
+fn telegram_thread_replies_to_the_part_before() {
+    let server = FakeServer::start(vec![tg_ok(10), tg_ok(11)]);
+    let c = channel(
+        "tg1",
+        "telegram",
+        "@northwind",
+        &server.base,
+        &[("bot_token", TG_TOKEN)],
+    );
+    let mut d = outgoing("tg1", &["First", "Second"]);
+    d.link = Some("https://northwind.coffee/winter".into());
+    let posted = publish(&c, &d).expect("published");
+    assert_eq!(
+        posted,
+        Posted {
+            remote_id: "10".into(),
+            url: Some("https://t.me/northwind/10".into())
+        }
+    );
+    let reqs = server.requests();
+    assert_eq!(reqs.len(), 2);
+    assert_eq!(reqs[0].method, "POST");
+    assert_eq!(reqs[0].path, format!("/bot{TG_TOKEN}/sendMessage"));
+    let first = reqs[0].json();
+    assert_eq!(first["chat_id"], "@northwind");
+    assert_eq!(first["text"], "First");
+    assert_eq!(
+        first["link_preview_options"]["url"],
+        "https://northwind.coffee/winter"
+    );
+    assert!(first.get("reply_parameters").is_none());
+    assert!(
+        first.get("parse_mode").is_none(),
+        "plain text, never markup"
+    );
+    let second = reqs[1].json();
+    assert_eq!(second["text"], "Second");
+    assert_eq!(second["reply_parameters"]["message_id"], 10);
+}
+
+#[test]
+fn telegram_media_go_as_photo_or_album_with_the_caption_first() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = |n: &str| {
+        let p = dir.path().join(n);
+        std::fs::write(&p, b"\x89PNG fake").expect("write");
+        OutgoingMedia {
+            path: p,
+            alt: "a cup".into(),
+        }
+    };
+    let server = FakeServer::start(vec![
+        tg_ok(20),
+        answer(
+            200,
+            json!({ "ok": true, "result": [ { "message_id": 21 }, { "message_id": 22 } ] }),
+        ),
+    ]);
+    let c = channel(
+        "tg2",
+        "telegram",
+        "@northwind",
+        &server.base,
+        &[("bot_token", TG_TOKEN)],
+    );
+    let mut d = outgoing("tg2", &["One photo", "Two photos"]);
+    d.parts[0].media = vec![file("a.png")];
+    d.parts[1].media = vec![file("b.png"), file("c.jpg")];
+    let posted = publish(&c, &d).expect("published");
+    assert_eq!(posted.remote_id, "20");
+    let reqs = server.requests();
+    assert_eq!(reqs[0].path, format!("/bot{TG_TOKEN}/sendPhoto"));
+    assert!(reqs[0]
+        .header("content-type")
+        .is_some_and(|v| v.starts_with("multipart/form-data")));
+    let body = reqs[0].text();
+    assert!(body.contains("name=\"caption\"\r\n\r\nOne photo"), "{body}");
+    assert!(
+        body.contains("name=\"photo\"; filename=\"a.png\""),
+        "{body}"
+    );
+    assert_eq!(reqs[1].path, format!("/bot{TG_TOKEN}/sendMediaGroup"));
+    let body = reqs[1].text();
+    assert!(
+        body.contains(r#"{"type":"photo","media":"attach://file0","caption":"Two photos"}"#),
+        "{body}"
+    );
+    assert!(
+        body.contains(r#"{"type":"photo","media":"attach://file1"}"#),
+        "{body}"
+    );
+    assert!(
+        body.contains(
+            r#"name="reply_parameters"
+
+{"message_id":20}"#
+                .replace('\n', "\r\n")
+                .as_str()
+        ),
+        "{body}"
+    );
+}
+
+#[test]
+fn telegram_rate_limit_refusal_and_server_error_are_classified() {
+    let server = FakeServer::start(vec![
+        answer(
+            429,
+            json!({ "ok": false, "error_code": 429, "description": "Too Many Requests: retry after 35", "parameters": { "retry_after": 35 } }),
+        ),
+        answer(
+            400,
+            json!({ "ok": false, "error_code": 400, "description": "Bad Request: chat not found" }),
+        ),
+        answer(
+            403,
+            json!({ "ok": false, "error_code": 403, "description": "Forbidden: bot is not a member of the channel chat" }),
+        ),
+        answer_with(502, &[], "<html>Bad Gateway</html>"),
+        answer(
+            401,
+            json!({ "ok": false, "error_code": 401, "description": "Unauthorized" }),
+        ),
+    ]);
+    let c = channel(
+        "tg3",
+        "telegram",
+        "@northwind",
+        &server.base,
+        &[("bot_token", TG_TOKEN)],
+    );
+    let d = outgoing("tg3", &["Hello"]);
+    let results: Vec<_> = (0..5).map(|_| publish(&c, &d)).collect();
+    for r in &results {
+        assert_no_secret(r, &[TG_TOKEN, "AAbbCCsecretTOKEN"]);
+    }
+    assert!(
+        matches!(&results[0], Err(PublishError::RateLimited { retry_after, .. }) if *retry_after == Duration::from_secs(35)),
+        "{:?}",
+        results[0]
+    );
+    assert_eq!(
+        results[1],
+        Err(PublishError::Rejected(
+            "400 Bad Request: chat not found".into()
+        ))
+    );
+    assert!(matches!(&results[2], Err(PublishError::Rejected(m)) if m.contains("not a member")));
+    assert!(
+        matches!(&results[3], Err(PublishError::Unknown(m)) if m.contains("502")),
+        "{:?}",
+        results[3]
+    );
+    assert!(
+        matches!(&results[4], Err(PublishError::Auth(m)) if m.contains("SMM_ADAPTER_TEST_TG3_BOT_TOKEN")),
+        "{:?}",
+        results[4]
+    );
+    assert_eq!(server.requests().len(), 5);
+}
+
+#[test]
+fn telegram_a_thread_cut_short_is_unknown_and_a_refused_connection_not_sent() {
+    let server = FakeServer::start(vec![
+        tg_ok(30),
+        answer(
+            400,
+            json!({ "ok": false, "error_code": 400, "description": "Bad Request: message to be replied not found" }),
+        ),
+    ]);
+    let c = channel(
+        "tg4",
+        "telegram",
+        "@northwind",
+        &server.base,
+        &[("bot_token", TG_TOKEN)],
+    );
+    let r = publish(&c, &outgoing("tg4", &["One", "Two"]));
+    assert!(
+        matches!(&r, Err(PublishError::Unknown(m)) if m.contains("partly published (1 of 2")),
+        "{r:?}"
+    );
+    assert_eq!(server.requests().len(), 2);
+
+    let c = channel(
+        "tg5",
+        "telegram",
+        "@northwind",
+        &refused_base(),
+        &[("bot_token", TG_TOKEN)],
+    );
+    let r = publish(&c, &outgoing("tg5", &["One"]));
+    assert!(matches!(&r, Err(PublishError::NotSent(_))), "{r:?}");
+    assert_no_secret(&r, &[TG_TOKEN, "AAbbCCsecretTOKEN"]);
+    // Bots cannot read channel history.
+    assert_eq!(find(&c, &outgoing("tg5", &["One"])), Ok(Lookup::CannotTell));
+}
+
+#[test]
+fn telegram_parts_over_the_limits_are_refused_before_anything_is_sent() {
+    let c = channel(
+        "tg6",
+        "telegram",
+        "@northwind",
+        &refused_base(),
+        &[("bot_token", TG_TOKEN)],
+    );
+    let r = publish(&c, &outgoing("tg6", &["fine", &"x".repeat(4097)]));
+    assert!(
+        matches!(&r, Err(PublishError::Rejected(m)) if m.starts_with("part 2 of 2")),
+        "{r:?}"
+    );
+}
