@@ -11,6 +11,7 @@ use std::sync::OnceLock;
 use unicode_segmentation::UnicodeSegmentation;
 
 use crate::generated as g;
+use crate::urlscan::CharSet;
 use crate::utf16;
 
 /// `app.bsky.feed.post` text limit in grapheme clusters.
@@ -63,29 +64,16 @@ pub enum FacetFeature {
     Tag { tag: String },
 }
 
-fn in_ranges(table: &[(u32, u32)], c: char) -> bool {
-    let c = u32::from(c);
-    table
-        .binary_search_by(|&(lo, hi)| {
-            if hi < c {
-                std::cmp::Ordering::Less
-            } else if lo > c {
-                std::cmp::Ordering::Greater
-            } else {
-                std::cmp::Ordering::Equal
-            }
-        })
-        .is_ok()
-}
-
 /// JavaScript `\s`.
 pub(crate) fn is_js_space(c: char) -> bool {
-    in_ranges(g::JS_WHITESPACE, c)
+    static SET: CharSet = CharSet::new(g::JS_WHITESPACE);
+    SET.contains(c)
 }
 
 /// JavaScript `\p{P}` (Unicode punctuation, in Node's Unicode version).
 fn is_js_punct(c: char) -> bool {
-    in_ranges(g::JS_PUNCTUATION, c)
+    static SET: CharSet = CharSet::new(g::JS_PUNCTUATION);
+    SET.contains(c)
 }
 
 fn tlds() -> &'static HashSet<&'static str> {
@@ -120,6 +108,10 @@ impl<'a> Text<'a> {
     }
     fn slice(&self, from: usize, to: usize) -> &'a str {
         &self.s[self.byte(from)..self.byte(to)]
+    }
+    /// The first char index >= `from` whose char satisfies `pred`.
+    fn next_at(&self, from: usize, pred: impl Fn(char) -> bool) -> Option<usize> {
+        self.chars.get(from..)?.iter().position(|&(_, c)| pred(c)).map(|i| from + i)
     }
     fn len(&self) -> usize {
         self.chars.len()
@@ -282,6 +274,9 @@ pub fn detect_facets(text: &str) -> Vec<Facet> {
     // mentions
     let mut p = 0;
     while mentions && p <= t.len() {
+        // A match needs its trigger character at p or p + 1.
+        let Some(q) = t.next_at(p, |c| c == '@') else { break };
+        p = p.max(q.saturating_sub(1));
         let Some((end, hs, he)) = mention_at(&t, p) else {
             p += 1;
             continue;
@@ -336,6 +331,9 @@ pub fn detect_facets(text: &str) -> Vec<Facet> {
     // tags
     let mut p = 0;
     while tags && p <= t.len() {
+        // A match needs its trigger character at p or p + 1.
+        let Some(q) = t.next_at(p, |c| matches!(c, '#' | '＃')) else { break };
+        p = p.max(q.saturating_sub(1));
         let Some((end, hash, run_end)) = tag_at(&t, p) else {
             p += 1;
             continue;
@@ -362,6 +360,9 @@ pub fn detect_facets(text: &str) -> Vec<Facet> {
     // cashtags
     let mut p = 0;
     while cashtags && p <= t.len() {
+        // A match needs its trigger character at p or p + 1.
+        let Some(q) = t.next_at(p, |c| c == '$') else { break };
+        p = p.max(q.saturating_sub(1));
         let Some((end, dollar)) = cashtag_at(&t, p) else {
             p += 1;
             continue;

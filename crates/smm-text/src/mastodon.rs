@@ -175,6 +175,9 @@ pub fn length_with_spoiler(text: &str, spoiler_text: &str) -> usize {
 /// Links, mentions and hashtags as Mastodon's formatter detects them.
 pub fn spans(text: &str) -> Vec<XEntity> {
     let mut all = entities(text);
+    if !text.contains(['#', '＃']) {
+        return all;
+    }
     all.extend(
         crate::x::extract_entities(text)
             .into_iter()

@@ -94,11 +94,16 @@ impl Twemoji {
             if !text[m.end()..].starts_with('\u{FE0E}') {
                 return Some((m.start(), m.end()));
             }
-            // Only the characters up to the next space can take part.
+            // Only the characters up to the next space can take part, and no
+            // emoji is near 256 characters long (this bounds the work).
             let cut = text[m.end()..]
                 .char_indices()
+                .take(256)
                 .find(|&(_, c)| is_tt_space(c))
-                .map_or(text.len(), |(i, c)| m.end() + i + c.len_utf8());
+                .map_or_else(
+                    || text[m.end()..].char_indices().nth(256).map_or(text.len(), |(i, _)| m.end() + i),
+                    |(i, c)| m.end() + i + c.len_utf8(),
+                );
             if let Ok(Some(exact)) = self.anchored.find(&text[m.start()..cut]) {
                 return Some((m.start(), m.start() + exact.end()));
             }
@@ -113,7 +118,7 @@ fn twemoji() -> Option<&'static Twemoji> {
     CELL.get_or_init(Twemoji::new).as_ref()
 }
 
-use urlscan::{in_table, is_tt_space};
+use urlscan::{is_tt_space, CharSet};
 
 fn plain(cell: &'static OnceLock<Option<regex::Regex>>, src: &str) -> Option<&'static regex::Regex> {
     cell.get_or_init(|| regex::RegexBuilder::new(src).size_limit(64 << 20).dfa_size_limit(64 << 20).build().ok()).as_ref()
@@ -190,18 +195,32 @@ fn extract_urls_utf16(text: &str) -> Vec<UrlEnt> {
     if hits.is_empty() {
         return urls;
     }
-    let units: Vec<u16> = text.encode_utf16().collect();
-    let idx = utf16::Index::new(&mapped);
-    let from_units = |a: usize, b: usize| String::from_utf16_lossy(units.get(a..b).unwrap_or(&[]));
+    // Without astral characters `mapped` is `text`, and UTF-16 ranges are byte ranges of it.
+    let units: Vec<u16> = if astral { text.encode_utf16().collect() } else { Vec::new() };
+    let from_units = |a: usize, b: usize, bytes: (usize, usize)| {
+        if astral {
+            String::from_utf16_lossy(units.get(a..b).unwrap_or(&[]))
+        } else {
+            mapped.get(bytes.0..bytes.1).unwrap_or("").to_string()
+        }
+    };
+    let mut cur = utf16::Cursor::new(&mapped);
     for hit in hits {
         let (url_s, url_e) = (hit.url_start, hit.url_end);
         let (dom_s, dom_e) = (hit.domain_start, hit.domain_end);
-        let (url_s16, url_e16) = (idx.utf16(url_s), idx.utf16(url_e));
-        let (dom_s16, dom_e16) = (idx.utf16(dom_s), idx.utf16(dom_e));
+        let url_s16 = cur.utf16(url_s);
+        let (dom_s16, dom_e16) = (cur.utf16(dom_s), cur.utf16(dom_e));
+        let url_e16 = cur.utf16(url_e);
         let before = &mapped[hit.before_start..url_s];
         let protocol = &mapped[url_s..dom_s];
         let domain_mapped = &mapped[dom_s..dom_e];
-        let domain_units = units.get(dom_s16..dom_e16).unwrap_or(&[]);
+        let domain_owned: Vec<u16>;
+        let domain_units: &[u16] = if astral {
+            units.get(dom_s16..dom_e16).unwrap_or(&[])
+        } else {
+            domain_owned = domain_mapped.encode_utf16().collect();
+            &domain_owned
+        };
         let has_path = hit.path.is_some_and(|(a, b)| b > a);
         let end_position = url_e16;
         let start_position = url_s16;
@@ -237,11 +256,11 @@ fn extract_urls_utf16(text: &str) -> Vec<UrlEnt> {
             if has_path {
                 let ent = &mut urls[last];
                 // `url.replace(domain, lastUrl.url)`: the URL starts with its domain.
-                ent.url = format!("{}{}", ent.url, from_units(dom_e16, url_e16));
+                ent.url = format!("{}{}", ent.url, from_units(dom_e16, url_e16, (dom_e, url_e)));
                 ent.end = end_position;
             }
         } else {
-            let mut url = from_units(url_s16, url_e16);
+            let mut url = from_units(url_s16, url_e16, (url_s, url_e));
             let mut end = end_position;
             if let Some(tco) = valid_tco_url_re() {
                 if let Some(c) = tco.captures(&url) {
@@ -460,8 +479,8 @@ pub fn parse_tweet(text: &str) -> XParse {
     let emoji = if emoji_bytes.is_empty() {
         Vec::new()
     } else {
-        let idx = utf16::Index::new(normalized);
-        by_start(emoji_bytes.into_iter().map(|(s, e)| (idx.utf16(s), utf16::len(&normalized[s..e]))).collect())
+        let mut cur = utf16::Cursor::new(normalized);
+        by_start(emoji_bytes.into_iter().map(|(s, e)| (cur.utf16(s), utf16::len(&normalized[s..e]))).collect())
     };
     let (mut url_k, mut emoji_k) = (0, 0);
 
@@ -534,12 +553,15 @@ fn extract_mentions(text: &str) -> Vec<XEntity> {
     out
 }
 
+static HASHTAG_ALPHA: CharSet = CharSet::new(g::TT_HASHTAG_ALPHA);
+static HASHTAG_ALNUM: CharSet = CharSet::new(g::TT_HASHTAG_ALPHANUMERIC);
+
 fn is_hashtag_alpha(c: char) -> bool {
-    in_table(g::TT_HASHTAG_ALPHA, c)
+    HASHTAG_ALPHA.contains(c)
 }
 
 fn is_hashtag_alnum(c: char) -> bool {
-    in_table(g::TT_HASHTAG_ALPHANUMERIC, c)
+    HASHTAG_ALNUM.contains(c)
 }
 
 /// twitter-text's `validHashtag` (flags `gi`) at char index `p`:
@@ -567,6 +589,9 @@ fn hashtag_at(chars: &[char], p: usize) -> Option<(usize, usize)> {
         }
     }
     let c = *chars.get(p)?;
+    if !is_hash(p + 1) {
+        return None;
+    }
     let boundary = matches!(c, '\u{FE0E}' | '\u{FE0F}') || !(is_hashtag_alnum(c) || c == '&');
     if boundary && is_hash(p + 1) {
         if let Some(e) = tag(p + 2) {
@@ -701,11 +726,11 @@ pub fn extract_urls(text: &str) -> Vec<XEntity> {
     if urls.is_empty() {
         return Vec::new();
     }
-    let idx = utf16::Index::new(text);
+    let mut cur = utf16::Cursor::new(text);
     urls.into_iter()
         .map(|u| XEntity {
-            start: idx.byte(u.start),
-            end: idx.byte(u.end),
+            start: cur.byte(u.start),
+            end: cur.byte(u.end),
             kind: XEntityKind::Url(u.url),
         })
         .collect()
