@@ -500,3 +500,279 @@ fn telegram_parts_over_the_limits_are_refused_before_anything_is_sent() {
         "{r:?}"
     );
 }
+
+// ---------------------------------------------------------------- Slack
+
+const SLACK_TOKEN: &str = "xoxb-1111-2222-secretSLACKtoken";
+
+fn slack_ok(ts: &str) -> Response {
+    answer(
+        200,
+        json!({ "ok": true, "channel": "C0123", "ts": ts, "message": { "text": "x" } }),
+    )
+}
+
+fn permalink(ts: &str) -> Response {
+    answer(
+        200,
+        json!({ "ok": true, "channel": "C0123", "permalink": format!("https://northwind.slack.com/archives/C0123/p{}", ts.replace('.', "")) }),
+    )
+}
+
+#[test]
+fn slack_bot_threads_with_metadata_and_links_the_first_message() {
+    let server = FakeServer::start(vec![
+        slack_ok("1700000000.000100"),
+        slack_ok("1700000001.000200"),
+        permalink("1700000000.000100"),
+    ]);
+    let c = channel(
+        "sl1",
+        "slack",
+        "C0123",
+        &server.base,
+        &[("token", SLACK_TOKEN)],
+    );
+    let posted =
+        publish(&c, &outgoing("sl1", &["Hello <!channel> & all", "Reply"])).expect("published");
+    assert_eq!(
+        posted,
+        Posted {
+            remote_id: "1700000000.000100".into(),
+            url: Some("https://northwind.slack.com/archives/C0123/p1700000000000100".into())
+        }
+    );
+    let reqs = server.requests();
+    assert_eq!(reqs[0].path, "/api/chat.postMessage");
+    assert_eq!(
+        reqs[0].header("authorization"),
+        Some(format!("Bearer {SLACK_TOKEN}").as_str())
+    );
+    let first = reqs[0].json();
+    assert_eq!(first["channel"], "C0123");
+    assert_eq!(
+        first["text"], "Hello &lt;!channel&gt; &amp; all",
+        "never pings anyone"
+    );
+    assert_eq!(first["unfurl_links"], true);
+    assert_eq!(first["metadata"]["event_type"], "smm_delivery");
+    assert_eq!(first["metadata"]["event_payload"]["key"], "launch@sl1");
+    assert_eq!(first["metadata"]["event_payload"]["content_hash"], "hash1");
+    assert!(first.get("thread_ts").is_none());
+    let second = reqs[1].json();
+    assert_eq!(second["thread_ts"], "1700000000.000100");
+    assert_eq!(second["metadata"]["event_payload"]["part"], 1);
+    assert!(
+        reqs[2].path.starts_with("/api/chat.getPermalink?"),
+        "{}",
+        reqs[2].path
+    );
+    assert!(reqs[2].path.contains("message_ts=1700000000.000100"));
+}
+
+#[test]
+fn slack_bot_refusals_rate_limits_and_errors_are_classified() {
+    let server = FakeServer::start(vec![
+        answer(200, json!({ "ok": false, "error": "channel_not_found" })),
+        answer_with(
+            429,
+            &[("retry-after", "12")],
+            r#"{"ok":false,"error":"ratelimited"}"#,
+        ),
+        answer(200, json!({ "ok": false, "error": "invalid_auth" })),
+        answer_with(500, &[], "oops"),
+        answer(200, json!({ "ok": false, "error": "ratelimited" })),
+    ]);
+    let c = channel(
+        "sl2",
+        "slack",
+        "C0123",
+        &server.base,
+        &[("token", SLACK_TOKEN)],
+    );
+    let d = outgoing("sl2", &["Hello"]);
+    let r: Vec<_> = (0..5).map(|_| publish(&c, &d)).collect();
+    for x in &r {
+        assert_no_secret(x, &[SLACK_TOKEN, "secretSLACKtoken"]);
+    }
+    assert!(
+        matches!(&r[0], Err(PublishError::Rejected(m)) if m.contains("channel_not_found")),
+        "{:?}",
+        r[0]
+    );
+    assert!(
+        matches!(&r[1], Err(PublishError::RateLimited { retry_after, .. }) if *retry_after == Duration::from_secs(12)),
+        "{:?}",
+        r[1]
+    );
+    assert!(
+        matches!(&r[2], Err(PublishError::Auth(m)) if m.contains("SMM_ADAPTER_TEST_SL2_TOKEN")),
+        "{:?}",
+        r[2]
+    );
+    assert!(matches!(&r[3], Err(PublishError::Unknown(_))), "{:?}", r[3]);
+    assert!(
+        matches!(&r[4], Err(PublishError::RateLimited { .. })),
+        "{:?}",
+        r[4]
+    );
+    assert_eq!(server.requests().len(), 5);
+}
+
+#[test]
+fn slack_media_are_refused_before_anything_is_sent() {
+    // Nothing listens: a request would come back NotSent, not Rejected.
+    let c = channel(
+        "sl3",
+        "slack",
+        "C0123",
+        &refused_base(),
+        &[("token", SLACK_TOKEN)],
+    );
+    let mut d = outgoing("sl3", &["Text only", "With a picture"]);
+    d.parts[1].media.push(OutgoingMedia {
+        path: "/nonexistent.png".into(),
+        alt: String::new(),
+    });
+    assert_eq!(
+        publish(&c, &d),
+        Err(PublishError::Rejected(
+            "part 2 of 2: Slack media upload is not supported yet".into()
+        ))
+    );
+    let r = publish(&c, &outgoing("sl3", &["Hi"]));
+    assert!(matches!(&r, Err(PublishError::NotSent(_))), "{r:?}");
+    assert_no_secret(&r, &[SLACK_TOKEN]);
+}
+
+#[test]
+fn slack_bot_finds_a_lost_delivery_by_its_exact_key() {
+    let meta = |key: &str, part: u64| json!({ "event_type": "smm_delivery", "event_payload": { "key": key, "content_hash": "hash1", "part": part } });
+    let server = FakeServer::start(vec![
+        // Newest first; a near-miss key and a message without metadata around it.
+        answer(
+            200,
+            json!({ "ok": true, "has_more": false, "messages": [
+            { "ts": "1796284900.000300", "text": "other", "metadata": meta("launch-2@sl4", 0) },
+            { "ts": "1796284800.000200", "text": "Hello", "metadata": meta("launch@sl4", 0) },
+            { "ts": "1796284700.000100", "text": "Hello" },
+        ], "response_metadata": { "next_cursor": "" } }),
+        ),
+        answer(
+            200,
+            json!({ "ok": true, "messages": [
+            { "ts": "1796284800.000200", "metadata": meta("launch@sl4", 0) },
+            { "ts": "1796284801.000500", "thread_ts": "1796284800.000200", "metadata": meta("launch@sl4", 1) },
+        ] }),
+        ),
+        permalink("1796284800.000200"),
+        // Second lookup: nothing there, and every page read.
+        answer(
+            200,
+            json!({ "ok": true, "messages": [], "response_metadata": { "next_cursor": "" } }),
+        ),
+    ]);
+    let c = channel(
+        "sl4",
+        "slack",
+        "C0123",
+        &server.base,
+        &[("token", SLACK_TOKEN)],
+    );
+    let d = outgoing("sl4", &["Hello", "Reply"]);
+    assert_eq!(
+        find(&c, &d),
+        Ok(Lookup::Found(Posted {
+            remote_id: "1796284800.000200".into(),
+            url: Some("https://northwind.slack.com/archives/C0123/p1796284800000200".into())
+        }))
+    );
+    assert_eq!(find(&c, &d), Ok(Lookup::NotFound));
+    let reqs = server.requests();
+    let history = &reqs[0].path;
+    assert!(
+        history.starts_with("/api/conversations.history?"),
+        "{history}"
+    );
+    assert!(history.contains("channel=C0123"));
+    assert!(history.contains("include_all_metadata=true"));
+    // publish_at 2026-12-03T08:00:00Z minus 15 minutes.
+    let oldest = "2026-12-03T07:45:00Z"
+        .parse::<jiff::Timestamp>()
+        .expect("time")
+        .as_second();
+    assert!(history.contains(&format!("oldest={oldest}")), "{history}");
+    assert!(reqs[1].path.starts_with("/api/conversations.replies?"));
+    assert!(reqs[1].path.contains("ts=1796284800.000200"));
+}
+
+#[test]
+fn slack_webhook_posts_text_parts_in_order_and_cannot_look_up() {
+    let server = FakeServer::start(vec![
+        answer_with(200, &[("content-type", "text/plain")], "ok"),
+        answer_with(200, &[("content-type", "text/plain")], "ok"),
+        answer_with(404, &[], "no_service"),
+        answer_with(400, &[], "invalid_payload"),
+        answer_with(429, &[("retry-after", "3")], "rate_limited"),
+    ]);
+    let hook = format!("{}/services/T000/B000/secretHOOKpart", server.base);
+    let c = channel(
+        "sl5",
+        "slack",
+        "#general",
+        "https://unused.invalid",
+        &[("webhook_url", &hook)],
+    );
+    let d = outgoing("sl5", &["One", "Two"]);
+    assert_eq!(
+        publish(&c, &d),
+        Ok(Posted {
+            remote_id: "slack-webhook".into(),
+            url: None
+        })
+    );
+    let one = outgoing("sl5", &["One"]);
+    let r: Vec<_> = (0..3).map(|_| publish(&c, &one)).collect();
+    for x in &r {
+        assert_no_secret(x, &[&hook, "secretHOOKpart", "/services/"]);
+    }
+    assert!(
+        matches!(&r[0], Err(PublishError::Auth(m)) if m.contains("no_service")),
+        "{:?}",
+        r[0]
+    );
+    assert!(
+        matches!(&r[1], Err(PublishError::Rejected(m)) if m.contains("invalid_payload")),
+        "{:?}",
+        r[1]
+    );
+    assert!(
+        matches!(&r[2], Err(PublishError::RateLimited { retry_after, .. }) if *retry_after == Duration::from_secs(3)),
+        "{:?}",
+        r[2]
+    );
+    assert_eq!(find(&c, &d), Ok(Lookup::CannotTell));
+    let reqs = server.requests();
+    assert_eq!(reqs[0].path, "/services/T000/B000/secretHOOKpart");
+    assert_eq!(
+        reqs[0].json(),
+        json!({ "text": "One", "unfurl_links": true })
+    );
+    assert_eq!(reqs[1].json()["text"], "Two");
+
+    // A refused connection names the variable, never the URL.
+    let hook = format!("{}/services/T000/B000/secretHOOKpart", refused_base());
+    let c = channel(
+        "sl6",
+        "slack",
+        "#general",
+        "https://unused.invalid",
+        &[("webhook_url", &hook)],
+    );
+    let r = publish(&c, &one);
+    assert!(
+        matches!(&r, Err(PublishError::NotSent(m)) if m.contains("SMM_ADAPTER_TEST_SL6_WEBHOOK_URL")),
+        "{r:?}"
+    );
+    assert_no_secret(&r, &[&hook, "secretHOOKpart"]);
+}

@@ -5,6 +5,7 @@
 pub mod bluesky;
 pub mod discord;
 pub mod mastodon;
+pub mod slack;
 pub mod telegram;
 
 use std::future::Future;
@@ -204,6 +205,7 @@ pub fn adapter_for(
         Platform::Mastodon => Ok(Box::new(mastodon::Mastodon::new(channel, http.clone())?)),
         Platform::Discord => Ok(Box::new(discord::Discord::new(channel, http.clone())?)),
         Platform::Telegram => Ok(Box::new(telegram::Telegram::new(channel, http.clone())?)),
+        Platform::Slack => Ok(Box::new(slack::Slack::new(channel, http.clone())?)),
         platform => Err(SetupError::NotSupported {
             channel: channel.name.clone(),
             platform,
