@@ -7,6 +7,7 @@ pub mod discord;
 pub mod mastodon;
 pub mod slack;
 pub mod telegram;
+pub mod x;
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -206,6 +207,7 @@ pub fn adapter_for(
         Platform::Discord => Ok(Box::new(discord::Discord::new(channel, http.clone())?)),
         Platform::Telegram => Ok(Box::new(telegram::Telegram::new(channel, http.clone())?)),
         Platform::Slack => Ok(Box::new(slack::Slack::new(channel, http.clone())?)),
+        Platform::X => Ok(Box::new(x::X::new(channel, http.clone())?)),
         platform => Err(SetupError::NotSupported {
             channel: channel.name.clone(),
             platform,
