@@ -67,6 +67,9 @@ fn platform_name<S: serde::Serializer>(p: &Platform, s: S) -> Result<S::Ok, S::E
     s.serialize_str(p.as_str())
 }
 
+/// Templates compiled for one post, by source text.
+type Compiled<'r, 'w> = std::collections::HashMap<&'w str, Result<minijinja::Template<'r, 'w>, minijinja::Error>>;
+
 /// The template environment of a workspace.
 pub struct Renderer<'w> {
     env: Environment<'w>,
@@ -138,11 +141,13 @@ impl<'w> Renderer<'w> {
             .map(|(index, post)| {
                 let mut out = Vec::new();
                 let mut post_diags = Vec::new();
+                // Channels of a post mostly share its text: compile each template source once.
+                let mut compiled = Compiled::new();
                 for channel_name in channels_of(post, settings) {
                     let Some(channel) = settings.channels.get(channel_name) else {
                         continue;
                     };
-                    if let Some(d) = self.delivery(index, post, channel, settings, sources, &mut post_diags) {
+                    if let Some(d) = self.delivery(index, post, channel, settings, sources, &mut compiled, &mut post_diags) {
                         out.push(d);
                     }
                 }
@@ -157,13 +162,15 @@ impl<'w> Renderer<'w> {
         out
     }
 
-    fn delivery(
-        &self,
+    #[allow(clippy::too_many_arguments)]
+    fn delivery<'r>(
+        &'r self,
         index: usize,
-        post: &Post,
+        post: &'w Post,
         channel: &Channel,
         settings: &Settings,
         sources: &Sources,
+        compiled: &mut Compiled<'r, 'w>,
         diags: &mut Vec<Diagnostic>,
     ) -> Option<Delivery> {
         let platform_key = channel.platform.as_str();
@@ -191,16 +198,16 @@ impl<'w> Renderer<'w> {
         };
         let variants = [channel_variant, platform_variant];
 
-        let (text, text_ptr) = match pick(&|v| v.text.is_some()) {
+        let (text, text_ptr): (&'w str, String) = match pick(&|v| v.text.is_some()) {
             Some(k) => (
                 variants
                     .iter()
                     .flatten()
-                    .find_map(|v| v.text.clone())
+                    .find_map(|v| v.text.as_deref())
                     .unwrap_or_default(),
                 variant_ptr(&k, "text"),
             ),
-            None => (post.spec.text.clone(), "/text".to_string()),
+            None => (post.spec.text.as_str(), "/text".to_string()),
         };
         let (media, media_ptr) = match pick(&|v| v.media.is_some()) {
             Some(k) => (
@@ -213,16 +220,16 @@ impl<'w> Renderer<'w> {
             ),
             None => (post.spec.media.clone(), "/media".to_string()),
         };
-        let (thread, thread_ptr): (Vec<Part>, String) = match pick(&|v| v.thread.is_some()) {
+        let (thread, thread_ptr): (&'w [Part], String) = match pick(&|v| v.thread.is_some()) {
             Some(k) => (
                 variants
                     .iter()
                     .flatten()
-                    .find_map(|v| v.thread.clone())
+                    .find_map(|v| v.thread.as_deref())
                     .unwrap_or_default(),
                 variant_ptr(&k, "thread"),
             ),
-            None => (post.spec.thread.clone(), "/thread".to_string()),
+            None => (post.spec.thread.as_slice(), "/thread".to_string()),
         };
         let link = variants
             .iter()
@@ -233,7 +240,7 @@ impl<'w> Renderer<'w> {
         let ctx = self.context(post, channel, settings);
         let mut parts = Vec::with_capacity(1 + thread.len());
         let mut failed = false;
-        let first = self.render_text(&text, &ctx, post, &text_ptr, sources, diags);
+        let first = self.render_text(text, &ctx, post, &text_ptr, sources, compiled, diags);
         match first {
             Some(t) => parts.push(RenderedPart::new(t, media, text_ptr, media_ptr, channel.platform, channel.limit)),
             None => failed = true,
@@ -243,7 +250,7 @@ impl<'w> Renderer<'w> {
                 Part::Text(_) => format!("{thread_ptr}/{i}"),
                 Part::Full { .. } => format!("{thread_ptr}/{i}/text"),
             };
-            match self.render_text(part.text(), &ctx, post, &ptr, sources, diags) {
+            match self.render_text(part.text(), &ctx, post, &ptr, sources, compiled, diags) {
                 Some(t) => parts.push(RenderedPart::new(
                     t,
                     part.media().to_vec(),
@@ -326,16 +333,24 @@ impl<'w> Renderer<'w> {
         Value::from(ctx)
     }
 
-    fn render_text(
-        &self,
-        source: &str,
+    #[allow(clippy::too_many_arguments)]
+    fn render_text<'r>(
+        &'r self,
+        source: &'w str,
         ctx: &Value,
         post: &Post,
         pointer: &str,
         sources: &Sources,
+        compiled: &mut Compiled<'r, 'w>,
         diags: &mut Vec<Diagnostic>,
     ) -> Option<String> {
-        match self.env.render_str(source, ctx.clone()) {
+        let template = compiled.entry(source).or_insert_with(|| self.env.template_from_str(source));
+        let rendered = match template {
+            Ok(t) => t.render(ctx.clone()),
+            // Errors are not Clone: compile again for this report (rare: a broken template).
+            Err(_) => self.env.template_from_str(source).and_then(|t| t.render(ctx.clone())),
+        };
+        match rendered {
             Ok(text) => Some(text.trim_end().to_string()),
             Err(e) => {
                 // Including a template that did not compile fails as "non-existing template"; it

@@ -438,7 +438,7 @@ fn check_doc(sources: &Sources, file: FileId, kind: FileKind, diags: &mut Vec<Di
 /// Converts a schema-valid document into its type. The schema and the types agree, so a
 /// failure here is reported as a bug rather than hidden.
 fn typed<T: DeserializeOwned>(file: FileId, doc: &Document, diags: &mut Vec<Diagnostic>) -> Option<T> {
-    match serde_json::from_value(doc.value.clone()) {
+    match T::deserialize(&doc.value) {
         Ok(v) => Some(v),
         Err(e) => {
             diags.push(
