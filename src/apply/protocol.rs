@@ -20,6 +20,8 @@ const LEASE: SignedDuration = SignedDuration::from_mins(10);
 const ATTEMPTS: u32 = 4;
 /// Re-plans after losing a push race before giving up on this run.
 const MAX_REPLANS: u32 = 5;
+/// Attempts to record a result while other runners keep pushing: a result must not be lost.
+const RESULT_ATTEMPTS: u32 = 40;
 
 pub struct ApplyOptions {
     pub at: Option<Timestamp>,
@@ -47,6 +49,19 @@ pub enum Outcome {
     NotSent(String),
     /// Another apply holds it right now.
     Held,
+}
+
+impl Outcome {
+    /// A few words for logs: what the platform said.
+    pub fn summary(&self) -> String {
+        match self {
+            Outcome::Published { url } | Outcome::Recovered { url } => format!("published{}", url.as_deref().map(|u| format!(" at {u}")).unwrap_or_default()),
+            Outcome::Rejected(r) => format!("rejected: {r}"),
+            Outcome::Unknown(r) => format!("unknown: {r}"),
+            Outcome::NotSent(r) => format!("not sent: {r}"),
+            Outcome::Held => "held by another apply".into(),
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -496,10 +511,13 @@ async fn write_result(
     event: Event,
     message: String,
 ) -> Result<(), String> {
-    for _ in 0..MAX_REPLANS {
+    for attempt in 1..=RESULT_ATTEMPTS {
         match write(state, key, event.clone(), message.clone()).await {
             Ok(()) => return Ok(()),
             Err(Ok(Lost)) => {
+                // Another runner pushed in between: take its state, wait a little (jittered, so
+                // the two do not collide again in step) and append on top.
+                tokio::time::sleep(backoff(attempt.min(3)) / 4).await;
                 let writer = state.lock().await;
                 tokio::task::block_in_place(|| writer.store.sync()).map_err(|e| e.to_string())?;
             }
@@ -665,7 +683,7 @@ async fn deliver(
             Ok(()) => outcome,
             // The platform answered but the record could not be written: the next run reconciles it.
             Err(m) => {
-                Outcome::Unknown(format!("{outcome:?}, but recording the result failed: {m}"))
+                Outcome::Unknown(format!("{}, but recording the result failed: {m}", outcome.summary()))
             }
         },
     )

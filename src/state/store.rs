@@ -474,11 +474,10 @@ impl Store {
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
-        if text.contains("[rejected]")
-            || text.contains("non-fast-forward")
-            || text.contains("fetch first")
-            || text.contains("stale info")
-        {
+        // A race lost on the remote shows as a rejection, or (another push holding the ref's
+        // lock at that moment) as "failed to update ref" / "cannot lock ref".
+        let lost_race = ["[rejected]", "non-fast-forward", "fetch first", "stale info", "failed to update ref", "cannot lock ref"];
+        if lost_race.iter().any(|m| text.contains(m)) {
             Err(PushError::Rejected)
         } else {
             Err(PushError::Failed(text.trim().to_string()))
