@@ -59,9 +59,18 @@ fn generate(root: &Path, posts: usize) {
     }
     smm.push_str("defaults:\n  channels: [bluesky, mastodon, x, linkedin]\npolicy:\n  banned_words: { words: [guarantee] }\n  spacing: { severity: off }\n  max_per_day: { severity: off }\n");
     write(&root.join("smm.yaml"), &smm);
-    write(&root.join("templates/signature.j2"), "{% if channel.platform == \"mastodon\" %}— the Bench team{% else %}— Bench{% endif %}");
-    write(&root.join("templates/macros.j2"), "{% macro cta(url) %}Get it here: {{ url }}{% endmacro %}");
-    let png = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/base/media/cup.png")).expect("png");
+    write(
+        &root.join("templates/signature.j2"),
+        "{% if channel.platform == \"mastodon\" %}— the Bench team{% else %}— Bench{% endif %}",
+    );
+    write(
+        &root.join("templates/macros.j2"),
+        "{% macro cta(url) %}Get it here: {{ url }}{% endmacro %}",
+    );
+    let png = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/base/media/cup.png"),
+    )
+    .expect("png");
     for i in 0..4 {
         std::fs::create_dir_all(root.join("media")).expect("mkdir");
         std::fs::write(root.join(format!("media/photo{i}.png")), &png).expect("png");
@@ -72,7 +81,10 @@ fn generate(root: &Path, posts: usize) {
     while written < posts {
         let size = (50 + rng.below(450) as usize).min(posts - written);
         let slug = format!("campaign-{campaign:04}");
-        write(&root.join(format!("campaigns/{slug}/campaign.yaml")), &format!("name: Campaign {campaign}\nowner: \"@team\"\nutm:\n  campaign: {slug}\n"));
+        write(
+            &root.join(format!("campaigns/{slug}/campaign.yaml")),
+            &format!("name: Campaign {campaign}\nowner: \"@team\"\nutm:\n  campaign: {slug}\n"),
+        );
         for j in 0..size {
             let n = written + j;
             let day = 1 + (n / 40) % 28;
@@ -95,7 +107,10 @@ fn generate(root: &Path, posts: usize) {
                 post,
                 "variants:\n  x:\n    text: Tea note {n} ☕ {{{{ \"https://bench.tea/p/{n}\" | utm }}}}\n  mastodon:\n    text: |\n      {{% from \"macros.j2\" import cta %}}Tea note {n}, written for Mastodon. #TeaTime\n      {{{{ cta(\"https://bench.tea/p/{n}\" | utm) }}}}\n"
             );
-            write(&root.join(format!("campaigns/{slug}/post-{n:06}.yaml")), &post);
+            write(
+                &root.join(format!("campaigns/{slug}/post-{n:06}.yaml")),
+                &post,
+            );
         }
         written += size;
         campaign += 1;
@@ -109,10 +124,20 @@ fn measure(runs: usize, cmd: &[&str], cwd: &Path) -> (Duration, u64) {
     let mut rss = 0;
     for _ in 0..runs {
         let start = Instant::now();
-        let out = Command::new("/usr/bin/time").arg("-f").arg("%M").args(cmd).current_dir(cwd).output().expect("run /usr/bin/time (Debian package `time`)");
+        let out = Command::new("/usr/bin/time")
+            .arg("-f")
+            .arg("%M")
+            .args(cmd)
+            .current_dir(cwd)
+            .output()
+            .expect("run /usr/bin/time (Debian package `time`)");
         times.push(start.elapsed());
         let stderr = String::from_utf8_lossy(&out.stderr);
-        let kb: u64 = stderr.lines().last().and_then(|l| l.trim().parse().ok()).unwrap_or(0);
+        let kb: u64 = stderr
+            .lines()
+            .last()
+            .and_then(|l| l.trim().parse().ok())
+            .unwrap_or(0);
         rss = rss.max(kb);
     }
     times.sort();
@@ -153,14 +178,27 @@ fn main() {
         let runs = if n >= 100_000 { 3 } else { 5 };
         let files = post_files(&root);
         let list = root.join(".files");
-        std::fs::write(&list, files.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join("\n")).expect("list");
+        std::fs::write(
+            &list,
+            files
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join("\n"),
+        )
+        .expect("list");
         let floor = measure(runs, &["sh", "-c", "xargs cat < .files > /dev/null"], &root);
         let validate = measure(runs, &[smm, "validate", "--at", at], &root);
         let plan = measure(runs, &[smm, "plan", "--at", at], &root);
-        let checker = Path::new(env!("CARGO_MANIFEST_DIR")).join(".tools/venv/bin/check-jsonschema");
+        let checker =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join(".tools/venv/bin/check-jsonschema");
         let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/post.schema.json");
         let baseline = if checker.is_file() && n <= 10_000 {
-            let cmd = format!("xargs {} --schemafile {} < .files > /dev/null", checker.display(), schema.display());
+            let cmd = format!(
+                "xargs {} --schemafile {} < .files > /dev/null",
+                checker.display(),
+                schema.display()
+            );
             Some(measure(1, &["sh", "-c", &cmd], &root).0)
         } else {
             None
@@ -175,7 +213,10 @@ fn main() {
             plan.1 / 1024,
             baseline.map_or("–".into(), secs),
             validate.0.as_secs_f64() / floor.0.as_secs_f64().max(1e-9),
-            baseline.map_or("–".into(), |b| format!("{:.1}×", b.as_secs_f64() / validate.0.as_secs_f64())),
+            baseline.map_or("–".into(), |b| format!(
+                "{:.1}×",
+                b.as_secs_f64() / validate.0.as_secs_f64()
+            )),
         );
         eprintln!("{n} posts done");
     }

@@ -42,25 +42,48 @@ pub fn entries<'a>(
 ) -> Vec<Entry<'a>> {
     let mut by_post: BTreeMap<(Timestamp, &str), Entry<'a>> = BTreeMap::new();
     let keep = |i: &Item| {
-        let Some(at) = &i.publish_at else { return false };
+        let Some(at) = &i.publish_at else {
+            return false;
+        };
         let day = at.date();
         day >= window.from
             && day <= window.to
-            && window.campaign.is_none_or(|c| i.campaign.as_deref() == Some(c))
+            && window
+                .campaign
+                .is_none_or(|c| i.campaign.as_deref() == Some(c))
             && window.channel.is_none_or(|c| i.key.channel == c)
-            && window.label.is_none_or(|l| labels.get(&i.key.post).is_some_and(|ls| ls.iter().any(|x| x == l)))
+            && window.label.is_none_or(|l| {
+                labels
+                    .get(&i.key.post)
+                    .is_some_and(|ls| ls.iter().any(|x| x == l))
+            })
     };
     for item in plan.items.iter().filter(|i| keep(i)) {
         let Some(at) = &item.publish_at else { continue };
-        let entry = by_post.entry((at.timestamp(), item.key.post.as_str())).or_insert_with(|| Entry {
-            post: &item.key.post,
-            at: at.clone(),
-            channels: Vec::new(),
-            campaign: item.campaign.as_deref(),
-            first_line: item.parts.first().and_then(|p| p.text.lines().next()).unwrap_or(""),
-            conflicts: item.file.as_ref().and_then(|f| conflicts.get(f)).cloned().unwrap_or_default(),
-        });
-        entry.channels.push((&item.key.channel, DeliveryState::of(item.action), item.url.as_deref()));
+        let entry = by_post
+            .entry((at.timestamp(), item.key.post.as_str()))
+            .or_insert_with(|| Entry {
+                post: &item.key.post,
+                at: at.clone(),
+                channels: Vec::new(),
+                campaign: item.campaign.as_deref(),
+                first_line: item
+                    .parts
+                    .first()
+                    .and_then(|p| p.text.lines().next())
+                    .unwrap_or(""),
+                conflicts: item
+                    .file
+                    .as_ref()
+                    .and_then(|f| conflicts.get(f))
+                    .cloned()
+                    .unwrap_or_default(),
+            });
+        entry.channels.push((
+            &item.key.channel,
+            DeliveryState::of(item.action),
+            item.url.as_deref(),
+        ));
     }
     by_post.into_values().collect()
 }
@@ -68,7 +91,11 @@ pub fn entries<'a>(
 /// The terminal agenda: one heading per day, one line per post.
 pub fn render_agenda(plan: &Plan, entries: &[Entry<'_>], window: &Window<'_>) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "{} · {} to {} · times in {}", plan.brand, window.from, window.to, plan.zone_name);
+    let _ = writeln!(
+        out,
+        "{} · {} to {} · times in {}",
+        plan.brand, window.from, window.to, plan.zone_name
+    );
     if entries.is_empty() {
         out.push_str("\nNothing scheduled in this window.\n");
         return out;
@@ -79,7 +106,17 @@ pub fn render_agenda(plan: &Plan, entries: &[Entry<'_>], window: &Window<'_>) ->
             day = Some(e.at.date());
             let _ = writeln!(out, "\n{}", e.at.strftime("%A %Y-%m-%d"));
         }
-        let channels: Vec<String> = e.channels.iter().map(|(c, s, _)| if *s == DeliveryState::Scheduled { c.to_string() } else { format!("{c} ({})", s.as_str()) }).collect();
+        let channels: Vec<String> = e
+            .channels
+            .iter()
+            .map(|(c, s, _)| {
+                if *s == DeliveryState::Scheduled {
+                    c.to_string()
+                } else {
+                    format!("{c} ({})", s.as_str())
+                }
+            })
+            .collect();
         let text: String = e.first_line.chars().take(72).collect();
         let _ = writeln!(out, "  {}  {text}", e.at.strftime("%H:%M"));
         let _ = writeln!(out, "         {} → {}", e.post, channels.join(", "));
@@ -98,25 +135,44 @@ pub fn render_ics(plan: &Plan, entries: &[Entry<'_>]) -> String {
     line("VERSION:2.0".into());
     line("PRODID:-//smm//content calendar//EN".into());
     line("CALSCALE:GREGORIAN".into());
-    line(format!("X-WR-CALNAME:{}", escape(&format!("{} social calendar", plan.brand))));
+    line(format!(
+        "X-WR-CALNAME:{}",
+        escape(&format!("{} social calendar", plan.brand))
+    ));
     line(format!("X-WR-TIMEZONE:{}", plan.zone_name));
     for e in entries {
         let start = e.at.timestamp();
         for (channel, state, url) in &e.channels {
             line("BEGIN:VEVENT".into());
-            line(format!("UID:{}", escape(&format!("{}@{channel}.smm", e.post))));
+            line(format!(
+                "UID:{}",
+                escape(&format!("{}@{channel}.smm", e.post))
+            ));
             // DTSTAMP is when the entry was made; the due time keeps the feed byte-stable.
             line(format!("DTSTAMP:{}", utc(start)));
             line(format!("DTSTART:{}", utc(start)));
             line("DURATION:PT15M".into());
-            line(format!("SUMMARY:{}", escape(&format!("[{channel}] {}", e.first_line))));
+            line(format!(
+                "SUMMARY:{}",
+                escape(&format!("[{channel}] {}", e.first_line))
+            ));
             let mut description = format!("{} · {} · {}", e.post, channel, state.as_str());
             if let Some(c) = e.campaign {
                 description.push_str(&format!(" · campaign {c}"));
             }
             line(format!("DESCRIPTION:{}", escape(&description)));
-            line(format!("CATEGORIES:{}", escape(e.campaign.unwrap_or("posts"))));
-            line(format!("STATUS:{}", if *state == DeliveryState::Missed { "CANCELLED" } else { "CONFIRMED" }));
+            line(format!(
+                "CATEGORIES:{}",
+                escape(e.campaign.unwrap_or("posts"))
+            ));
+            line(format!(
+                "STATUS:{}",
+                if *state == DeliveryState::Missed {
+                    "CANCELLED"
+                } else {
+                    "CONFIRMED"
+                }
+            ));
             if let Some(u) = url {
                 line(format!("URL:{u}"));
             }
@@ -133,7 +189,10 @@ fn utc(t: Timestamp) -> String {
 
 /// TEXT escaping of RFC 5545 §3.3.11.
 fn escape(s: &str) -> String {
-    s.replace('\\', "\\\\").replace(';', "\\;").replace(',', "\\,").replace('\n', "\\n")
+    s.replace('\\', "\\\\")
+        .replace(';', "\\;")
+        .replace(',', "\\,")
+        .replace('\n', "\\n")
 }
 
 /// Lines longer than 75 octets are folded (RFC 5545 §3.1), never inside a UTF-8 character.
@@ -161,7 +220,10 @@ mod tests {
         for l in out.split("\r\n").filter(|l| !l.is_empty()) {
             assert!(l.len() <= 75, "{l}");
         }
-        assert_eq!(out.replace("\r\n ", "").trim_end(), format!("SUMMARY:{}", "é".repeat(60)));
+        assert_eq!(
+            out.replace("\r\n ", "").trim_end(),
+            format!("SUMMARY:{}", "é".repeat(60))
+        );
         assert_eq!(escape("a,b;c\nd"), "a\\,b\\;c\\nd");
     }
 }

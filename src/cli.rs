@@ -25,7 +25,9 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create a workspace that validates and plans at once, with its CI workflow
-    #[command(after_help = "Examples:\n  smm init my-brand-social\n  smm init              # in the current folder")]
+    #[command(
+        after_help = "Examples:\n  smm init my-brand-social\n  smm init              # in the current folder"
+    )]
     Init(InitArgs),
 
     /// Check every file: YAML, schemas, references, times, templates, platform limits, policy
@@ -74,18 +76,24 @@ pub enum Command {
     Unfreeze,
 
     /// The agenda of what goes out when; `--ics` writes a calendar feed a team can subscribe to
-    #[command(after_help = "Examples:\n  smm calendar                          # the next 14 days\n  smm calendar --from 2026-12-01 --to 2026-12-31 --campaign winter-blend-launch\n  smm calendar --ics calendar.ics       # for Google Calendar, Outlook, Apple Calendar")]
+    #[command(
+        after_help = "Examples:\n  smm calendar                          # the next 14 days\n  smm calendar --from 2026-12-01 --to 2026-12-31 --campaign winter-blend-launch\n  smm calendar --ics calendar.ics       # for Google Calendar, Outlook, Apple Calendar"
+    )]
     Calendar(CalendarArgs),
 
     /// Each platform's rendering of one post, with its counted length against the limit
-    #[command(after_help = "Examples:\n  smm preview winter-launch\n  smm preview campaigns/winter-blend-launch/02-launch-thread.yaml")]
+    #[command(
+        after_help = "Examples:\n  smm preview winter-launch\n  smm preview campaigns/winter-blend-launch/02-launch-thread.yaml"
+    )]
     Preview {
         /// A post id, or the path of its file
         post: String,
     },
 
     /// Print a shell completion script
-    #[command(after_help = "Examples:\n  smm completions bash > ~/.local/share/bash-completion/completions/smm\n  smm completions zsh > \"${fpath[1]}/_smm\"\n  smm completions fish > ~/.config/fish/completions/smm.fish")]
+    #[command(
+        after_help = "Examples:\n  smm completions bash > ~/.local/share/bash-completion/completions/smm\n  smm completions zsh > \"${fpath[1]}/_smm\"\n  smm completions fish > ~/.config/fish/completions/smm.fish"
+    )]
     Completions {
         /// The shell
         shell: clap_complete::Shell,

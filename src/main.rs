@@ -36,7 +36,10 @@ fn main() -> ExitCode {
                     let _ = std::io::stdout().write_all(&buf);
                     Ok(commands::exit::OK)
                 }
-                Err(e) => Err(commands::CommandError { message: format!("cannot render the man page: {e}"), help: None }),
+                Err(e) => Err(commands::CommandError {
+                    message: format!("cannot render the man page: {e}"),
+                    help: None,
+                }),
             }
         }
         cli::Command::Resolve(args) => commands::freeze::resolve(cli.dir.as_deref(), args),

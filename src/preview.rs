@@ -20,7 +20,8 @@ const OVER: Style = AnsiColor::Red.on_default().bold();
 pub fn find<'r>(report: &'r Report, wanted: &str) -> Option<(usize, &'r Post)> {
     let stem = wanted.trim_end_matches(".yaml");
     report.workspace.posts.iter().enumerate().find(|(_, p)| {
-        p.id == wanted || report.sources.path(p.file).with_extension("") == std::path::Path::new(stem)
+        p.id == wanted
+            || report.sources.path(p.file).with_extension("") == std::path::Path::new(stem)
     })
 }
 
@@ -31,15 +32,35 @@ pub fn render(report: &Report, index: usize) -> String {
         When::At(z) => z.strftime("%Y-%m-%d %H:%M %:z").to_string(),
         When::Draft => "draft".into(),
     };
-    let _ = writeln!(out, "{BOLD}{}{BOLD:#} · {} · {when}", post.id, report.sources.path(post.file).display());
-    let deliveries: Vec<&Delivery> = report.deliveries.iter().filter(|d| d.post == index).collect();
+    let _ = writeln!(
+        out,
+        "{BOLD}{}{BOLD:#} · {} · {when}",
+        post.id,
+        report.sources.path(post.file).display()
+    );
+    let deliveries: Vec<&Delivery> = report
+        .deliveries
+        .iter()
+        .filter(|d| d.post == index)
+        .collect();
     if deliveries.is_empty() {
-        out.push_str("\nNo deliveries: every channel is skipped, or the post has errors (smm validate).\n");
+        out.push_str(
+            "\nNo deliveries: every channel is skipped, or the post has errors (smm validate).\n",
+        );
     }
     for d in deliveries {
-        let _ = writeln!(out, "\n{BOLD}{}{BOLD:#} (channel `{}`)", d.platform.as_str(), d.channel);
+        let _ = writeln!(
+            out,
+            "\n{BOLD}{}{BOLD:#} (channel `{}`)",
+            d.platform.as_str(),
+            d.channel
+        );
         for (i, part) in d.parts.iter().enumerate() {
-            let label = if i == 0 { "text".to_string() } else { format!("reply {i}") };
+            let label = if i == 0 {
+                "text".to_string()
+            } else {
+                format!("reply {i}")
+            };
             let counts: Vec<String> = part
                 .measures
                 .iter()
@@ -53,7 +74,10 @@ pub fn render(report: &Report, index: usize) -> String {
                 let _ = writeln!(out, "    {line}");
             }
             for m in &part.media {
-                let alt = m.alt.as_deref().map_or_else(|| "NO ALT TEXT".to_string(), |a| format!("\"{a}\""));
+                let alt = m
+                    .alt
+                    .as_deref()
+                    .map_or_else(|| "NO ALT TEXT".to_string(), |a| format!("\"{a}\""));
                 let _ = writeln!(out, "    {DIM}[media {} · alt {alt}]{DIM:#}", m.file);
             }
         }
@@ -74,7 +98,11 @@ fn highlight(part: &RenderedPart) -> String {
     let mut out = String::new();
     let mut at = 0;
     for s in spans {
-        if s.start < at || s.end > part.text.len() || !part.text.is_char_boundary(s.start) || !part.text.is_char_boundary(s.end) {
+        if s.start < at
+            || s.end > part.text.len()
+            || !part.text.is_char_boundary(s.start)
+            || !part.text.is_char_boundary(s.end)
+        {
             continue;
         }
         out.push_str(&part.text[at..s.start]);

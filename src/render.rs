@@ -50,11 +50,28 @@ pub struct RenderedPart {
 }
 
 impl RenderedPart {
-    fn new(text: String, media: Vec<Media>, pointer: String, media_pointer: String, platform: Platform, limit: Option<usize>) -> RenderedPart {
-        let opts = smm_text::CountOptions { limit, caption: !media.is_empty() };
+    fn new(
+        text: String,
+        media: Vec<Media>,
+        pointer: String,
+        media_pointer: String,
+        platform: Platform,
+        limit: Option<usize>,
+    ) -> RenderedPart {
+        let opts = smm_text::CountOptions {
+            limit,
+            caption: !media.is_empty(),
+        };
         let measures = smm_text::measure(platform, &text, opts);
         let entities = smm_text::entities(platform, &text);
-        RenderedPart { text, media, pointer, media_pointer, measures, entities }
+        RenderedPart {
+            text,
+            media,
+            pointer,
+            media_pointer,
+            measures,
+            entities,
+        }
     }
 
     /// The measure users compare ("312/280"); absent only for a platform without a limit.
@@ -68,7 +85,8 @@ fn platform_name<S: serde::Serializer>(p: &Platform, s: S) -> Result<S::Ok, S::E
 }
 
 /// Templates compiled for one post, by source text.
-type Compiled<'r, 'w> = std::collections::HashMap<&'w str, Result<minijinja::Template<'r, 'w>, minijinja::Error>>;
+type Compiled<'r, 'w> =
+    std::collections::HashMap<&'w str, Result<minijinja::Template<'r, 'w>, minijinja::Error>>;
 
 /// The template environment of a workspace.
 pub struct Renderer<'w> {
@@ -147,7 +165,15 @@ impl<'w> Renderer<'w> {
                     let Some(channel) = settings.channels.get(channel_name) else {
                         continue;
                     };
-                    if let Some(d) = self.delivery(index, post, channel, settings, sources, &mut compiled, &mut post_diags) {
+                    if let Some(d) = self.delivery(
+                        index,
+                        post,
+                        channel,
+                        settings,
+                        sources,
+                        &mut compiled,
+                        &mut post_diags,
+                    ) {
                         out.push(d);
                     }
                 }
@@ -242,7 +268,14 @@ impl<'w> Renderer<'w> {
         let mut failed = false;
         let first = self.render_text(text, &ctx, post, &text_ptr, sources, compiled, diags);
         match first {
-            Some(t) => parts.push(RenderedPart::new(t, media, text_ptr, media_ptr, channel.platform, channel.limit)),
+            Some(t) => parts.push(RenderedPart::new(
+                t,
+                media,
+                text_ptr,
+                media_ptr,
+                channel.platform,
+                channel.limit,
+            )),
             None => failed = true,
         }
         for (i, part) in thread.iter().enumerate() {
@@ -344,11 +377,16 @@ impl<'w> Renderer<'w> {
         compiled: &mut Compiled<'r, 'w>,
         diags: &mut Vec<Diagnostic>,
     ) -> Option<String> {
-        let template = compiled.entry(source).or_insert_with(|| self.env.template_from_str(source));
+        let template = compiled
+            .entry(source)
+            .or_insert_with(|| self.env.template_from_str(source));
         let rendered = match template {
             Ok(t) => t.render(ctx.clone()),
             // Errors are not Clone: compile again for this report (rare: a broken template).
-            Err(_) => self.env.template_from_str(source).and_then(|t| t.render(ctx.clone())),
+            Err(_) => self
+                .env
+                .template_from_str(source)
+                .and_then(|t| t.render(ctx.clone())),
         };
         match rendered {
             Ok(text) => Some(text.trim_end().to_string()),

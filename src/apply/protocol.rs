@@ -55,7 +55,12 @@ impl Outcome {
     /// A few words for logs: what the platform said.
     pub fn summary(&self) -> String {
         match self {
-            Outcome::Published { url } | Outcome::Recovered { url } => format!("published{}", url.as_deref().map(|u| format!(" at {u}")).unwrap_or_default()),
+            Outcome::Published { url } | Outcome::Recovered { url } => format!(
+                "published{}",
+                url.as_deref()
+                    .map(|u| format!(" at {u}"))
+                    .unwrap_or_default()
+            ),
             Outcome::Rejected(r) => format!("rejected: {r}"),
             Outcome::Unknown(r) => format!("unknown: {r}"),
             Outcome::NotSent(r) => format!("not sent: {r}"),
@@ -682,9 +687,10 @@ async fn deliver(
         match write_result(state, key, event, format!("result {key}")).await {
             Ok(()) => outcome,
             // The platform answered but the record could not be written: the next run reconciles it.
-            Err(m) => {
-                Outcome::Unknown(format!("{}, but recording the result failed: {m}", outcome.summary()))
-            }
+            Err(m) => Outcome::Unknown(format!(
+                "{}, but recording the result failed: {m}",
+                outcome.summary()
+            )),
         },
     )
 }

@@ -50,7 +50,10 @@ pub(super) fn check(ws: &Workspace, deliveries: &[Delivery], out: &mut Vec<Diagn
                 let file_ptr = format!("{}/{i}/file", part.media_pointer);
                 let span = post.doc.value_span(&file_ptr);
                 let size = *sizes.entry(media.file.as_str()).or_insert_with(|| {
-                    std::fs::metadata(ws.root.join(&media.file)).ok().filter(|m| m.is_file()).map(|m| m.len())
+                    std::fs::metadata(ws.root.join(&media.file))
+                        .ok()
+                        .filter(|m| m.is_file())
+                        .map(|m| m.len())
                 });
                 let size = match size {
                     Some(size) => size,

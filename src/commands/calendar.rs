@@ -11,18 +11,41 @@ const SCHEDULE_CODES: [&str; 4] = ["P0508", "P0509", "P0510", "P0511"];
 
 pub fn run(dir: Option<&std::path::Path>, args: &CalendarArgs) -> Result<u8, CommandError> {
     let root = workspace_root(dir)?;
-    let (report, plan) = plan_or_report(&root, &smm::plan::Options { at: args.at, base: None })?;
+    let (report, plan) = plan_or_report(
+        &root,
+        &smm::plan::Options {
+            at: args.at,
+            base: None,
+        },
+    )?;
     let today = plan.at.to_zoned_datetime(plan.zone.clone()).date();
     let from = args.from.unwrap_or(today);
-    let to = args.to.unwrap_or_else(|| from.checked_add(13.days()).unwrap_or(from));
+    let to = args
+        .to
+        .unwrap_or_else(|| from.checked_add(13.days()).unwrap_or(from));
     if to < from {
-        return Err(CommandError { message: format!("--to {to} is before --from {from}"), help: None });
+        return Err(CommandError {
+            message: format!("--to {to} is before --from {from}"),
+            help: None,
+        });
     }
-    let labels: BTreeMap<String, Vec<String>> = report.workspace.posts.iter().map(|p| (p.id.clone(), p.spec.labels.clone())).collect();
+    let labels: BTreeMap<String, Vec<String>> = report
+        .workspace
+        .posts
+        .iter()
+        .map(|p| (p.id.clone(), p.spec.labels.clone()))
+        .collect();
     let mut conflicts: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for d in report.diagnostics.iter().filter(|d| SCHEDULE_CODES.contains(&d.code)) {
+    for d in report
+        .diagnostics
+        .iter()
+        .filter(|d| SCHEDULE_CODES.contains(&d.code))
+    {
         if let Some(loc) = d.location {
-            conflicts.entry(report.sources.path(loc.file).display().to_string()).or_default().push(d.message.clone());
+            conflicts
+                .entry(report.sources.path(loc.file).display().to_string())
+                .or_default()
+                .push(d.message.clone());
         }
     }
     let window = smm::calendar::Window {
@@ -35,13 +58,22 @@ pub fn run(dir: Option<&std::path::Path>, args: &CalendarArgs) -> Result<u8, Com
     let entries = smm::calendar::entries(&plan, &window, &labels, &conflicts);
     match &args.ics {
         Some(path) => {
-            std::fs::write(path, smm::calendar::render_ics(&plan, &entries))
-                .map_err(|e| CommandError { message: format!("cannot write {}: {e}", path.display()), help: None })?;
+            std::fs::write(path, smm::calendar::render_ics(&plan, &entries)).map_err(|e| {
+                CommandError {
+                    message: format!("cannot write {}: {e}", path.display()),
+                    help: None,
+                }
+            })?;
             let events: usize = entries.iter().map(|e| e.channels.len()).sum();
-            let _ = writeln!(anstream::stdout(), "Wrote {events} events ({from} to {to}) to {}.", path.display());
+            let _ = writeln!(
+                anstream::stdout(),
+                "Wrote {events} events ({from} to {to}) to {}.",
+                path.display()
+            );
         }
         None => {
-            let _ = anstream::stdout().write_all(smm::calendar::render_agenda(&plan, &entries, &window).as_bytes());
+            let _ = anstream::stdout()
+                .write_all(smm::calendar::render_agenda(&plan, &entries, &window).as_bytes());
         }
     }
     Ok(exit::OK)

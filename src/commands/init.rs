@@ -32,13 +32,30 @@ pub fn run(dir: Option<&std::path::Path>, args: &InitArgs) -> Result<u8, Command
         Err(InitError::Exists(paths)) => Err(CommandError {
             message: format!(
                 "{} already {}; nothing was written:\n{}",
-                if paths.len() == 1 { "this file" } else { "these files" },
+                if paths.len() == 1 {
+                    "this file"
+                } else {
+                    "these files"
+                },
                 if paths.len() == 1 { "exists" } else { "exist" },
-                paths.iter().map(|p| format!("  {}", p.display())).collect::<Vec<_>>().join("\n")
+                paths
+                    .iter()
+                    .map(|p| format!("  {}", p.display()))
+                    .collect::<Vec<_>>()
+                    .join("\n")
             ),
-            help: Some("init only creates new workspaces: pick an empty folder, or move the files away".into()),
+            help: Some(
+                "init only creates new workspaces: pick an empty folder, or move the files away"
+                    .into(),
+            ),
         }),
-        Err(InitError::Io(path, e)) => Err(CommandError { message: format!("cannot write {}: {e}", path.display()), help: None }),
-        Err(InitError::Git(e)) => Err(CommandError { message: format!("cannot create the git repository: {}", e.message()), help: None }),
+        Err(InitError::Io(path, e)) => Err(CommandError {
+            message: format!("cannot write {}: {e}", path.display()),
+            help: None,
+        }),
+        Err(InitError::Git(e)) => Err(CommandError {
+            message: format!("cannot create the git repository: {}", e.message()),
+            help: None,
+        }),
     }
 }

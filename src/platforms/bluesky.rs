@@ -79,7 +79,12 @@ impl Bluesky {
         let body: Value = match resp.bytes().await.map(|b| serde_json::from_slice(&b)) {
             Ok(Ok(v)) => v,
             // Signing in creates nothing: an unreadable answer just means "try again later".
-            _ => return Err(PublishError::NotSent(format!("sign-in as {}: the answer was cut off", self.identifier))),
+            _ => {
+                return Err(PublishError::NotSent(format!(
+                    "sign-in as {}: the answer was cut off",
+                    self.identifier
+                )))
+            }
         };
         if !status.is_success() {
             // A server may quote the request: the password never leaves in a message.
@@ -133,7 +138,11 @@ impl Bluesky {
         let status = resp.status();
         let headers = resp.headers().clone();
         // An answer cut off or garbled proves nothing either way: the request may have worked.
-        let body: Value = match resp.bytes().await.map(|b| serde_json::from_slice::<Value>(&b)) {
+        let body: Value = match resp
+            .bytes()
+            .await
+            .map(|b| serde_json::from_slice::<Value>(&b))
+        {
             Ok(Ok(v)) => v,
             _ if status.as_u16() == 429 => Value::Null,
             _ => {
@@ -300,12 +309,16 @@ impl Bluesky {
                 .json(&json!({ "repo": s.did, "collection": COLLECTION, "rkey": rkey, "record": record }))
         };
         match self.authed(body).await {
-            Ok(v) if str_of(&v, "uri").starts_with("at://") && !str_of(&v, "cid").is_empty() => Ok(StrongRef {
-                uri: str_of(&v, "uri"),
-                cid: str_of(&v, "cid"),
-            }),
+            Ok(v) if str_of(&v, "uri").starts_with("at://") && !str_of(&v, "cid").is_empty() => {
+                Ok(StrongRef {
+                    uri: str_of(&v, "uri"),
+                    cid: str_of(&v, "cid"),
+                })
+            }
             // Created, but the answer does not say where: the retry finds it at its key.
-            Ok(_) => Err(PublishError::Unknown("the answer to createRecord has no record URI".into())),
+            Ok(_) => Err(PublishError::Unknown(
+                "the answer to createRecord has no record URI".into(),
+            )),
             Err(Failure::Client { detail, .. }) => {
                 // A record at this key means an earlier attempt got through: use it, if it is ours.
                 match self.get_record(rkey).await? {
@@ -321,18 +334,30 @@ impl Bluesky {
     }
 
     /// One part at its derived key: reused when an earlier attempt created it, else created.
-    async fn part(&self, delivery: &Outgoing, i: usize, rkey: &str, reply: Option<(&StrongRef, &StrongRef)>) -> Result<StrongRef, PublishError> {
+    async fn part(
+        &self,
+        delivery: &Outgoing,
+        i: usize,
+        rkey: &str,
+        reply: Option<(&StrongRef, &StrongRef)>,
+    ) -> Result<StrongRef, PublishError> {
         let part = &delivery.parts[i];
         match self.get_record(rkey).await? {
             Some((r, value)) if value["text"].as_str() == Some(part.text.as_str()) => Ok(r),
-            Some(_) => Err(PublishError::Rejected(format!("record key {rkey} holds a different post"))),
+            Some(_) => Err(PublishError::Rejected(format!(
+                "record key {rkey} holds a different post"
+            ))),
             None => {
                 let mut images = Vec::new();
                 for m in &part.media {
                     let blob = self.upload(m).await?;
                     images.push(json!({ "alt": m.alt, "image": blob }));
                 }
-                let link = if i == 0 { delivery.link.as_deref() } else { None };
+                let link = if i == 0 {
+                    delivery.link.as_deref()
+                } else {
+                    None
+                };
                 let record = self.record(&part.text, images, reply, link).await;
                 self.create_part(rkey, &part.text, record).await
             }
@@ -360,13 +385,21 @@ impl Adapter for Bluesky {
             let mut parent: Option<StrongRef> = None;
             for i in 0..delivery.parts.len() {
                 let rkey = record_key(delivery, i);
-                let created = match self.part(delivery, i, &rkey, root.as_ref().zip(parent.as_ref())).await {
+                let created = match self
+                    .part(delivery, i, &rkey, root.as_ref().zip(parent.as_ref()))
+                    .await
+                {
                     Ok(r) => r,
                     // Once a part is out, nothing about the delivery is "not created": a retry
                     // (same keys) completes the thread.
-                    Err(PublishError::Unknown(r)) if root.is_some() => return Err(PublishError::Unknown(r)),
+                    Err(PublishError::Unknown(r)) if root.is_some() => {
+                        return Err(PublishError::Unknown(r))
+                    }
                     Err(e) if root.is_some() => {
-                        return Err(PublishError::Unknown(format!("thread partly published; reply {i} failed: {}", describe(&e))))
+                        return Err(PublishError::Unknown(format!(
+                            "thread partly published; reply {i} failed: {}",
+                            describe(&e)
+                        )))
                     }
                     Err(e) => return Err(e),
                 };
@@ -449,7 +482,10 @@ impl Failure {
 
 fn describe(e: &PublishError) -> String {
     match e {
-        PublishError::Rejected(r) | PublishError::Unknown(r) | PublishError::Auth(r) | PublishError::NotSent(r) => r.clone(),
+        PublishError::Rejected(r)
+        | PublishError::Unknown(r)
+        | PublishError::Auth(r)
+        | PublishError::NotSent(r) => r.clone(),
         PublishError::RateLimited { detail, .. } => detail.clone(),
     }
 }

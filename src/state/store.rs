@@ -476,7 +476,14 @@ impl Store {
         );
         // A race lost on the remote shows as a rejection, or (another push holding the ref's
         // lock at that moment) as "failed to update ref" / "cannot lock ref".
-        let lost_race = ["[rejected]", "non-fast-forward", "fetch first", "stale info", "failed to update ref", "cannot lock ref"];
+        let lost_race = [
+            "[rejected]",
+            "non-fast-forward",
+            "fetch first",
+            "stale info",
+            "failed to update ref",
+            "cannot lock ref",
+        ];
         if lost_race.iter().any(|m| text.contains(m)) {
             Err(PushError::Rejected)
         } else {

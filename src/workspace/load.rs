@@ -82,7 +82,11 @@ pub fn load(root: &Path, sources: &mut Sources, diags: &mut Vec<Diagnostic>) -> 
             post_files.push((path, Some(slug.clone())));
         }
     }
-    post_files.extend(yaml_files(root, Path::new("posts")).into_iter().map(|p| (p, None)));
+    post_files.extend(
+        yaml_files(root, Path::new("posts"))
+            .into_iter()
+            .map(|p| (p, None)),
+    );
     ws.posts = loader.posts(&post_files, zone.as_ref());
     // Posts in a campaign folder that has no campaign.yaml.
     for slug in campaign_dirs
@@ -132,7 +136,10 @@ impl Loader<'_> {
         use rayon::prelude::*;
         let read: Vec<(FileId, &Path, Option<&str>)> = files
             .iter()
-            .filter_map(|(rel, campaign)| self.read(rel).map(|f| (f, rel.as_path(), campaign.as_deref())))
+            .filter_map(|(rel, campaign)| {
+                self.read(rel)
+                    .map(|f| (f, rel.as_path(), campaign.as_deref()))
+            })
             .collect();
         let sources: &Sources = self.sources;
         let checked: Vec<(Option<Post>, Vec<Diagnostic>)> = read
@@ -381,7 +388,12 @@ impl Loader<'_> {
 
 /// `+02:00`, the offset form `publish_at` accepts (jiff displays `+02`).
 /// Parses a file already in `sources` and checks it against its schema.
-fn check_doc(sources: &Sources, file: FileId, kind: FileKind, diags: &mut Vec<Diagnostic>) -> Option<Document> {
+fn check_doc(
+    sources: &Sources,
+    file: FileId,
+    kind: FileKind,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Document> {
     let doc = match yaml::parse(&sources.get(file).text) {
         Ok(doc) => doc,
         Err(e) => {
@@ -434,10 +446,13 @@ fn check_doc(sources: &Sources, file: FileId, kind: FileKind, diags: &mut Vec<Di
     Some(doc)
 }
 
-
 /// Converts a schema-valid document into its type. The schema and the types agree, so a
 /// failure here is reported as a bug rather than hidden.
-fn typed<T: DeserializeOwned>(file: FileId, doc: &Document, diags: &mut Vec<Diagnostic>) -> Option<T> {
+fn typed<T: DeserializeOwned>(
+    file: FileId,
+    doc: &Document,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<T> {
     match T::deserialize(&doc.value) {
         Ok(v) => Some(v),
         Err(e) => {
@@ -456,7 +471,14 @@ fn typed<T: DeserializeOwned>(file: FileId, doc: &Document, diags: &mut Vec<Diag
 
 /// One post file (already read into `sources`): parse, check, resolve its time. Pure, so posts
 /// load in parallel.
-fn post(sources: &Sources, file: FileId, rel: &Path, campaign: Option<&str>, zone: Option<&TimeZone>, diags: &mut Vec<Diagnostic>) -> Option<Post> {
+fn post(
+    sources: &Sources,
+    file: FileId,
+    rel: &Path,
+    campaign: Option<&str>,
+    zone: Option<&TimeZone>,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Post> {
     let doc = check_doc(sources, file, FileKind::Post, diags)?;
     let spec: PostSpec = typed(file, &doc, diags)?;
     let when = match (&spec.publish_at, spec.draft) {
@@ -473,7 +495,9 @@ fn post(sources: &Sources, file: FileId, rel: &Path, campaign: Option<&str>, zon
             diags.push(
                 Diagnostic::error("E0210", "the post has no `publish_at` and is not a draft")
                     .at(file, Span::new(0, 0))
-                    .help("add `publish_at: 2026-12-01 09:00` (workspace time zone) or `draft: true`"),
+                    .help(
+                        "add `publish_at: 2026-12-01 09:00` (workspace time zone) or `draft: true`",
+                    ),
             );
             return None;
         }
@@ -496,7 +520,13 @@ fn post(sources: &Sources, file: FileId, rel: &Path, campaign: Option<&str>, zon
 
 /// Resolves `publish_at` to an instant. Local times in a DST gap or fold are refused: a
 /// scheduler must never guess which 02:30 was meant.
-fn publish_time(file: FileId, doc: &Document, text: &str, zone: Option<&TimeZone>, diags: &mut Vec<Diagnostic>) -> Option<jiff::ZonedDateTime> {
+fn publish_time(
+    file: FileId,
+    doc: &Document,
+    text: &str,
+    zone: Option<&TimeZone>,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<jiff::ZonedDateTime> {
     let span = doc.value_span("/publish_at");
     let zone = zone.cloned().unwrap_or(TimeZone::UTC);
     let has_offset = text.ends_with('Z') || text.len() > 16 && text[16..].contains(['+', '-']);
@@ -532,9 +562,7 @@ fn publish_time(file: FileId, doc: &Document, text: &str, zone: Option<&TimeZone
                 )
                 .at(file, span)
                 .label("skipped by the daylight saving change")
-                .help(
-                    "pick a time outside the skipped hour, or write it with an explicit offset",
-                ),
+                .help("pick a time outside the skipped hour, or write it with an explicit offset"),
             );
             None
         }

@@ -53,7 +53,10 @@ impl Prism {
             );
         }
         if !spec.is_file() {
-            panic!("\n\n*** The OpenAPI spec {} is missing.\n\n", spec.display());
+            panic!(
+                "\n\n*** The OpenAPI spec {} is missing.\n\n",
+                spec.display()
+            );
         }
         let port = free_port();
         let started = Instant::now();
@@ -68,8 +71,14 @@ impl Prism {
             .unwrap_or_else(|e| panic!("cannot run {}: {e}", bin.display()));
         let log = Arc::new(Mutex::new(String::new()));
         for pipe in [
-            child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>),
-            child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>),
+            child
+                .stdout
+                .take()
+                .map(|p| Box::new(p) as Box<dyn Read + Send>),
+            child
+                .stderr
+                .take()
+                .map(|p| Box::new(p) as Box<dyn Read + Send>),
         ]
         .into_iter()
         .flatten()

@@ -3,8 +3,8 @@
 //!
 //! `cargo run --release -p smm-text --example adversarial`
 
-use std::time::Instant;
 use smm_text::{entities, measure, CountOptions, Platform};
+use std::time::Instant;
 fn main() {
     let cases: Vec<(&str, String)> = vec![
         ("a. x3000", "a.".repeat(1500)),
@@ -28,7 +28,11 @@ fn main() {
     ];
     for p in Platform::ALL {
         std::hint::black_box(entities(p, "warm up https://x.com/ 😀 #a @b"));
-        std::hint::black_box(measure(p, "warm up https://x.com/ 😀 #a @b", CountOptions::default()));
+        std::hint::black_box(measure(
+            p,
+            "warm up https://x.com/ 😀 #a @b",
+            CountOptions::default(),
+        ));
     }
     for (name, text) in &cases {
         let t = Instant::now();

@@ -45,10 +45,36 @@ const JA: &[&str] = &[
     "ベータ期間中にバグを報告してくださった皆さん、ありがとうございました！",
 ];
 const EMOJI: &[&str] = &["🚀", "🎉", "👍🏽", "❤️", "✨", "👨‍💻", "🇩🇪", "🔥", ""];
-const DOMAINS: &[&str] = &["example.com", "blog.example.org", "www.smm-tool.dev", "docs.example.co.uk", "shop.example.de"];
-const PATHS: &[&str] = &["/blog/2024/06/new-release", "/changelog", "/events/roadmap-qa", "/p/12345", ""];
-const TAGS: &[&str] = &["#release", "#rustlang", "#opensource", "#DevOps", "#Veröffentlichung", "#新機能", "#launch2024"];
-const MENTIONS: &[&str] = &["@alice", "@bob_dev", "@smm.bsky.social", "@carol@mastodon.social", ""];
+const DOMAINS: &[&str] = &[
+    "example.com",
+    "blog.example.org",
+    "www.smm-tool.dev",
+    "docs.example.co.uk",
+    "shop.example.de",
+];
+const PATHS: &[&str] = &[
+    "/blog/2024/06/new-release",
+    "/changelog",
+    "/events/roadmap-qa",
+    "/p/12345",
+    "",
+];
+const TAGS: &[&str] = &[
+    "#release",
+    "#rustlang",
+    "#opensource",
+    "#DevOps",
+    "#Veröffentlichung",
+    "#新機能",
+    "#launch2024",
+];
+const MENTIONS: &[&str] = &[
+    "@alice",
+    "@bob_dev",
+    "@smm.bsky.social",
+    "@carol@mastodon.social",
+    "",
+];
 
 fn url(rng: &mut Rng) -> String {
     let scheme = match rng.below(3) {
@@ -96,7 +122,13 @@ fn post(rng: &mut Rng) -> String {
 }
 
 fn body_extra() -> &'static [&'static str] {
-    &["More details in the thread below.", "Read more:", "Feedback welcome.", "Details hier:", "詳しくはこちら："]
+    &[
+        "More details in the thread below.",
+        "Read more:",
+        "Feedback welcome.",
+        "Details hier:",
+        "詳しくはこちら：",
+    ]
 }
 
 fn main() {
@@ -104,7 +136,10 @@ fn main() {
     let posts: Vec<String> = (0..2000).map(|_| post(&mut rng)).collect();
     let avg = posts.iter().map(|p| p.chars().count()).sum::<usize>() / posts.len();
     println!("{} posts, average {avg} chars", posts.len());
-    let runs: usize = std::env::var("BENCH_RUNS").ok().and_then(|r| r.parse().ok()).unwrap_or(7);
+    let runs: usize = std::env::var("BENCH_RUNS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(7);
     let only = std::env::args().nth(1);
     for platform in Platform::ALL {
         if only.as_deref().is_some_and(|o| o != platform.as_str()) {
@@ -130,7 +165,10 @@ fn main() {
         };
         let (m, e) = (median(&mut m_times), median(&mut e_times));
         // The fastest run too: less sensitive to other load on the machine.
-        let (m_min, e_min) = (m_times[0] / posts.len() as u32, e_times[0] / posts.len() as u32);
+        let (m_min, e_min) = (
+            m_times[0] / posts.len() as u32,
+            e_times[0] / posts.len() as u32,
+        );
         println!(
             "{:<9} measure {m:>10.2?}/post (min {m_min:>9.2?})   entities {e:>10.2?}/post (min {e_min:>9.2?})",
             platform.as_str(),

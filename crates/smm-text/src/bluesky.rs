@@ -30,7 +30,11 @@ pub fn grapheme_length(text: &str) -> usize {
     let mut piece = 0; // start of the current piece
     for i in 1..b.len() {
         if b[i - 1] < 0x80 && b[i] < 0x80 && !(b[i - 1] == b'\r' && b[i] == b'\n') {
-            count += if i - piece == 1 { 1 } else { text[piece..i].graphemes(true).count() };
+            count += if i - piece == 1 {
+                1
+            } else {
+                text[piece..i].graphemes(true).count()
+            };
             piece = i;
         }
     }
@@ -111,7 +115,11 @@ impl<'a> Text<'a> {
     }
     /// The first char index >= `from` whose char satisfies `pred`.
     fn next_at(&self, from: usize, pred: impl Fn(char) -> bool) -> Option<usize> {
-        self.chars.get(from..)?.iter().position(|&(_, c)| pred(c)).map(|i| from + i)
+        self.chars
+            .get(from..)?
+            .iter()
+            .position(|&(_, c)| pred(c))
+            .map(|i| from + i)
     }
     fn len(&self) -> usize {
         self.chars.len()
@@ -120,10 +128,18 @@ impl<'a> Text<'a> {
 
 /// Start positions (char index) of the text after each alternative of a
 /// `(^|\s|\()`-style prefix at position `p`, in the regex's alternation order.
-fn prefix_ends(t: &Text<'_>, p: usize, line_start: bool, paren: bool) -> impl Iterator<Item = usize> {
+fn prefix_ends(
+    t: &Text<'_>,
+    p: usize,
+    line_start: bool,
+    paren: bool,
+) -> impl Iterator<Item = usize> {
     let at_start = p == 0
         || (line_start && matches!(t.at(p - 1), Some('\n' | '\r' | '\u{2028}' | '\u{2029}')));
-    let after = t.at(p).filter(|&c| is_js_space(c) || (paren && c == '(')).map(|_| p + 1);
+    let after = t
+        .at(p)
+        .filter(|&c| is_js_space(c) || (paren && c == '('))
+        .map(|_| p + 1);
     [at_start.then_some(p), after].into_iter().flatten()
 }
 
@@ -168,7 +184,11 @@ fn link_at(t: &Text<'_>, p: usize) -> Option<(usize, usize, Option<Range>)> {
     let non_space = |i: usize| t.at(i).is_some_and(|c| !is_js_space(c));
     for q in prefix_ends(t, p, true, true) {
         // Alternative 1: an explicit http(s) scheme followed by non-space.
-        let starts_with = |s: &str| s.chars().enumerate().all(|(k, e)| t.at(q + k).is_some_and(|c| c.to_ascii_lowercase() == e));
+        let starts_with = |s: &str| {
+            s.chars()
+                .enumerate()
+                .all(|(k, e)| t.at(q + k).is_some_and(|c| c.to_ascii_lowercase() == e))
+        };
         let scheme = if starts_with("https://") {
             Some(8)
         } else if starts_with("http://") {
@@ -275,7 +295,9 @@ pub fn detect_facets(text: &str) -> Vec<Facet> {
     let mut p = 0;
     while mentions && p <= t.len() {
         // A match needs its trigger character at p or p + 1.
-        let Some(q) = t.next_at(p, |c| c == '@') else { break };
+        let Some(q) = t.next_at(p, |c| c == '@') else {
+            break;
+        };
         p = p.max(q.saturating_sub(1));
         let Some((end, hs, he)) = mention_at(&t, p) else {
             p += 1;
@@ -332,7 +354,9 @@ pub fn detect_facets(text: &str) -> Vec<Facet> {
     let mut p = 0;
     while tags && p <= t.len() {
         // A match needs its trigger character at p or p + 1.
-        let Some(q) = t.next_at(p, |c| matches!(c, '#' | '＃')) else { break };
+        let Some(q) = t.next_at(p, |c| matches!(c, '#' | '＃')) else {
+            break;
+        };
         p = p.max(q.saturating_sub(1));
         let Some((end, hash, run_end)) = tag_at(&t, p) else {
             p += 1;
@@ -361,7 +385,9 @@ pub fn detect_facets(text: &str) -> Vec<Facet> {
     let mut p = 0;
     while cashtags && p <= t.len() {
         // A match needs its trigger character at p or p + 1.
-        let Some(q) = t.next_at(p, |c| c == '$') else { break };
+        let Some(q) = t.next_at(p, |c| c == '$') else {
+            break;
+        };
         p = p.max(q.saturating_sub(1));
         let Some((end, dollar)) = cashtag_at(&t, p) else {
             p += 1;

@@ -34,7 +34,6 @@
 
 use std::sync::OnceLock;
 
-
 use crate::generated as g;
 use crate::urlscan::{self, Flavor};
 use crate::x::{remove_overlapping, XEntity, XEntityKind};
@@ -73,23 +72,30 @@ fn url_flavor() -> Option<&'static Flavor> {
 /// `MENTION_RE` without its lookbehind `(?<![=/[:word:]])`, checked in code.
 fn mention_re() -> Option<&'static regex::Regex> {
     static CELL: OnceLock<Option<regex::Regex>> = OnceLock::new();
-    CELL.get_or_init(|| regex::Regex::new(r"(?i)@(([a-z0-9_]+(?:[.-]+[a-z0-9_]+)*)(?:@\w+(?:[.-]+\w+)*)?)").ok())
-        .as_ref()
+    CELL.get_or_init(|| {
+        regex::Regex::new(r"(?i)@(([a-z0-9_]+(?:[.-]+[a-z0-9_]+)*)(?:@\w+(?:[.-]+\w+)*)?)").ok()
+    })
+    .as_ref()
 }
 
 fn mention_lookbehind_re() -> Option<&'static regex::Regex> {
     static CELL: OnceLock<Option<regex::Regex>> = OnceLock::new();
-    CELL.get_or_init(|| regex::Regex::new(r"^[=/\w]$").ok()).as_ref()
+    CELL.get_or_init(|| regex::Regex::new(r"^[=/\w]$").ok())
+        .as_ref()
 }
 
 fn end_mention_re() -> Option<&'static regex::Regex> {
     static CELL: OnceLock<Option<regex::Regex>> = OnceLock::new();
-    CELL.get_or_init(|| regex::Regex::new(g::TT_END_MENTION_MATCH).ok()).as_ref()
+    CELL.get_or_init(|| regex::Regex::new(g::TT_END_MENTION_MATCH).ok())
+        .as_ref()
 }
 
 /// Makes sure every regex compiles (used by tests).
 pub(crate) fn regexes_compile() -> bool {
-    url_flavor().is_some() && mention_re().is_some() && mention_lookbehind_re().is_some() && end_mention_re().is_some()
+    url_flavor().is_some()
+        && mention_re().is_some()
+        && mention_lookbehind_re().is_some()
+        && end_mention_re().is_some()
 }
 
 /// Entities Mastodon gives a length concession: URLs with a scheme and mentions.
@@ -112,8 +118,13 @@ fn entities(text: &str) -> Vec<XEntity> {
         if let (Some(re), Some(behind)) = (mention_re(), mention_lookbehind_re()) {
             let mut pos = 0;
             while let Some(caps) = text.get(pos..).and_then(|_| re.captures_at(text, pos)) {
-                let (Some(whole), Some(name)) = (caps.get(0), caps.get(1)) else { break };
-                let prev = text[..whole.start()].chars().next_back().map_or(0, char::len_utf8);
+                let (Some(whole), Some(name)) = (caps.get(0), caps.get(1)) else {
+                    break;
+                };
+                let prev = text[..whole.start()]
+                    .chars()
+                    .next_back()
+                    .map_or(0, char::len_utf8);
                 if behind.is_match(&text[whole.start() - prev..whole.start()]) {
                     // The lookbehind fails here: the regex moves on one character ('@').
                     pos = whole.start() + 1;
@@ -199,7 +210,9 @@ pub(crate) fn entities_fancy(text: &str) -> Vec<XEntity> {
         domain = g::TT_VALID_DOMAIN,
     );
     let url_re = Regex::new(&src).expect("url regex");
-    let mention_re = Regex::new(r"(?i)(?<![=/\w])@(([a-z0-9_]+(?:[.-]+[a-z0-9_]+)*)(?:@\w+(?:[.-]+\w+)*)?)").expect("mention");
+    let mention_re =
+        Regex::new(r"(?i)(?<![=/\w])@(([a-z0-9_]+(?:[.-]+[a-z0-9_]+)*)(?:@\w+(?:[.-]+\w+)*)?)")
+            .expect("mention");
     let end_re = Regex::new(g::TT_END_MENTION_MATCH).expect("end mention");
     let mut out = Vec::new();
     for caps in url_re.captures_iter(text) {
@@ -208,19 +221,28 @@ pub(crate) fn entities_fancy(text: &str) -> Vec<XEntity> {
             continue;
         }
         if let Some(url) = caps.get(2) {
-            out.push(XEntity { start: url.start(), end: url.end(), kind: XEntityKind::Url(url.as_str().to_string()) });
+            out.push(XEntity {
+                start: url.start(),
+                end: url.end(),
+                kind: XEntityKind::Url(url.as_str().to_string()),
+            });
         }
     }
     for caps in mention_re.captures_iter(text) {
         let Ok(caps) = caps else { break };
-        let (Some(whole), Some(name)) = (caps.get(0), caps.get(1)) else { continue };
+        let (Some(whole), Some(name)) = (caps.get(0), caps.get(1)) else {
+            continue;
+        };
         if end_re.is_match(&text[whole.end()..]).unwrap_or(false) {
             continue;
         }
         out.push(XEntity {
             start: name.start() - 1,
             end: name.end(),
-            kind: XEntityKind::Mention { screen_name: name.as_str().to_string(), list_slug: String::new() },
+            kind: XEntityKind::Mention {
+                screen_name: name.as_str().to_string(),
+                list_slug: String::new(),
+            },
         });
     }
     remove_overlapping(&mut out);

@@ -28,7 +28,10 @@ fn x_weighted_length() {
     assert!(!x::parse_tweet(&"a".repeat(281)).valid);
     assert_eq!(w(&"中".repeat(140)), 280);
     assert!(!x::parse_tweet(&"中".repeat(141)).valid);
-    assert_eq!(w("https://example.com/a/very/long/path/that/is/longer/than/23"), 23);
+    assert_eq!(
+        w("https://example.com/a/very/long/path/that/is/longer/than/23"),
+        23
+    );
     assert_eq!(w("see example.com"), 4 + 23);
     assert_eq!(w("😀"), 2);
     assert_eq!(w("👨\u{200D}👩\u{200D}👧\u{200D}👦"), 2);
@@ -65,10 +68,17 @@ fn x_entities() {
 
 #[test]
 fn bluesky_counts_graphemes_and_bytes() {
-    let m = measure(Platform::Bluesky, "héllo 👨\u{200D}👩\u{200D}👧", CountOptions::default());
+    let m = measure(
+        Platform::Bluesky,
+        "héllo 👨\u{200D}👩\u{200D}👧",
+        CountOptions::default(),
+    );
     assert_eq!(m.len(), 2);
     assert_eq!((m[0].length, m[0].limit, m[0].unit), (7, 300, "graphemes"));
-    assert_eq!((m[1].length, m[1].limit, m[1].unit), (6 + 1 + 18, 3000, "UTF-8 bytes"));
+    assert_eq!(
+        (m[1].length, m[1].limit, m[1].unit),
+        (6 + 1 + 18, 3000, "UTF-8 bytes")
+    );
     let long = "é".repeat(1501);
     let m = measure(Platform::Bluesky, &long, CountOptions::default());
     assert!(!m[0].fits() && !m[1].fits());
@@ -77,12 +87,27 @@ fn bluesky_counts_graphemes_and_bytes() {
 #[test]
 fn bluesky_facets() {
     let f = bluesky::detect_facets("hi @alice.bsky.social see example.com/x. #tag!");
-    let got: Vec<_> = f.iter().map(|f| (f.byte_start, f.byte_end, f.feature.clone())).collect();
+    let got: Vec<_> = f
+        .iter()
+        .map(|f| (f.byte_start, f.byte_end, f.feature.clone()))
+        .collect();
     assert_eq!(
         got,
         [
-            (3, 21, bluesky::FacetFeature::Mention { handle: "alice.bsky.social".into() }),
-            (26, 39, bluesky::FacetFeature::Link { uri: "https://example.com/x".into() }),
+            (
+                3,
+                21,
+                bluesky::FacetFeature::Mention {
+                    handle: "alice.bsky.social".into()
+                }
+            ),
+            (
+                26,
+                39,
+                bluesky::FacetFeature::Link {
+                    uri: "https://example.com/x".into()
+                }
+            ),
             (41, 45, bluesky::FacetFeature::Tag { tag: "tag".into() }),
         ]
     );
@@ -102,8 +127,18 @@ fn mastodon_length() {
     // Without a scheme it is plain text.
     assert_eq!(mastodon::length("example.com/abc"), 15);
     // A remote mention counts only its local part.
-    assert_eq!(mastodon::length(&format!("{} @alice@{}.com", "a".repeat(475), "b".repeat(30))), 475 + 1 + 6);
-    assert_eq!(mastodon::length("@alice@mastodon.social hi"), "@alice hi".len());
+    assert_eq!(
+        mastodon::length(&format!(
+            "{} @alice@{}.com",
+            "a".repeat(475),
+            "b".repeat(30)
+        )),
+        475 + 1 + 6
+    );
+    assert_eq!(
+        mastodon::length("@alice@mastodon.social hi"),
+        "@alice hi".len()
+    );
     assert_eq!(mastodon::length("@bob hi"), 7);
     // Grapheme clusters, not code points.
     assert_eq!(mastodon::length("👨\u{200D}👩\u{200D}👧\u{200D}👦"), 1);
@@ -112,7 +147,14 @@ fn mastodon_length() {
     assert_eq!(mastodon::length("   \n"), 0);
     assert_eq!(mastodon::length_with_spoiler("hi", "CW: x"), 7);
     // A per-instance limit.
-    let m = measure(Platform::Mastodon, &"a".repeat(600), CountOptions { limit: Some(1000), caption: false });
+    let m = measure(
+        Platform::Mastodon,
+        &"a".repeat(600),
+        CountOptions {
+            limit: Some(1000),
+            caption: false,
+        },
+    );
     assert!(m[0].fits());
 }
 
@@ -125,7 +167,14 @@ fn telegram_utf16() {
     let m = primary(Platform::Telegram, &"😀".repeat(2048));
     assert_eq!((m.length, m.limit), (4096, 4096));
     assert!(m.fits());
-    let caption = measure(Platform::Telegram, &"😀".repeat(513), CountOptions { limit: None, caption: true });
+    let caption = measure(
+        Platform::Telegram,
+        &"😀".repeat(513),
+        CountOptions {
+            limit: None,
+            caption: true,
+        },
+    );
     assert_eq!((caption[0].length, caption[0].limit), (1026, 1024));
     assert!(!caption[0].fits());
 }
@@ -144,7 +193,10 @@ fn character_platforms() {
 #[test]
 fn media_rules_match_the_brief() {
     let b = media_rules(Platform::Bluesky);
-    assert_eq!((b.max_items, b.max_image_bytes, b.alt_text), (4, 2_000_000, true));
+    assert_eq!(
+        (b.max_items, b.max_image_bytes, b.alt_text),
+        (4, 2_000_000, true)
+    );
     assert_eq!(media_rules(Platform::X).max_alt_chars, 1000);
     assert!(!media_rules(Platform::Telegram).alt_text);
     assert!(!media_rules(Platform::Slack).alt_text);
@@ -161,32 +213,83 @@ fn url_scanner_matches_the_full_regex() {
         .dfa_size_limit(256 << 20)
         .build()
         .expect("TT_URL_PLAIN compiles");
-    let Some(flavor) = crate::urlscan::x_flavor() else { panic!("x flavor") };
+    let Some(flavor) = crate::urlscan::x_flavor() else {
+        panic!("x flavor")
+    };
     let cases = [
-        "see example.com and https://a.b.co.uk/x?y=1#z.", "a.b.com.evil", "x.comx y.com", "foo_bar.baz.com/p",
-        "sub_d.example.com", "https://sub_domain.example.com/", "example.com:8080/x?q=1", "example.com:x",
-        "xn--bcher-kva.example/ and xn--p1ai.com", "test.xn--p1ai/path", "中国中文.中国 日本.みんな", "例え.jp/パス",
-        "(https://example.com/foo_(bar))", "a.co.", "http://t.co/abc?x=1", "https://example.com/?q=a,b&c=",
-        "www.x.org/)", "x.com/@user/", "-example.com", ".com", "a..com", "a.-b.com", "ab-.com", "a.b", "1.2.3.4.com",
-        "https://", "http://.com", "HTTPS://EXAMPLE.COM/UP", "ex\u{E000}\u{E001}.com", "$example.com #x.com @y.com",
-        "\u{200E}example.com", "e.comé", "e.com-x", "e.com+", "e.com@", "a.b.c.d.e.f.g.h.i.j", "ü.com", "x ü.com/ä",
+        "see example.com and https://a.b.co.uk/x?y=1#z.",
+        "a.b.com.evil",
+        "x.comx y.com",
+        "foo_bar.baz.com/p",
+        "sub_d.example.com",
+        "https://sub_domain.example.com/",
+        "example.com:8080/x?q=1",
+        "example.com:x",
+        "xn--bcher-kva.example/ and xn--p1ai.com",
+        "test.xn--p1ai/path",
+        "中国中文.中国 日本.みんな",
+        "例え.jp/パス",
+        "(https://example.com/foo_(bar))",
+        "a.co.",
+        "http://t.co/abc?x=1",
+        "https://example.com/?q=a,b&c=",
+        "www.x.org/)",
+        "x.com/@user/",
+        "-example.com",
+        ".com",
+        "a..com",
+        "a.-b.com",
+        "ab-.com",
+        "a.b",
+        "1.2.3.4.com",
+        "https://",
+        "http://.com",
+        "HTTPS://EXAMPLE.COM/UP",
+        "ex\u{E000}\u{E001}.com",
+        "$example.com #x.com @y.com",
+        "\u{200E}example.com",
+        "e.comé",
+        "e.com-x",
+        "e.com+",
+        "e.com@",
+        "a.b.c.d.e.f.g.h.i.j",
+        "ü.com",
+        "x ü.com/ä",
     ];
     for text in cases {
         let mut want = Vec::new();
         let mut pos = 0;
         while pos <= text.len() {
-            let Some(c) = full.captures_at(text, pos) else { break };
-            let (Some(url), Some(before)) = (c.get(2), c.get(1)) else { break };
+            let Some(c) = full.captures_at(text, pos) else {
+                break;
+            };
+            let (Some(url), Some(before)) = (c.get(2), c.get(1)) else {
+                break;
+            };
             let end = c.get(11).map_or(url.end(), |t| t.start());
             let dom_s = c.get(3).map_or(url.start(), |p| p.end());
-            let Some(dom_e) = c.get(4).or(c.get(12)).map(|m| m.start()) else { break };
-            let path = [6, 8, 14].into_iter().find_map(|i| c.get(i)).map(|m| (m.start(), m.end()));
+            let Some(dom_e) = c.get(4).or(c.get(12)).map(|m| m.start()) else {
+                break;
+            };
+            let path = [6, 8, 14]
+                .into_iter()
+                .find_map(|i| c.get(i))
+                .map(|m| (m.start(), m.end()));
             want.push((before.start(), url.start(), dom_s, dom_e, path, end));
             pos = end;
         }
         let got: Vec<_> = crate::urlscan::scan(text, flavor)
             .into_iter()
-            .map(|h| (h.before_start, h.url_start, h.domain_start, h.domain_end, h.path, h.url_end))
+            .map(|h| {
+                (
+                    h.before_start,
+                    h.url_start,
+                    h.domain_start,
+                    h.domain_end,
+                    h.path,
+                    h.url_end,
+                )
+            })
             .collect();
         assert_eq!(got, want, "{text:?}");
     }
@@ -201,14 +304,28 @@ fn ascii_domain_scanner_matches_the_full_regex() {
         .build()
         .expect("TT_ASCII_DOMAIN_PLAIN compiles");
     let cases = [
-        "example.com", "a.b.co.uk", "bücher.de", "例え.jp", "xn--bcher-kva.example", "a.b.c.d", "ü.com.例え.jp.x.org",
-        "foo-.bar.com", "a..b.com", "a.comx.net", "x.co.jp.", "é.みんな.com", "a_b.com", "1.2.3",
+        "example.com",
+        "a.b.co.uk",
+        "bücher.de",
+        "例え.jp",
+        "xn--bcher-kva.example",
+        "a.b.c.d",
+        "ü.com.例え.jp.x.org",
+        "foo-.bar.com",
+        "a..b.com",
+        "a.comx.net",
+        "x.co.jp.",
+        "é.みんな.com",
+        "a_b.com",
+        "1.2.3",
     ];
     for domain in cases {
         let mut want = Vec::new();
         let mut pos = 0;
         while pos < domain.len() {
-            let Some(c) = full.captures_at(domain, pos) else { break };
+            let Some(c) = full.captures_at(domain, pos) else {
+                break;
+            };
             let Some(m) = c.get(0) else { break };
             let end = c.get(1).map_or(m.end(), |t| t.start());
             want.push((m.start(), end));
@@ -217,7 +334,9 @@ fn ascii_domain_scanner_matches_the_full_regex() {
         let mut got = Vec::new();
         let mut pos = 0;
         while pos < domain.len() {
-            let Some((s, e)) = crate::urlscan::ascii_domain_at(domain, pos) else { break };
+            let Some((s, e)) = crate::urlscan::ascii_domain_at(domain, pos) else {
+                break;
+            };
             got.push((s, e));
             pos = e.max(s + 1);
         }
@@ -229,14 +348,34 @@ fn ascii_domain_scanner_matches_the_full_regex() {
 #[test]
 fn mastodon_scanner_matches_fancy_regex() {
     let cases = [
-        "see https://example.com/path?q=1 and example.org", "gemini://example.org/x dat://a.b.com", "HTTPS://EXAMPLE.COM/UP",
-        "@alice@mastodon.social hi @bob", "a=@x /@y é@z", "mail me@example.com", "https://例え.jp/パス?q=ä\u{A0}x",
-        "(https://en.wikipedia.org/wiki/Rust_(programming_language))", "https://a.b.c.d/", "xhttps://x.com", "https://x.comx",
-        "http://xn--bcher-kva.example/ ok", "https://sub_d.example.com", "@user@ @a.b-c_d @@x @x:", "ipfs://a.io ssb://x.co",
-        "https://example.com:8080/a(b)c?d=e&f=g#h", "https://t.co/abc.", "😀https://x.com/😀", "https://x.com\u{3000}y",
+        "see https://example.com/path?q=1 and example.org",
+        "gemini://example.org/x dat://a.b.com",
+        "HTTPS://EXAMPLE.COM/UP",
+        "@alice@mastodon.social hi @bob",
+        "a=@x /@y é@z",
+        "mail me@example.com",
+        "https://例え.jp/パス?q=ä\u{A0}x",
+        "(https://en.wikipedia.org/wiki/Rust_(programming_language))",
+        "https://a.b.c.d/",
+        "xhttps://x.com",
+        "https://x.comx",
+        "http://xn--bcher-kva.example/ ok",
+        "https://sub_d.example.com",
+        "@user@ @a.b-c_d @@x @x:",
+        "ipfs://a.io ssb://x.co",
+        "https://example.com:8080/a(b)c?d=e&f=g#h",
+        "https://t.co/abc.",
+        "😀https://x.com/😀",
+        "https://x.com\u{3000}y",
     ];
     for text in cases {
-        assert_eq!(mastodon::spans(text).into_iter().filter(|e| !matches!(e.kind, x::XEntityKind::Hashtag(_))).collect::<Vec<_>>(),
-            mastodon::entities_fancy(text), "{text:?}");
+        assert_eq!(
+            mastodon::spans(text)
+                .into_iter()
+                .filter(|e| !matches!(e.kind, x::XEntityKind::Hashtag(_)))
+                .collect::<Vec<_>>(),
+            mastodon::entities_fancy(text),
+            "{text:?}"
+        );
     }
 }

@@ -73,7 +73,17 @@ impl CharSet {
 pub(crate) fn in_table(table: &[(u32, u32)], c: char) -> bool {
     use std::cmp::Ordering::{Equal, Greater, Less};
     let c = u32::from(c);
-    table.binary_search_by(|&(lo, hi)| if hi < c { Less } else if lo > c { Greater } else { Equal }).is_ok()
+    table
+        .binary_search_by(|&(lo, hi)| {
+            if hi < c {
+                Less
+            } else if lo > c {
+                Greater
+            } else {
+                Equal
+            }
+        })
+        .is_ok()
 }
 
 pub(crate) static PRECEDING: CharSet = CharSet::new(g::TT_URL_PRECEDING_CHARS);
@@ -83,22 +93,31 @@ static ASCII_DOMAIN: CharSet = CharSet::new(g::TT_ASCII_DOMAIN_CHARS);
 /// twitter-text's `spaces` class.
 pub(crate) fn is_tt_space(c: char) -> bool {
     matches!(c, '\u{9}'..='\u{D}' | ' ' | '\u{85}' | '\u{A0}' | '\u{1680}' | '\u{180E}' | '\u{2000}'..='\u{200A}')
-        || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202F}' | '\u{205F}' | '\u{3000}')
+        || matches!(
+            c,
+            '\u{2028}' | '\u{2029}' | '\u{202F}' | '\u{205F}' | '\u{3000}'
+        )
 }
 
 fn build(src: &str) -> Option<regex::Regex> {
-    regex::RegexBuilder::new(src).size_limit(64 << 20).dfa_size_limit(64 << 20).build().ok()
+    regex::RegexBuilder::new(src)
+        .size_limit(64 << 20)
+        .dfa_size_limit(64 << 20)
+        .build()
+        .ok()
 }
 
 /// `^(?:TLD)F`: the first gTLD/ccTLD alternative that a permitted character follows.
 fn tld_re() -> Option<&'static regex::Regex> {
     static CELL: OnceLock<Option<regex::Regex>> = OnceLock::new();
-    CELL.get_or_init(|| build(&format!("^(?:{}){}", g::TT_TLD, g::TT_TLD_FOLLOW))).as_ref()
+    CELL.get_or_init(|| build(&format!("^(?:{}){}", g::TT_TLD, g::TT_TLD_FOLLOW)))
+        .as_ref()
 }
 
 fn punycode_re() -> Option<&'static regex::Regex> {
     static CELL: OnceLock<Option<regex::Regex>> = OnceLock::new();
-    CELL.get_or_init(|| build(&format!("^{}", g::TT_PUNYCODE))).as_ref()
+    CELL.get_or_init(|| build(&format!("^{}", g::TT_PUNYCODE)))
+        .as_ref()
 }
 
 /// Makes sure every regex of this module compiles (used by tests).
@@ -111,7 +130,10 @@ fn tld_end(text: &str, t: usize) -> Option<usize> {
     let re = tld_re()?;
     let rest = text.get(t..)?;
     // A TLD has at most TT_TLD_MAX_CHARS characters, plus one following.
-    let take = rest.char_indices().nth(g::TT_TLD_MAX_CHARS + 1).map_or(rest.len(), |(i, _)| i);
+    let take = rest
+        .char_indices()
+        .nth(g::TT_TLD_MAX_CHARS + 1)
+        .map_or(rest.len(), |(i, _)| i);
     let mut buf = [0u8; 4 * (g::TT_TLD_MAX_CHARS + 2)];
     let hay: &str = if take < rest.len() {
         &rest[..take]
@@ -156,12 +178,19 @@ impl Flavor {
     fn protocol_len(&self, text: &str, u: usize) -> usize {
         let rest = &text.as_bytes()[u..];
         match &self.scheme {
-            Some(re) => text.get(u..).and_then(|r| re.find(r)).map_or(0, |m| m.end()),
+            Some(re) => text
+                .get(u..)
+                .and_then(|r| re.find(r))
+                .map_or(0, |m| m.end()),
             None => {
                 let http = rest.len() >= 7 && rest[..4].eq_ignore_ascii_case(b"http");
                 if http && rest[4..7] == *b"://" {
                     7
-                } else if http && rest.len() >= 8 && rest[4].eq_ignore_ascii_case(&b's') && rest[5..8] == *b"://" {
+                } else if http
+                    && rest.len() >= 8
+                    && rest[4].eq_ignore_ascii_case(&b's')
+                    && rest[5..8] == *b"://"
+                {
                     8
                 } else {
                     0
@@ -198,7 +227,8 @@ impl Flavor {
 
 pub(crate) fn x_flavor() -> Option<&'static Flavor> {
     static CELL: OnceLock<Option<Flavor>> = OnceLock::new();
-    CELL.get_or_init(|| Flavor::new(g::TT_URL_PATH, g::TT_URL_QUERY, None)).as_ref()
+    CELL.get_or_init(|| Flavor::new(g::TT_URL_PATH, g::TT_URL_QUERY, None))
+        .as_ref()
 }
 
 /// One match of the URL regex. Byte offsets into the searched text.
@@ -249,14 +279,27 @@ impl Labels {
     fn new(text: &str, word_start: usize, word_end: usize, domain: &CharSet) -> Labels {
         let mut segs = Vec::new();
         let mut starts = vec![word_start];
-        let mut cur = Segment { dot: None, last_bad: None, last_underscore: None, ends_ok: false };
+        let mut cur = Segment {
+            dot: None,
+            last_bad: None,
+            last_underscore: None,
+            ends_ok: false,
+        };
         let mut prev_ok = false;
         for (i, c) in text[word_start..word_end].char_indices() {
             let i = word_start + i;
             if c == '.' {
                 cur.dot = Some(i);
                 cur.ends_ok = prev_ok;
-                segs.push(std::mem::replace(&mut cur, Segment { dot: None, last_bad: None, last_underscore: None, ends_ok: false }));
+                segs.push(std::mem::replace(
+                    &mut cur,
+                    Segment {
+                        dot: None,
+                        last_bad: None,
+                        last_underscore: None,
+                        ends_ok: false,
+                    },
+                ));
                 starts.push(i + 1);
                 prev_ok = false;
                 continue;
@@ -272,7 +315,12 @@ impl Labels {
         }
         segs.push(cur);
         let n = segs.len();
-        Labels { segs, starts, r: vec![None; n], t: vec![None; n] }
+        Labels {
+            segs,
+            starts,
+            r: vec![None; n],
+            t: vec![None; n],
+        }
     }
 
     /// Segment holding byte position `u`.
@@ -283,7 +331,9 @@ impl Labels {
     /// Is `[u, dot of segment k)` an L1 label / an L2 label?
     fn label(&self, text: &str, k: usize, u: usize) -> (bool, bool) {
         let seg = &self.segs[k];
-        let Some(dot) = seg.dot else { return (false, false) };
+        let Some(dot) = seg.dot else {
+            return (false, false);
+        };
         let first_ok = text[u..].chars().next().is_some_and(|c| DOMAIN.contains(c));
         let l1 = u < dot && first_ok && seg.ends_ok && seg.last_bad.is_none_or(|b| b < u);
         (l1, l1 && seg.last_underscore.is_none_or(|b| b < u))
@@ -298,7 +348,11 @@ impl Labels {
             let t = dot + 1;
             let end = tld_end(text, t).or_else(|| punycode_end(text, t))?;
             let (url_end, path) = flavor.tail(text, end);
-            Some(DomainHit { domain_end: end, url_end, path })
+            Some(DomainHit {
+                domain_end: end,
+                url_end,
+                path,
+            })
         });
         self.t[k] = Some(hit);
         hit
@@ -349,8 +403,15 @@ pub(crate) fn scan(text: &str, flavor: &Flavor) -> Vec<UrlHit> {
     let mut done = 0; // words before this byte are handled
     while let Some(d) = text.get(done..).and_then(|rest| rest.find('.')) {
         let dot = done + d;
-        let word_start = text[done..dot].char_indices().rev().find(|&(_, c)| is_tt_space(c)).map_or(done, |(i, c)| done + i + c.len_utf8());
-        let word_end = text[dot..].char_indices().find(|&(_, c)| is_tt_space(c)).map_or(text.len(), |(i, _)| dot + i);
+        let word_start = text[done..dot]
+            .char_indices()
+            .rev()
+            .find(|&(_, c)| is_tt_space(c))
+            .map_or(done, |(i, c)| done + i + c.len_utf8());
+        let word_end = text[dot..]
+            .char_indices()
+            .find(|&(_, c)| is_tt_space(c))
+            .map_or(text.len(), |(i, _)| dot + i);
         if word_end > pos {
             scan_word(text, word_start, word_end, flavor, &mut pos, &mut out);
         }
@@ -359,14 +420,26 @@ pub(crate) fn scan(text: &str, flavor: &Flavor) -> Vec<UrlHit> {
     out
 }
 
-fn scan_word(text: &str, word_start: usize, word_end: usize, flavor: &Flavor, pos: &mut usize, out: &mut Vec<UrlHit>) {
+fn scan_word(
+    text: &str,
+    word_start: usize,
+    word_end: usize,
+    flavor: &Flavor,
+    pos: &mut usize,
+    out: &mut Vec<UrlHit>,
+) {
     let mut labels = Labels::new(text, word_start, word_end, &DOMAIN);
     labels.fill(text, 0, flavor);
     // Candidates: the character before the word, then each one in it.
-    let first = text[..word_start].chars().next_back().map_or(0, |c| word_start - c.len_utf8());
+    let first = text[..word_start]
+        .chars()
+        .next_back()
+        .map_or(0, |c| word_start - c.len_utf8());
     let mut p = first;
     while p < word_end {
-        let Some(c) = text[p..].chars().next() else { break };
+        let Some(c) = text[p..].chars().next() else {
+            break;
+        };
         let next = p + c.len_utf8();
         if p >= *pos {
             let mut hit = None;
@@ -398,7 +471,12 @@ fn scan_word(text: &str, word_start: usize, word_end: usize, flavor: &Flavor, po
 }
 
 /// The URL part (after `before`) anchored at `u`.
-fn url_at(text: &str, u: usize, labels: &mut Labels, flavor: &Flavor) -> Option<(usize, usize, DomainHit)> {
+fn url_at(
+    text: &str,
+    u: usize,
+    labels: &mut Labels,
+    flavor: &Flavor,
+) -> Option<(usize, usize, DomainHit)> {
     let d = u + flavor.protocol_len(text, u);
     let k = labels.seg_of(d);
     labels.domain_at(text, k, d, flavor).map(|h| (u, d, h))
@@ -444,7 +522,10 @@ fn ascii_labels(domain: &str, s: usize, memo: &mut HashMap<usize, Option<usize>>
                 return if chain.is_empty() { None } else { g };
             }
         }
-        let run = domain[d..].char_indices().find(|&(_, c)| !ASCII_DOMAIN.contains(c)).map_or(domain.len(), |(i, _)| d + i);
+        let run = domain[d..]
+            .char_indices()
+            .find(|&(_, c)| !ASCII_DOMAIN.contains(c))
+            .map_or(domain.len(), |(i, _)| d + i);
         if run == d || domain.as_bytes().get(run) != Some(&b'.') {
             break;
         }

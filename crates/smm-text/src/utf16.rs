@@ -18,7 +18,10 @@ pub(crate) struct Index {
 impl Index {
     pub(crate) fn new(s: &str) -> Self {
         if s.is_ascii() {
-            return Index { bytes: Vec::new(), len: s.len() };
+            return Index {
+                bytes: Vec::new(),
+                len: s.len(),
+            };
         }
         let mut bytes = Vec::with_capacity(s.len() + 1);
         for (b, c) in s.char_indices() {
@@ -30,7 +33,10 @@ impl Index {
             }
         }
         bytes.push(s.len());
-        Index { bytes, len: s.len() }
+        Index {
+            bytes,
+            len: s.len(),
+        }
     }
 
     /// UTF-8 offset of a UTF-16 index (clamped to the end of the string).
@@ -64,7 +70,11 @@ pub(crate) struct Cursor<'a> {
 
 impl<'a> Cursor<'a> {
     pub(crate) fn new(s: &'a str) -> Self {
-        Cursor { s, byte: 0, unit: 0 }
+        Cursor {
+            s,
+            byte: 0,
+            unit: 0,
+        }
     }
 
     /// UTF-16 index of a UTF-8 offset on a char boundary (like [`Index::utf16`]).
@@ -85,7 +95,9 @@ impl<'a> Cursor<'a> {
             (self.byte, self.unit) = (0, 0);
         }
         while self.unit < unit {
-            let Some(c) = self.s.get(self.byte..).and_then(|r| r.chars().next()) else { return self.s.len() };
+            let Some(c) = self.s.get(self.byte..).and_then(|r| r.chars().next()) else {
+                return self.s.len();
+            };
             if self.unit + c.len_utf16() > unit {
                 return self.byte + 3;
             }

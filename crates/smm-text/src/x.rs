@@ -79,7 +79,11 @@ struct Twemoji {
 impl Twemoji {
     fn new() -> Option<Self> {
         Some(Twemoji {
-            relaxed: regex::RegexBuilder::new(g::TWEMOJI_RELAXED).size_limit(64 << 20).dfa_size_limit(64 << 20).build().ok()?,
+            relaxed: regex::RegexBuilder::new(g::TWEMOJI_RELAXED)
+                .size_limit(64 << 20)
+                .dfa_size_limit(64 << 20)
+                .build()
+                .ok()?,
             anchored: Regex::new(&format!("^(?:{})", g::TWEMOJI)).ok()?,
         })
     }
@@ -101,7 +105,12 @@ impl Twemoji {
                 .take(256)
                 .find(|&(_, c)| is_tt_space(c))
                 .map_or_else(
-                    || text[m.end()..].char_indices().nth(256).map_or(text.len(), |(i, _)| m.end() + i),
+                    || {
+                        text[m.end()..]
+                            .char_indices()
+                            .nth(256)
+                            .map_or(text.len(), |(i, _)| m.end() + i)
+                    },
                     |(i, c)| m.end() + i + c.len_utf8(),
                 );
             if let Ok(Some(exact)) = self.anchored.find(&text[m.start()..cut]) {
@@ -120,8 +129,18 @@ fn twemoji() -> Option<&'static Twemoji> {
 
 use urlscan::{is_tt_space, CharSet};
 
-fn plain(cell: &'static OnceLock<Option<regex::Regex>>, src: &str) -> Option<&'static regex::Regex> {
-    cell.get_or_init(|| regex::RegexBuilder::new(src).size_limit(64 << 20).dfa_size_limit(64 << 20).build().ok()).as_ref()
+fn plain(
+    cell: &'static OnceLock<Option<regex::Regex>>,
+    src: &str,
+) -> Option<&'static regex::Regex> {
+    cell.get_or_init(|| {
+        regex::RegexBuilder::new(src)
+            .size_limit(64 << 20)
+            .dfa_size_limit(64 << 20)
+            .build()
+            .ok()
+    })
+    .as_ref()
 }
 
 /// A lookaround-free regex: the `regex` crate's leftmost-first semantics give
@@ -136,7 +155,10 @@ macro_rules! plain_regex {
 }
 
 plain_regex!(valid_tco_url_re, g::TT_VALID_TCO_URL);
-plain_regex!(invalid_url_without_protocol_preceding_re, g::TT_INVALID_URL_WITHOUT_PROTOCOL_PRECEDING);
+plain_regex!(
+    invalid_url_without_protocol_preceding_re,
+    g::TT_INVALID_URL_WITHOUT_PROTOCOL_PRECEDING
+);
 plain_regex!(valid_mention_re, g::TT_VALID_MENTION_OR_LIST);
 plain_regex!(end_mention_re, g::TT_END_MENTION_MATCH);
 plain_regex!(end_hashtag_re, g::TT_END_HASHTAG_MATCH);
@@ -150,7 +172,10 @@ pub fn regexes_compile() -> bool {
         end_mention_re(),
         end_hashtag_re(),
     ];
-    crate::urlscan::regexes_compile() && crate::mastodon::regexes_compile() && twemoji().is_some() && plain.iter().all(Option::is_some)
+    crate::urlscan::regexes_compile()
+        && crate::mastodon::regexes_compile()
+        && twemoji().is_some()
+        && plain.iter().all(Option::is_some)
 }
 
 fn is_plain_match(re: Option<&regex::Regex>, s: &str) -> bool {
@@ -179,12 +204,20 @@ fn extract_urls_utf16(text: &str) -> Vec<UrlEnt> {
     if !text.contains('.') {
         return urls;
     }
-    let Some(flavor) = urlscan::x_flavor() else { return urls };
+    let Some(flavor) = urlscan::x_flavor() else {
+        return urls;
+    };
     let astral = text.chars().any(|c| c.len_utf16() == 2);
     let mapped: Cow<'_, str> = if astral {
         Cow::Owned(
             text.chars()
-                .flat_map(|c| if c.len_utf16() == 2 { [Some(HIGH_HALF), Some(LOW_HALF)] } else { [Some(c), None] })
+                .flat_map(|c| {
+                    if c.len_utf16() == 2 {
+                        [Some(HIGH_HALF), Some(LOW_HALF)]
+                    } else {
+                        [Some(c), None]
+                    }
+                })
                 .flatten()
                 .collect(),
         )
@@ -196,7 +229,11 @@ fn extract_urls_utf16(text: &str) -> Vec<UrlEnt> {
         return urls;
     }
     // Without astral characters `mapped` is `text`, and UTF-16 ranges are byte ranges of it.
-    let units: Vec<u16> = if astral { text.encode_utf16().collect() } else { Vec::new() };
+    let units: Vec<u16> = if astral {
+        text.encode_utf16().collect()
+    } else {
+        Vec::new()
+    };
     let from_units = |a: usize, b: usize, bytes: (usize, usize)| {
         if astral {
             String::from_utf16_lossy(units.get(a..b).unwrap_or(&[]))
@@ -225,8 +262,17 @@ fn extract_urls_utf16(text: &str) -> Vec<UrlEnt> {
         let end_position = url_e16;
         let start_position = url_s16;
 
-        let proto_for_check = if protocol.is_empty() { "https://" } else { protocol };
-        if !is_valid_url(url_e16 - url_s16, proto_for_check, domain_mapped, domain_units) {
+        let proto_for_check = if protocol.is_empty() {
+            "https://"
+        } else {
+            protocol
+        };
+        if !is_valid_url(
+            url_e16 - url_s16,
+            proto_for_check,
+            domain_mapped,
+            domain_units,
+        ) {
             continue;
         }
         if protocol.is_empty() {
@@ -240,7 +286,11 @@ fn extract_urls_utf16(text: &str) -> Vec<UrlEnt> {
                 let ascii = &domain_mapped[ms..me];
                 // `domain.indexOf(asciiDomain, asciiEndPosition)`
                 let from = didx.byte(ascii_end);
-                let Some(found) = domain_mapped.get(from..).and_then(|rest| rest.find(ascii)).map(|b| b + from) else {
+                let Some(found) = domain_mapped
+                    .get(from..)
+                    .and_then(|rest| rest.find(ascii))
+                    .map(|b| b + from)
+                else {
                     continue;
                 };
                 let ascii_start = didx.utf16(found);
@@ -256,7 +306,11 @@ fn extract_urls_utf16(text: &str) -> Vec<UrlEnt> {
             if has_path {
                 let ent = &mut urls[last];
                 // `url.replace(domain, lastUrl.url)`: the URL starts with its domain.
-                ent.url = format!("{}{}", ent.url, from_units(dom_e16, url_e16, (dom_e, url_e)));
+                ent.url = format!(
+                    "{}{}",
+                    ent.url,
+                    from_units(dom_e16, url_e16, (dom_e, url_e))
+                );
                 ent.end = end_position;
             }
         } else {
@@ -274,7 +328,11 @@ fn extract_urls_utf16(text: &str) -> Vec<UrlEnt> {
                     }
                 }
             }
-            urls.push(UrlEnt { url, start: start_position, end });
+            urls.push(UrlEnt {
+                url,
+                start: start_position,
+                end,
+            });
         }
     }
     urls
@@ -285,7 +343,9 @@ fn ascii_domains(domain: &str) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
     let mut pos = 0;
     while pos < domain.len() {
-        let Some((start, end)) = urlscan::ascii_domain_at(domain, pos) else { break };
+        let Some((start, end)) = urlscan::ascii_domain_at(domain, pos) else {
+            break;
+        };
         out.push((start, end));
         pos = end.max(start + 1);
     }
@@ -318,7 +378,10 @@ fn punycode_to_ascii_len(input: &[u16]) -> usize {
         None => (0, first),
     };
     let mut total = prefix;
-    for (i, label) in rest.split(|&u| matches!(u, 0x2E | 0x3002 | 0xFF0E | 0xFF61)).enumerate() {
+    for (i, label) in rest
+        .split(|&u| matches!(u, 0x2E | 0x3002 | 0xFF0E | 0xFF61))
+        .enumerate()
+    {
         if i > 0 {
             total += 1;
         }
@@ -415,16 +478,28 @@ fn emoji_spans(text: &str) -> Vec<(usize, usize)> {
     let b = text.as_bytes();
     let mut pos = 0; // JS lastIndex
     let mut i = 0;
-    while let Some(off) = b.get(i..).and_then(|rest| rest.iter().position(|&x| x >= 0x80)) {
+    while let Some(off) = b
+        .get(i..)
+        .and_then(|rest| rest.iter().position(|&x| x >= 0x80))
+    {
         let run_s = i + off;
-        let run_e = b[run_s..].iter().position(|&x| x < 0x80).map_or(b.len(), |o| run_s + o);
+        let run_e = b[run_s..]
+            .iter()
+            .position(|&x| x < 0x80)
+            .map_or(b.len(), |o| run_s + o);
         let keycap = run_s > 0 && matches!(b[run_s - 1], b'#' | b'*' | b'0'..=b'9');
         let mut from = (if keycap { run_s - 1 } else { run_s }).max(pos);
         while from < run_e {
-            let Some((s, e)) = re.exec(text, from, run_e) else { break };
+            let Some((s, e)) = re.exec(text, from, run_e) else {
+                break;
+            };
             out.push((s, e));
             // Emoji matches are never empty; guard anyway against looping.
-            from = if e > s { e } else { e + text[e..].chars().next().map_or(1, char::len_utf8) };
+            from = if e > s {
+                e
+            } else {
+                e + text[e..].chars().next().map_or(1, char::len_utf8)
+            };
             pos = from;
         }
         i = run_e;
@@ -465,22 +540,37 @@ fn char_weight(unit: u16) -> usize {
 
 /// twitter-text `parseTweet(text)` with the default (v3) configuration.
 pub fn parse_tweet(text: &str) -> XParse {
-    let normalized: Cow<'_, str> = if text.is_ascii() || is_nfc_quick(text.chars()) == IsNormalized::Yes {
-        Cow::Borrowed(text)
-    } else {
-        Cow::Owned(text.nfc().collect())
-    };
+    let normalized: Cow<'_, str> =
+        if text.is_ascii() || is_nfc_quick(text.chars()) == IsNormalized::Yes {
+            Cow::Borrowed(text)
+        } else {
+            Cow::Owned(text.nfc().collect())
+        };
     let normalized: &str = &normalized;
     let units: Vec<u16> = normalized.encode_utf16().collect();
 
     // start -> url length
-    let urls = by_start(extract_urls_utf16(normalized).into_iter().map(|u| (u.start, utf16::len(&u.url))).collect());
-    let emoji_bytes = if normalized.is_ascii() { Vec::new() } else { emoji_spans(normalized) };
+    let urls = by_start(
+        extract_urls_utf16(normalized)
+            .into_iter()
+            .map(|u| (u.start, utf16::len(&u.url)))
+            .collect(),
+    );
+    let emoji_bytes = if normalized.is_ascii() {
+        Vec::new()
+    } else {
+        emoji_spans(normalized)
+    };
     let emoji = if emoji_bytes.is_empty() {
         Vec::new()
     } else {
         let mut cur = utf16::Cursor::new(normalized);
-        by_start(emoji_bytes.into_iter().map(|(s, e)| (cur.utf16(s), utf16::len(&normalized[s..e]))).collect())
+        by_start(
+            emoji_bytes
+                .into_iter()
+                .map(|(s, e)| (cur.utf16(s), utf16::len(&normalized[s..e])))
+                .collect(),
+        )
     };
     let (mut url_k, mut emoji_k) = (0, 0);
 
@@ -534,7 +624,9 @@ fn extract_mentions(text: &str) -> Vec<XEntity> {
     if !text.contains(['@', '＠']) {
         return out;
     }
-    let Some(re) = valid_mention_re() else { return out };
+    let Some(re) = valid_mention_re() else {
+        return out;
+    };
     for caps in re.captures_iter(text) {
         let (Some(m), Some(before), Some(name)) = (caps.get(0), caps.get(1), caps.get(3)) else {
             continue;
@@ -547,7 +639,10 @@ fn extract_mentions(text: &str) -> Vec<XEntity> {
         out.push(XEntity {
             start: before.end(),
             end: name.end() + slug.len(),
-            kind: XEntityKind::Mention { screen_name: name.as_str().to_string(), list_slug: slug.to_string() },
+            kind: XEntityKind::Mention {
+                screen_name: name.as_str().to_string(),
+                list_slug: slug.to_string(),
+            },
         });
     }
     out
@@ -580,7 +675,10 @@ fn hashtag_at(chars: &[char], p: usize) -> Option<(usize, usize)> {
         while chars.get(e).is_some_and(|&c| is_hashtag_alnum(c)) {
             e += 1;
         }
-        chars[t..e].iter().any(|&c| is_hashtag_alpha(c)).then_some(e)
+        chars[t..e]
+            .iter()
+            .any(|&c| is_hashtag_alpha(c))
+            .then_some(e)
     };
     // Alternatives in the regex's order; each is tried through to the end.
     if p == 0 && is_hash(0) {
@@ -606,7 +704,11 @@ fn extract_hashtags(text: &str) -> Vec<XEntity> {
     if !text.contains(['#', '＃']) {
         return out;
     }
-    let offsets: Vec<usize> = text.char_indices().map(|(b, _)| b).chain([text.len()]).collect();
+    let offsets: Vec<usize> = text
+        .char_indices()
+        .map(|(b, _)| b)
+        .chain([text.len()])
+        .collect();
     let chars: Vec<char> = text.chars().collect();
     let mut p = 0;
     while p < chars.len() {
@@ -633,7 +735,11 @@ fn extract_hashtags(text: &str) -> Vec<XEntity> {
 /// Returns (dollar index, ticker end index).
 fn cashtag_at(chars: &[char], p: usize) -> Option<(usize, usize)> {
     const PUNCT: &str = "!'#%&()*+,\\-./:;<=>?@[]^_{|}~$";
-    let follows_ok = |i: usize| chars.get(i).is_none_or(|&c| crate::bluesky::is_js_space(c) || PUNCT.contains(c));
+    let follows_ok = |i: usize| {
+        chars
+            .get(i)
+            .is_none_or(|&c| crate::bluesky::is_js_space(c) || PUNCT.contains(c))
+    };
     let letters = |from: usize, max: usize| {
         let mut e = from;
         while e < from + max && chars.get(e).is_some_and(char::is_ascii_alphabetic) {
@@ -677,7 +783,11 @@ fn extract_cashtags(text: &str) -> Vec<XEntity> {
     if !text.contains('$') {
         return out;
     }
-    let offsets: Vec<usize> = text.char_indices().map(|(b, _)| b).chain([text.len()]).collect();
+    let offsets: Vec<usize> = text
+        .char_indices()
+        .map(|(b, _)| b)
+        .chain([text.len()])
+        .collect();
     let chars: Vec<char> = text.chars().collect();
     let mut p = 0;
     while p < chars.len() {
@@ -735,6 +845,3 @@ pub fn extract_urls(text: &str) -> Vec<XEntity> {
         })
         .collect()
 }
-
-
-
