@@ -120,38 +120,21 @@ impl Bluesky {
 
     /// Sends one XRPC call, classifying failures by whether anything can have been created.
     async fn call(&self, req: reqwest::RequestBuilder) -> Result<Value, Failure> {
-        let resp = req.send().await.map_err(|e| {
-            if e.is_connect() {
-                Failure::Publish(PublishError::NotSent(format!(
-                    "cannot connect to {}: {}",
-                    self.base,
-                    short_error(e)
-                )))
-            } else {
-                Failure::Publish(PublishError::Unknown(format!(
-                    "no answer from {}: {}",
-                    self.base,
-                    short_error(e)
-                )))
-            }
-        })?;
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        // An answer cut off or garbled proves nothing either way: the request may have worked.
-        let body: Value = match resp
-            .bytes()
+        let super::Answer {
+            status,
+            headers,
+            body,
+            ..
+        } = super::exchange(req, &self.base, &|t| self.scrub(t))
             .await
-            .map(|b| serde_json::from_slice::<Value>(&b))
-        {
-            Ok(Ok(v)) => v,
-            _ if status.as_u16() == 429 => Value::Null,
-            _ => {
-                return Err(Failure::Publish(PublishError::Unknown(format!(
-                    "the answer from {} ({status}) was cut off or unreadable",
-                    self.base
-                ))))
-            }
-        };
+            .map_err(Failure::Publish)?;
+        // A garbled answer proves nothing either way: the request may have worked.
+        if body.is_null() && status.as_u16() != 429 {
+            return Err(Failure::Publish(PublishError::Unknown(format!(
+                "the answer from {} ({status}) was unreadable",
+                self.base
+            ))));
+        }
         if status.is_success() {
             return Ok(body);
         }

@@ -12,8 +12,8 @@ use serde_json::{json, Value};
 use tokio::sync::Mutex;
 
 use super::{
-    secret, short_error, Adapter, BoxFuture, Dedup, Lookup, Outgoing, OutgoingPart, Posted,
-    PublishError, SetupError,
+    secret, Adapter, BoxFuture, Dedup, Lookup, Outgoing, OutgoingPart, Posted, PublishError,
+    SetupError,
 };
 use crate::workspace::Channel;
 
@@ -67,20 +67,19 @@ impl Discord {
 
     /// Sends one request; failures are classified by whether a message can have been created.
     async fn send(&self, req: reqwest::RequestBuilder) -> Result<Value, PublishError> {
-        let resp = req.send().await.map_err(|e| {
-            if e.is_connect() {
-                PublishError::NotSent(format!(
-                    "cannot connect to {}: {}",
-                    self.who(),
-                    short_error(e)
-                ))
-            } else {
-                PublishError::Unknown(format!("no answer from {}: {}", self.who(), short_error(e)))
-            }
-        })?;
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let body: Value = resp.json().await.unwrap_or(Value::Null);
+        let super::Answer {
+            status,
+            headers,
+            body,
+            ..
+        } = super::exchange(req, &self.who(), &|t| t).await?;
+        // With wait=true a message comes back; a success we cannot read says nothing about it.
+        if status.is_success() && body.is_null() {
+            return Err(PublishError::Unknown(format!(
+                "the answer from {} ({status}) was unreadable",
+                self.who()
+            )));
+        }
         if status.is_success() {
             return Ok(body);
         }

@@ -68,21 +68,19 @@ impl Mastodon {
 
     /// Sends one request and classifies the outcome by whether anything can have been created.
     async fn send(&self, req: reqwest::RequestBuilder) -> Result<Reply, PublishError> {
-        let resp = req.bearer_auth(&self.token).send().await.map_err(|e| {
-            if e.is_connect() {
-                PublishError::NotSent(format!(
-                    "cannot connect to {}: {}",
-                    self.base,
-                    short_error(e)
-                ))
-            } else {
-                PublishError::Unknown(format!("no answer from {}: {}", self.base, short_error(e)))
-            }
-        })?;
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        // A body that is not JSON (a proxy's error page) still has a status to go by.
-        let body: Value = resp.json().await.unwrap_or(Value::Null);
+        let super::Answer {
+            status,
+            headers,
+            body,
+            ..
+        } = super::exchange(req.bearer_auth(&self.token), &self.base, &|t| t).await?;
+        // A success we cannot read says nothing about what was created.
+        if status.is_success() && body.is_null() {
+            return Err(PublishError::Unknown(format!(
+                "the answer from {} ({status}) was unreadable",
+                self.base
+            )));
+        }
         if status.is_success() {
             return Ok(Reply { status, body });
         }

@@ -251,3 +251,49 @@ pub(crate) fn short_error(e: reqwest::Error) -> String {
     }
     s
 }
+
+/// A platform's complete answer: status, headers, and the body as JSON (`Null` when it is not
+/// JSON, e.g. a proxy's error page).
+pub(crate) struct Answer {
+    pub status: reqwest::StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: serde_json::Value,
+    /// The body as sent, for answers in plain text (Slack webhooks answer `ok`).
+    pub raw: Vec<u8>,
+}
+
+/// Sends one request, classifying transport failures by whether anything can have been created:
+/// no connection is `NotSent`; no answer, or an answer cut off, is `Unknown`. `who` names the
+/// platform in messages; `scrub` removes the adapter's secrets from any text that came back.
+pub(crate) async fn exchange(
+    req: reqwest::RequestBuilder,
+    who: &str,
+    scrub: &(dyn Fn(String) -> String + Sync),
+) -> Result<Answer, PublishError> {
+    let resp = req.send().await.map_err(|e| {
+        if e.is_connect() {
+            PublishError::NotSent(format!(
+                "cannot connect to {who}: {}",
+                scrub(short_error(e))
+            ))
+        } else {
+            // Timed out or cut off after the request left: it may have been acted on.
+            PublishError::Unknown(format!("no answer from {who}: {}", scrub(short_error(e))))
+        }
+    })?;
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let bytes = resp.bytes().await.map_err(|e| {
+        PublishError::Unknown(format!(
+            "the answer from {who} ({status}) was cut off: {}",
+            scrub(short_error(e))
+        ))
+    })?;
+    let body = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+    Ok(Answer {
+        status,
+        headers,
+        body,
+        raw: bytes.to_vec(),
+    })
+}

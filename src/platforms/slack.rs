@@ -19,8 +19,8 @@ use reqwest::header::HeaderMap;
 use serde_json::{json, Value};
 
 use super::{
-    secret, short_error, Adapter, BoxFuture, Dedup, Lookup, Outgoing, OutgoingPart, Posted,
-    PublishError, SetupError,
+    secret, Adapter, BoxFuture, Dedup, Lookup, Outgoing, OutgoingPart, Posted, PublishError,
+    SetupError,
 };
 use crate::workspace::Channel;
 
@@ -112,23 +112,6 @@ impl Slack {
         text.replace(secret.as_str(), "****")
     }
 
-    fn transport_error(&self, e: reqwest::Error) -> PublishError {
-        if e.is_connect() {
-            PublishError::NotSent(format!(
-                "cannot connect to {}: {}",
-                self.who(),
-                self.scrub(short_error(e))
-            ))
-        } else {
-            // Timed out or cut off after the request left: it may have been posted.
-            PublishError::Unknown(format!(
-                "no answer from {}: {}",
-                self.who(),
-                self.scrub(short_error(e))
-            ))
-        }
-    }
-
     /// One Web API call with the bot token; `Ok` only for `ok: true`.
     async fn call(&self, req: reqwest::RequestBuilder) -> Result<Value, PublishError> {
         let Mode::Bot { token } = &self.mode else {
@@ -137,21 +120,12 @@ impl Slack {
                 self.who()
             )));
         };
-        let resp = req
-            .bearer_auth(token)
-            .send()
-            .await
-            .map_err(|e| self.transport_error(e))?;
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let body: Value = match resp
-            .bytes()
-            .await
-            .map(|b| serde_json::from_slice::<Value>(&b))
-        {
-            Ok(Ok(v)) => v,
-            _ => Value::Null,
-        };
+        let super::Answer {
+            status,
+            headers,
+            body,
+            ..
+        } = super::exchange(req.bearer_auth(token), &self.who(), &|t| self.scrub(t)).await?;
         if status.is_success() && body["ok"].as_bool() == Some(true) {
             return Ok(body);
         }
@@ -279,18 +253,23 @@ impl Slack {
     }
 
     async fn webhook_post(&self, url: &str, body: &Value) -> Result<(), PublishError> {
-        let resp = self
-            .http
-            .post(url)
-            .json(body)
-            .send()
-            .await
-            .map_err(|e| self.transport_error(e))?;
-        let status = resp.status();
-        let headers = resp.headers().clone();
+        let super::Answer {
+            status,
+            headers,
+            raw,
+            ..
+        } = super::exchange(self.http.post(url).json(body), &self.who(), &|t| {
+            self.scrub(t)
+        })
+        .await?;
         // Webhooks answer plain text: `ok`, or an error code such as `invalid_payload`.
-        let text = resp.text().await.unwrap_or_default();
-        let text: String = self.scrub(text.trim().chars().take(200).collect());
+        let text: String = self.scrub(
+            String::from_utf8_lossy(&raw)
+                .trim()
+                .chars()
+                .take(200)
+                .collect(),
+        );
         if status.is_success() {
             return Ok(());
         }

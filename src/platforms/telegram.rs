@@ -17,8 +17,8 @@ use serde_json::{json, Value};
 use smm_text::telegram::{utf16_len, CAPTION_LIMIT, MESSAGE_LIMIT};
 
 use super::{
-    secret, short_error, Adapter, BoxFuture, Dedup, Lookup, Outgoing, OutgoingMedia, OutgoingPart,
-    Posted, PublishError, SetupError,
+    secret, Adapter, BoxFuture, Dedup, Lookup, Outgoing, OutgoingMedia, OutgoingPart, Posted,
+    PublishError, SetupError,
 };
 use crate::workspace::Channel;
 
@@ -98,33 +98,12 @@ impl Telegram {
 
     /// Sends one Bot API call; failures are classified by whether a message can exist.
     async fn call(&self, req: reqwest::RequestBuilder) -> Result<Value, PublishError> {
-        let resp = req.send().await.map_err(|e| {
-            if e.is_connect() {
-                PublishError::NotSent(format!(
-                    "cannot connect to {}: {}",
-                    self.who(),
-                    self.scrub(short_error(e))
-                ))
-            } else {
-                // Timed out or cut off after the request left: it may have been posted.
-                PublishError::Unknown(format!(
-                    "no answer from {}: {}",
-                    self.who(),
-                    self.scrub(short_error(e))
-                ))
-            }
-        })?;
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        // Not JSON (a proxy's error page, a cut-off body): the status still says something.
-        let body: Value = match resp
-            .bytes()
-            .await
-            .map(|b| serde_json::from_slice::<Value>(&b))
-        {
-            Ok(Ok(v)) => v,
-            _ => Value::Null,
-        };
+        let super::Answer {
+            status,
+            headers,
+            body,
+            ..
+        } = super::exchange(req, &self.who(), &|t| self.scrub(t)).await?;
         if status.is_success() && body["ok"].as_bool() == Some(true) {
             return Ok(body["result"].clone());
         }

@@ -21,8 +21,8 @@ use sha1::Sha1;
 use sha2::{Digest, Sha256};
 
 use super::{
-    secret, short_error, Adapter, BoxFuture, Dedup, Lookup, Outgoing, OutgoingPart, Posted,
-    PublishError, SetupError,
+    secret, Adapter, BoxFuture, Dedup, Lookup, Outgoing, OutgoingPart, Posted, PublishError,
+    SetupError,
 };
 use crate::workspace::Channel;
 
@@ -148,32 +148,19 @@ impl X {
 
     /// Sends one request; failures are classified by whether a post can exist.
     async fn send(&self, req: reqwest::RequestBuilder) -> Result<Value, PublishError> {
-        let resp = req.send().await.map_err(|e| {
-            if e.is_connect() {
-                PublishError::NotSent(format!(
-                    "cannot connect to {}: {}",
-                    self.who(),
-                    self.scrub(short_error(e))
-                ))
-            } else {
-                // Timed out or cut off after the request left: it may have been posted.
-                PublishError::Unknown(format!(
-                    "no answer from {}: {}",
-                    self.who(),
-                    self.scrub(short_error(e))
-                ))
-            }
-        })?;
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let body: Value = match resp
-            .bytes()
-            .await
-            .map(|b| serde_json::from_slice::<Value>(&b))
-        {
-            Ok(Ok(v)) => v,
-            _ => Value::Null,
-        };
+        let super::Answer {
+            status,
+            headers,
+            body,
+            ..
+        } = super::exchange(req, &self.who(), &|t| self.scrub(t)).await?;
+        if status.is_success() && body.is_null() {
+            // A success we cannot read says nothing about the post's id.
+            return Err(PublishError::Unknown(format!(
+                "the answer from {} ({status}) was unreadable",
+                self.who()
+            )));
+        }
         if status.is_success() {
             return Ok(body);
         }
