@@ -381,7 +381,7 @@ impl Adapter for Bluesky {
                     Err(e) if root.is_some() => {
                         return Err(PublishError::Unknown(format!(
                             "thread partly published; reply {i} failed: {}",
-                            describe(&e)
+                            e.detail()
                         )))
                     }
                     Err(e) => return Err(e),
@@ -460,16 +460,6 @@ impl Failure {
             Failure::Expired(d) => PublishError::Auth(d),
             Failure::Client { detail, .. } => PublishError::Rejected(detail),
         }
-    }
-}
-
-fn describe(e: &PublishError) -> String {
-    match e {
-        PublishError::Rejected(r)
-        | PublishError::Unknown(r)
-        | PublishError::Auth(r)
-        | PublishError::NotSent(r) => r.clone(),
-        PublishError::RateLimited { detail, .. } => detail.clone(),
     }
 }
 

@@ -171,17 +171,7 @@ impl Adapter for Discord {
     ) -> BoxFuture<'a, Result<Posted, PublishError>> {
         Box::pin(async move {
             self.check_url()?;
-            // Every part is checked before the first is sent: a thread is never cut short by a
-            // limit the platform would refuse halfway.
-            for (i, part) in delivery.parts.iter().enumerate() {
-                check_part(part).map_err(|why| {
-                    PublishError::Rejected(format!(
-                        "part {} of {}: {why}",
-                        i + 1,
-                        delivery.parts.len()
-                    ))
-                })?;
-            }
+            super::check_parts(delivery, check_part)?;
             let (guild, channel) = self.place().await?;
             let mut first: Option<Posted> = None;
             // Webhooks cannot reply: a thread goes out as consecutive messages.
@@ -194,7 +184,7 @@ impl Adapter for Discord {
                         return Err(PublishError::Unknown(format!(
                             "thread partly published ({i} of {} messages): {}",
                             delivery.parts.len(),
-                            describe(&e)
+                            e.detail()
                         )))
                     }
                 };
@@ -305,16 +295,6 @@ fn first_error(v: &Value, path: String) -> String {
         }
     }
     String::new()
-}
-
-fn describe(e: &PublishError) -> String {
-    match e {
-        PublishError::Rejected(m)
-        | PublishError::Unknown(m)
-        | PublishError::Auth(m)
-        | PublishError::NotSent(m) => m.clone(),
-        PublishError::RateLimited { detail, .. } => format!("rate limited: {detail}"),
-    }
 }
 
 #[cfg(test)]

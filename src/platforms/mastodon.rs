@@ -275,7 +275,7 @@ impl Adapter for Mastodon {
                         return Err(PublishError::Unknown(format!(
                             "thread partly published ({i} of {} parts): {}",
                             delivery.parts.len(),
-                            describe(&e)
+                            e.detail()
                         )))
                     }
                 };
@@ -507,16 +507,6 @@ fn error_text(status: StatusCode, body: &Value) -> String {
         (Some(e), Some(d)) => format!("{} {e}: {d}", status.as_u16()),
         (Some(e), None) => format!("{} {e}", status.as_u16()),
         _ => format!("HTTP {status}"),
-    }
-}
-
-fn describe(e: &PublishError) -> String {
-    match e {
-        PublishError::Rejected(m)
-        | PublishError::Unknown(m)
-        | PublishError::Auth(m)
-        | PublishError::NotSent(m) => m.clone(),
-        PublishError::RateLimited { detail, .. } => format!("rate limited: {detail}"),
     }
 }
 

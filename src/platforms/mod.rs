@@ -111,6 +111,33 @@ pub enum PublishError {
     NotSent(String),
 }
 
+impl PublishError {
+    /// What went wrong, in the platform's or smm's words.
+    pub fn detail(&self) -> &str {
+        match self {
+            PublishError::Rejected(r)
+            | PublishError::Unknown(r)
+            | PublishError::Auth(r)
+            | PublishError::NotSent(r) => r,
+            PublishError::RateLimited { detail, .. } => detail,
+        }
+    }
+}
+
+/// Checks every part before the first is sent, so a thread is never cut short by a limit the
+/// platform would refuse halfway.
+pub(crate) fn check_parts(
+    delivery: &Outgoing,
+    check: impl Fn(&OutgoingPart) -> Result<(), String>,
+) -> Result<(), PublishError> {
+    for (i, part) in delivery.parts.iter().enumerate() {
+        check(part).map_err(|why| {
+            PublishError::Rejected(format!("part {} of {}: {why}", i + 1, delivery.parts.len()))
+        })?;
+    }
+    Ok(())
+}
+
 /// Whether a platform lets a retry of the same delivery create at most one post.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Dedup {

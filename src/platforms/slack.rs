@@ -379,16 +379,7 @@ impl Adapter for Slack {
         delivery: &'a Outgoing,
     ) -> BoxFuture<'a, Result<Posted, PublishError>> {
         Box::pin(async move {
-            // Every part is checked before the first is sent: never a half-posted thread.
-            for (i, part) in delivery.parts.iter().enumerate() {
-                check_part(part).map_err(|why| {
-                    PublishError::Rejected(format!(
-                        "part {} of {}: {why}",
-                        i + 1,
-                        delivery.parts.len()
-                    ))
-                })?;
-            }
+            super::check_parts(delivery, check_part)?;
             match &self.mode {
                 Mode::Bot { .. } => self.publish_bot(delivery).await,
                 Mode::Webhook { url } => self.publish_webhook(url, delivery).await,

@@ -214,17 +214,7 @@ impl Adapter for Telegram {
     ) -> BoxFuture<'a, Result<Posted, PublishError>> {
         Box::pin(async move {
             self.check_token()?;
-            // Every part is checked before the first is sent: a thread is never cut short by a
-            // limit Telegram would refuse halfway.
-            for (i, part) in delivery.parts.iter().enumerate() {
-                check_part(part).map_err(|why| {
-                    PublishError::Rejected(format!(
-                        "part {} of {}: {why}",
-                        i + 1,
-                        delivery.parts.len()
-                    ))
-                })?;
-            }
+            super::check_parts(delivery, check_part)?;
             let mut first: Option<Posted> = None;
             let mut parent: Option<i64> = None;
             for (i, part) in delivery.parts.iter().enumerate() {
@@ -242,7 +232,7 @@ impl Adapter for Telegram {
                         return Err(PublishError::Unknown(format!(
                             "thread partly published ({i} of {} messages): {}",
                             delivery.parts.len(),
-                            describe(&e)
+                            e.detail()
                         )))
                     }
                 };
@@ -364,16 +354,6 @@ fn error_text(status: u16, body: &Value) -> String {
         ));
     }
     s
-}
-
-fn describe(e: &PublishError) -> String {
-    match e {
-        PublishError::Rejected(m)
-        | PublishError::Unknown(m)
-        | PublishError::Auth(m)
-        | PublishError::NotSent(m) => m.clone(),
-        PublishError::RateLimited { detail, .. } => format!("rate limited: {detail}"),
-    }
 }
 
 #[cfg(test)]

@@ -261,16 +261,7 @@ impl Adapter for X {
         delivery: &'a Outgoing,
     ) -> BoxFuture<'a, Result<Posted, PublishError>> {
         Box::pin(async move {
-            // Every part is checked before the first is sent: never a half-posted thread.
-            for (i, part) in delivery.parts.iter().enumerate() {
-                check_part(part).map_err(|why| {
-                    PublishError::Rejected(format!(
-                        "part {} of {}: {why}",
-                        i + 1,
-                        delivery.parts.len()
-                    ))
-                })?;
-            }
+            super::check_parts(delivery, check_part)?;
             let mut first: Option<String> = None;
             let mut parent: Option<String> = None;
             for (i, part) in delivery.parts.iter().enumerate() {
@@ -282,7 +273,7 @@ impl Adapter for X {
                         return Err(PublishError::Unknown(format!(
                             "thread partly published ({i} of {} posts): {}",
                             delivery.parts.len(),
-                            describe(&e)
+                            e.detail()
                         )))
                     }
                 };
@@ -590,16 +581,6 @@ fn error_text(status: u16, body: &Value) -> String {
     match message {
         Some(m) => format!("{status} {m}"),
         None => format!("HTTP {status}"),
-    }
-}
-
-fn describe(e: &PublishError) -> String {
-    match e {
-        PublishError::Rejected(m)
-        | PublishError::Unknown(m)
-        | PublishError::Auth(m)
-        | PublishError::NotSent(m) => m.clone(),
-        PublishError::RateLimited { detail, .. } => format!("rate limited: {detail}"),
     }
 }
 
