@@ -21,6 +21,7 @@ pub(super) fn check(
 
     let mut ids: BTreeMap<&str, &crate::workspace::Post> = BTreeMap::new();
     for post in &ws.posts {
+        hashtags_lost_to_comments(post, sources, out);
         if let Some(first) = ids.get(post.id.as_str()) {
             let where_ = if post.explicit_id {
                 post.doc.value_span("/id")
@@ -136,5 +137,52 @@ pub(super) fn check(
                 }
             }
         }
+    }
+}
+
+/// `text: New tea #tea` is YAML for the text "New tea" and a comment: the hashtag silently
+/// disappears. Flags plain (unquoted, single-line) text values followed by ` #` on their line.
+fn hashtags_lost_to_comments(
+    post: &crate::workspace::Post,
+    sources: &Sources,
+    out: &mut Vec<Diagnostic>,
+) {
+    let text = &sources.get(post.file).text;
+    let mut pointers = vec!["/text".to_string()];
+    pointers.extend((0..post.spec.thread.len()).map(|i| format!("/thread/{i}")));
+    pointers.extend(
+        post.spec
+            .variants
+            .keys()
+            .map(|k| format!("/variants/{}/text", crate::yaml::pointer_segment(k))),
+    );
+    for pointer in pointers {
+        let Some(node) = post.doc.node(&pointer) else {
+            continue;
+        };
+        let span = node.value;
+        let plain = text[span.start..]
+            .chars()
+            .next()
+            .is_some_and(|c| !matches!(c, '"' | '\'' | '|' | '>'));
+        let rest = text[span.end..].split('\n').next().unwrap_or_default();
+        let Some(comment) = rest
+            .strip_prefix(|c: char| c == ' ' || c == '\t')
+            .map(str::trim_start)
+            .filter(|r| r.starts_with('#'))
+        else {
+            continue;
+        };
+        if !plain {
+            continue;
+        }
+        let at = span.end + (rest.len() - rest.trim_start().len());
+        let shown: String = comment.chars().take(30).collect();
+        out.push(
+            Diagnostic::new(Severity::Warning, "W0108", format!("`{shown}` is a YAML comment, not part of the text"))
+                .at(post.file, crate::source::Span::new(at, at + comment.len()))
+                .label("dropped from the post")
+                .help("put the text in quotes, or write it as a block: `text: |` and the text on the next lines"),
+        );
     }
 }
