@@ -7,7 +7,7 @@ use std::process::Output;
 use serde_json::Value;
 
 use crate::support::pds::Pds;
-use crate::support::{self, stderr, stdout};
+use crate::support::{self, git, http_get, stderr, stdout, write};
 
 /// The due time of the posts below is 2027-03-02 09:00 Berlin (08:00Z); apply runs 5 minutes later.
 const AT: &str = "2027-03-02T08:05:00Z";
@@ -24,12 +24,6 @@ fn settings(pds: &Pds) -> String {
         "brand: Acme Tea\ntimezone: Europe/Berlin\nchannels:\n  bluesky:\n    platform: bluesky\n    account: {}\n    base_url: {}\n    credentials: {{ password: {PASSWORD_VAR} }}\ndefaults:\n  channels: [bluesky]\n",
         pds.handle, pds.url
     )
-}
-
-fn write(root: &Path, rel: &str, text: &str) {
-    let p = root.join(rel);
-    std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-    std::fs::write(p, text).expect("write");
 }
 
 fn setup(pds: &Pds, posts: &[(&str, &str)]) -> Setup {
@@ -57,38 +51,8 @@ fn setup(pds: &Pds, posts: &[(&str, &str)]) -> Setup {
         ],
         Path::new("/"),
     );
-    let work = clone(&remote);
+    let work = support::clone(remote.path());
     Setup { remote, work }
-}
-
-fn clone(remote: &tempfile::TempDir) -> tempfile::TempDir {
-    let work = tempfile::tempdir().expect("tempdir");
-    git(
-        &[
-            "clone",
-            "--quiet",
-            remote.path().to_str().expect("utf-8"),
-            work.path().to_str().expect("utf-8"),
-        ],
-        Path::new("/"),
-    );
-    git(&["config", "user.name", "CI"], work.path());
-    git(&["config", "user.email", "ci@example.com"], work.path());
-    work
-}
-
-fn git(args: &[&str], cwd: &Path) -> String {
-    let o = std::process::Command::new("git")
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .expect("git");
-    assert!(
-        o.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
 fn apply(pds: &Pds, root: &Path, extra: &[&str]) -> Output {
@@ -113,23 +77,6 @@ fn records(pds: &Pds) -> Vec<Value> {
     let body = http_get(&url);
     let v: Value = serde_json::from_slice(&body).expect("json");
     v["records"].as_array().cloned().unwrap_or_default()
-}
-
-fn http_get(url: &str) -> Vec<u8> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    rt.block_on(async {
-        let resp = smm::platforms::http_client()
-            .expect("client")
-            .get(url)
-            .send()
-            .await
-            .expect("GET");
-        assert!(resp.status().is_success(), "GET {url}: {}", resp.status());
-        resp.bytes().await.expect("body").to_vec()
-    })
 }
 
 const LAUNCH: &str = "id: launch\npublish_at: 2027-03-02 09:00\ntext: \"Spring tea is here! https://acme.tea/spring #tea with @alice.test\"\nmedia:\n  - { file: media/cup.png, alt: A cup of green tea on a wooden table }\n";
@@ -229,7 +176,7 @@ fn apply_publishes_to_a_real_pds_exactly_once_and_records_it_in_git() {
     assert_eq!(third["value"]["reply"]["parent"]["cid"], second["cid"]);
 
     // Recorded in git and pushed: a fresh clone knows, so a second apply publishes nothing.
-    let again = clone(&s.remote);
+    let again = support::clone(s.remote.path());
     let o = apply(&pds, again.path(), &[]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(records(&pds).len(), 4, "nothing is published twice");
@@ -306,7 +253,7 @@ fn an_interrupted_run_is_reconciled_without_a_second_post() {
     let o = apply(&pds, root, &[]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(records(&pds).len(), 1);
-    let crashed = clone(&s.remote);
+    let crashed = support::clone(s.remote.path());
     git(
         &["fetch", "--quiet", "origin", "smm-state:smm-state"],
         crashed.path(),
@@ -339,7 +286,7 @@ fn an_interrupted_run_is_reconciled_without_a_second_post() {
         crashed.path(),
     );
 
-    let fresh = clone(&s.remote);
+    let fresh = support::clone(s.remote.path());
     let o = apply(&pds, fresh.path(), &[]);
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
     assert!(
@@ -362,7 +309,7 @@ fn an_interrupted_run_is_reconciled_without_a_second_post() {
 fn an_intent_that_never_reached_the_platform_is_published_once() {
     let pds = Pds::start();
     let s = setup(&pds, &[("posts/launch.yaml", LAUNCH)]);
-    let crashed = clone(&s.remote);
+    let crashed = support::clone(s.remote.path());
     // A run recorded its intent and died before sending anything.
     git(
         &["checkout", "--quiet", "--orphan", "smm-state"],
@@ -411,7 +358,7 @@ fn frozen_stale_and_wrong_branch_publish_nothing() {
 
     let o = support::smm(&["freeze", "--reason", "crisis: hold everything"], root);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let o = apply(&pds, clone(&s.remote).path(), &[]);
+    let o = apply(&pds, support::clone(s.remote.path()).path(), &[]);
     assert_eq!(
         o.status.code(),
         Some(6),
@@ -559,7 +506,12 @@ fn apply_killed_at_random_points_never_posts_twice_nor_loses_a_post() {
         let _ = child.kill(); // SIGKILL: no cleanup at all
         let _ = child.wait();
         // The next scheduled run, after the killed run's leases ran out (10 minutes).
-        let o = apply_at(&pds, clone(&s.remote).path(), "2027-03-02T08:20:00Z", &[]);
+        let o = apply_at(
+            &pds,
+            support::clone(s.remote.path()).path(),
+            "2027-03-02T08:20:00Z",
+            &[],
+        );
         assert_eq!(
             o.status.code(),
             Some(0),
@@ -571,7 +523,7 @@ fn apply_killed_at_random_points_never_posts_twice_nor_loses_a_post() {
         assert_exactly_once(&pds, &posts, &tag);
         let status = stdout(&support::smm(
             &["status", "--at", "2027-03-02T08:20:00Z", "--format", "json"],
-            clone(&s.remote).path(),
+            support::clone(s.remote.path()).path(),
         ));
         let doc: Value = serde_json::from_str(&status).expect("json");
         for d in doc["deliveries"].as_array().expect("list") {
@@ -589,7 +541,7 @@ fn two_applies_at_once_publish_each_post_once() {
         .map(|(p, t)| (p.as_str(), t.as_str()))
         .collect();
     let s = setup(&pds, &refs);
-    let other = clone(&s.remote);
+    let other = support::clone(s.remote.path());
     let a = spawn_apply(&pds, s.work.path(), AT);
     let b = spawn_apply(&pds, other.path(), AT);
     let a = a.wait_with_output().expect("a");
@@ -605,7 +557,7 @@ fn two_applies_at_once_publish_each_post_once() {
     }
     assert_exactly_once(&pds, &posts, "race");
     // Whatever one run held, the other finished: nothing is left due.
-    let o = apply(&pds, clone(&s.remote).path(), &[]);
+    let o = apply(&pds, support::clone(s.remote.path()).path(), &[]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(
         stderr(&o).contains("Publishing 0 deliveries"),

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use crate::support::fault_proxy::FaultProxy;
 use crate::support::pds::Pds;
-use crate::support::{self, stderr, stdout};
+use crate::support::{self, clone, git, http_get, stderr, stdout, write};
 
 /// The posts below are due 2027-03-02 09:00 Berlin (08:00Z); apply runs 5 minutes later.
 const AT: &str = "2027-03-02T08:05:00Z";
@@ -190,54 +190,6 @@ fn tail(s: &str, n: usize) -> &str {
 
 fn s(p: &Path) -> &str {
     p.to_str().expect("utf-8")
-}
-
-fn write(root: &Path, rel: &str, text: &str) {
-    let p = root.join(rel);
-    std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-    std::fs::write(p, text).expect("write");
-}
-
-fn clone(remote: &Path) -> tempfile::TempDir {
-    let work = tempfile::tempdir().expect("tempdir");
-    git(
-        &["clone", "--quiet", s(remote), s(work.path())],
-        Path::new("/"),
-    );
-    git(&["config", "user.name", "CI"], work.path());
-    git(&["config", "user.email", "ci@example.com"], work.path());
-    work
-}
-
-fn git(args: &[&str], cwd: &Path) -> String {
-    let o = std::process::Command::new("git")
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .expect("git");
-    assert!(
-        o.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn http_get(url: &str) -> Vec<u8> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    rt.block_on(async {
-        let resp = smm::platforms::http_client()
-            .expect("client")
-            .get(url)
-            .send()
-            .await
-            .expect("GET");
-        assert!(resp.status().is_success(), "GET {url}: {}", resp.status());
-        resp.bytes().await.expect("body").to_vec()
-    })
 }
 
 /// The last entry is `published` with the URI of the one record holding `text`, and there is

@@ -4,16 +4,10 @@ use std::path::Path;
 
 use smm::state::{DeliveryKey, Entry, Event, Store};
 
-use crate::support::{self, redact_ids, smm, stderr, stdout};
+use crate::support::{self, redact_ids, smm, stderr, stdout, write};
 
 /// Planning instant: 2027-03-02 09:30 in Berlin; the base workspace's launch post is due since 09:00.
 const AT: &str = "2027-03-02T08:30:00Z";
-
-fn write(root: &Path, rel: &str, text: &str) {
-    let p = root.join(rel);
-    std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-    std::fs::write(p, text).expect("write");
-}
 
 fn hash_of(root: &Path, post: &str, channel: &str) -> (String, Vec<String>) {
     let report = smm::validate::validate(root, AT.parse().expect("time"));

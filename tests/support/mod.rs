@@ -166,3 +166,56 @@ pub fn redact_ids(s: &str) -> String {
     }
     out
 }
+
+/// Writes a file below `root`, creating folders.
+pub fn write(root: &Path, rel: &str, text: &str) {
+    let p = root.join(rel);
+    std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+    std::fs::write(p, text).expect("write");
+}
+
+/// Runs the `git` command and returns its stdout; panics with git's message on failure.
+pub fn git(args: &[&str], cwd: &Path) -> String {
+    let o = Command::new("git")
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("git");
+    assert!(
+        o.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// A fresh clone of `remote`, as a CI runner has it.
+pub fn clone(remote: &Path) -> tempfile::TempDir {
+    let work = tempfile::tempdir().expect("tempdir");
+    let (from, to) = (
+        remote.to_str().expect("utf-8"),
+        work.path().to_str().expect("utf-8"),
+    );
+    git(&["clone", "--quiet", from, to], Path::new("/"));
+    git(&["config", "user.name", "CI"], work.path());
+    git(&["config", "user.email", "ci@example.com"], work.path());
+    work
+}
+
+/// GET a URL (a local test server) and return the body; panics on a non-success status.
+pub fn http_get(url: &str) -> Vec<u8> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let resp = smm::platforms::http_client()
+            .expect("client")
+            .get(url)
+            .send()
+            .await
+            .expect("GET");
+        assert!(resp.status().is_success(), "GET {url}: {}", resp.status());
+        resp.bytes().await.expect("body").to_vec()
+    })
+}
