@@ -127,6 +127,33 @@ pub fn render_agenda(plan: &Plan, entries: &[Entry<'_>], window: &Window<'_>) ->
     out
 }
 
+/// The agenda as JSON: `{version: 1, from, to, timezone, entries: [...]}`.
+pub fn render_json(plan: &Plan, entries: &[Entry<'_>], window: &Window<'_>) -> String {
+    let entries: Vec<serde_json::Value> = entries
+        .iter()
+        .map(|e| {
+            serde_json::json!({
+                "post": e.post,
+                "publish_at": e.at.strftime("%Y-%m-%dT%H:%M:%S%:z").to_string(),
+                "campaign": e.campaign,
+                "text": e.first_line,
+                "channels": e.channels.iter().map(|(c, s, u)| serde_json::json!({ "channel": c, "state": s, "url": u })).collect::<Vec<_>>(),
+                "conflicts": e.conflicts,
+            })
+        })
+        .collect();
+    let doc = serde_json::json!({
+        "version": 1,
+        "from": window.from.to_string(),
+        "to": window.to.to_string(),
+        "timezone": plan.zone_name,
+        "entries": entries,
+    });
+    let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
 /// An iCalendar (RFC 5545) feed: one event per delivery, stable UIDs, times in UTC.
 pub fn render_ics(plan: &Plan, entries: &[Entry<'_>]) -> String {
     let mut out = String::new();

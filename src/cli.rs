@@ -261,6 +261,10 @@ pub struct CalendarArgs {
     #[arg(long, value_name = "FILE")]
     pub ics: Option<std::path::PathBuf>,
 
+    /// Output format of the agenda
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+
     /// As of this instant (RFC 3339); default: now
     #[arg(long, value_name = "TIME")]
     pub at: Option<jiff::Timestamp>,

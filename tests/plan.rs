@@ -574,6 +574,30 @@ fn calendar_agenda_and_an_ics_feed_a_real_icalendar_parser_reads() {
         "{agenda}"
     );
     insta::assert_snapshot!("calendar_agenda", agenda);
+    let o = smm(
+        &[
+            "calendar",
+            "--at",
+            AT,
+            "--from",
+            "2027-03-01",
+            "--to",
+            "2027-03-31",
+            "--format",
+            "json",
+        ],
+        ws.path(),
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let launch = doc["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .find(|e| e["post"] == "launch-hello")
+        .expect("launch");
+    assert_eq!(launch["publish_at"], "2027-03-02T09:00:00+01:00");
+    assert_eq!(launch["channels"].as_array().map(Vec::len), Some(3));
+    assert_eq!(launch["channels"][0]["state"], "due");
 
     let ics = ws.path().join("cal.ics");
     let o = smm(

@@ -72,8 +72,11 @@ pub fn run(dir: Option<&std::path::Path>, args: &CalendarArgs) -> Result<u8, Com
             );
         }
         None => {
-            let _ = anstream::stdout()
-                .write_all(smm::calendar::render_agenda(&plan, &entries, &window).as_bytes());
+            let text = match args.format {
+                crate::cli::Format::Text => smm::calendar::render_agenda(&plan, &entries, &window),
+                crate::cli::Format::Json => smm::calendar::render_json(&plan, &entries, &window),
+            };
+            let _ = anstream::stdout().write_all(text.as_bytes());
         }
     }
     Ok(exit::OK)
