@@ -631,12 +631,11 @@ async fn deliver(
         attempt += 1;
         match adapter.publish(&job.outgoing).await {
             Ok(posted) => break Ok(posted),
-            Err(PublishError::RateLimited {
-                retry_after,
-                detail,
-            }) if attempt < ATTEMPTS && retry_after <= max_wait => {
+            // Nothing was created: wait as the platform asks, within this run's patience.
+            Err(PublishError::RateLimited { retry_after, .. })
+                if attempt < ATTEMPTS && retry_after <= max_wait =>
+            {
                 tokio::time::sleep(retry_after).await;
-                let _ = detail;
             }
             Err(PublishError::Unknown(_))
                 if attempt < ATTEMPTS && adapter.dedup() == Dedup::Safe =>

@@ -174,7 +174,6 @@ impl Bluesky {
     }
 
     async fn get_record(&self, rkey: &str) -> Result<Option<(StrongRef, Value)>, PublishError> {
-        let session = self.session().await?;
         let req = |s: &Session| {
             self.http
                 .get(self.url("com.atproto.repo.getRecord"))
@@ -195,7 +194,6 @@ impl Bluesky {
             Err(Failure::Client { error, .. })
                 if error == "RecordNotFound" || error == "InvalidRequest" =>
             {
-                let _ = session;
                 Ok(None)
             }
             // A lookup creates nothing: any other failure means "cannot tell yet", never a refusal.
