@@ -242,3 +242,45 @@ fn preview_shows_each_platform_with_its_own_count() {
         stderr(&o)
     );
 }
+
+#[test]
+fn apply_draws_a_progress_bar_only_on_a_terminal() {
+    // Credentials are not set, so nothing is sent anywhere: every delivery ends "not sent".
+    let ws = support::workspace(None);
+    support::git_init(ws.path());
+    let smm_bin = env!("CARGO_BIN_EXE_smm");
+    let plain = std::process::Command::new(smm_bin)
+        .args(["apply", "--at", "2027-03-02T08:30:00Z"])
+        .current_dir(ws.path())
+        .output()
+        .expect("run");
+    assert_eq!(plain.status.code(), Some(3), "{}", stderr(&plain));
+    assert!(
+        stderr(&plain).contains("[3/3] not sent"),
+        "{}",
+        stderr(&plain)
+    );
+    assert!(
+        !stderr(&plain).contains('\u{1b}'),
+        "no bar or colour in a log: {}",
+        stderr(&plain)
+    );
+
+    // util-linux `script` gives the command a pseudo-terminal.
+    let tty = std::process::Command::new("script")
+        .args([
+            "-qec",
+            &format!("{smm_bin} apply --at 2027-03-02T08:30:00Z"),
+            "/dev/null",
+        ])
+        .current_dir(ws.path())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run script (util-linux)");
+    let out = String::from_utf8_lossy(&tty.stdout);
+    assert!(
+        out.contains("\r\u{1b}[2K[########################] 3/3"),
+        "{out:?}"
+    );
+    assert!(out.contains("[3/3] not sent"), "{out:?}");
+}

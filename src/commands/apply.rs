@@ -1,6 +1,6 @@
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use smm::apply::{ApplyError, DeliveryResult, Progress};
@@ -9,30 +9,75 @@ use smm::state::DeliveryKey;
 use crate::cli::ApplyArgs;
 use crate::commands::{exit, workspace_root, CommandError};
 
-/// One line per delivery with a running count: readable on a terminal and in CI logs alike.
+/// One line per delivery with a running count, readable in CI logs; on a terminal, a progress
+/// bar under those lines as well.
 struct Lines {
     total: AtomicUsize,
     done: AtomicUsize,
+    /// Channels report from several threads: one writer at a time keeps the bar intact.
+    terminal: Option<Mutex<()>>,
+}
+
+impl Lines {
+    fn new() -> Lines {
+        let tty = std::io::stderr().is_terminal();
+        Lines {
+            total: AtomicUsize::new(0),
+            done: AtomicUsize::new(0),
+            terminal: tty.then(|| Mutex::new(())),
+        }
+    }
+
+    /// `[########------------] 8/20`, drawn over the current line.
+    fn bar(done: usize, total: usize) -> String {
+        const WIDTH: usize = 24;
+        let filled = (done * WIDTH).checked_div(total).unwrap_or(WIDTH);
+        format!(
+            "\r\x1b[2K[{}{}] {done}/{total}",
+            "#".repeat(filled),
+            "-".repeat(WIDTH - filled)
+        )
+    }
+
+    /// Clears the bar's line, before a result line or the summary.
+    fn finish(&self) {
+        if self.terminal.is_some() {
+            // Cursor control, not colour: written past anstream, which strips escapes for NO_COLOR.
+            let _ = write!(std::io::stderr(), "\r\x1b[2K");
+        }
+    }
 }
 
 impl Progress for Lines {
     fn start(&self, total: usize) {
         self.total.store(total, Ordering::SeqCst);
+        let mut err = anstream::stderr();
         let _ = writeln!(
-            anstream::stderr(),
+            err,
             "Publishing {total} {}.",
             if total == 1 { "delivery" } else { "deliveries" }
         );
+        if self.terminal.is_some() {
+            let _ = write!(std::io::stderr(), "{}", Lines::bar(0, total));
+        }
     }
 
     fn done(&self, key: &DeliveryKey, outcome: &DeliveryResult) {
+        let _guard = self
+            .terminal
+            .as_ref()
+            .map(|m| m.lock().unwrap_or_else(|p| p.into_inner()));
         let n = self.done.fetch_add(1, Ordering::SeqCst) + 1;
         let total = self.total.load(Ordering::SeqCst).max(n);
+        self.finish();
         let _ = writeln!(
             anstream::stderr(),
             "[{n}/{total}] {}",
             describe(key, outcome)
         );
+        if self.terminal.is_some() {
+            let _ = write!(std::io::stderr(), "{}", Lines::bar(n, total));
+        }
     }
 }
 
@@ -68,12 +113,11 @@ pub fn run(dir: Option<&std::path::Path>, args: &ApplyArgs) -> Result<u8, Comman
         any_branch: args.any_branch,
         max_wait: Duration::from_secs(60),
     };
-    let progress = Arc::new(Lines {
-        total: AtomicUsize::new(0),
-        done: AtomicUsize::new(0),
-    });
+    let progress = Arc::new(Lines::new());
     let mut err = anstream::stderr();
-    match smm::apply::apply(&root, &options, progress) {
+    let result = smm::apply::apply(&root, &options, progress.clone());
+    progress.finish();
+    match result {
         Ok(report) => {
             let published = report
                 .results
