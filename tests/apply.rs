@@ -566,3 +566,58 @@ fn two_applies_at_once_publish_each_post_once() {
     );
     assert_exactly_once(&pds, &posts, "race");
 }
+
+/// Serves one HTML page with OpenGraph tags and its image on 127.0.0.1, for up to `n` requests.
+fn page_server(n: usize) -> String {
+    use std::io::{BufRead, BufReader, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let png = std::fs::read(support::fixtures().join("base/media/cup.png")).expect("png");
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(n) {
+            let Ok(mut stream) = stream else { continue };
+            let mut line = String::new();
+            let _ = BufReader::new(&stream).read_line(&mut line);
+            let (ctype, body): (&str, Vec<u8>) = if line.contains("/cup.png") {
+                ("image/png", png.clone())
+            } else {
+                ("text/html", b"<html><head><meta property=\"og:title\" content=\"Spring tea is here\"><meta property=\"og:description\" content=\"First flush, picked by hand.\"><meta property=\"og:image\" content=\"/cup.png\"></head></html>".to_vec())
+            };
+            let _ = write!(stream, "HTTP/1.1 200 OK\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+            let _ = stream.write_all(&body);
+        }
+    });
+    format!("http://{addr}")
+}
+
+#[test]
+fn a_link_card_carries_the_pages_title_description_and_thumbnail() {
+    let pds = Pds::start();
+    let site = page_server(4);
+    let post = format!(
+        "id: card\npublish_at: 2027-03-02 09:00\ntext: Spring tea is here.\nlink: {site}/spring\n"
+    );
+    let s = setup(&pds, &[("posts/card.yaml", post.as_str())]);
+    let o = apply(&pds, s.work.path(), &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let recs = records(&pds);
+    let external = &recs[0]["value"]["embed"]["external"];
+    assert_eq!(
+        recs[0]["value"]["embed"]["$type"],
+        "app.bsky.embed.external"
+    );
+    assert_eq!(external["uri"], format!("{site}/spring"));
+    assert_eq!(external["title"], "Spring tea is here");
+    assert_eq!(external["description"], "First flush, picked by hand.");
+    let cid = external["thumb"]["ref"]["$link"]
+        .as_str()
+        .expect("thumbnail blob");
+    let blob = http_get(&format!(
+        "{}/xrpc/com.atproto.sync.getBlob?did={}&cid={cid}",
+        pds.url, pds.did
+    ));
+    assert_eq!(
+        blob,
+        std::fs::read(support::fixtures().join("base/media/cup.png")).expect("png")
+    );
+}

@@ -266,7 +266,7 @@ impl Bluesky {
         if !images.is_empty() {
             record["embed"] = json!({ "$type": "app.bsky.embed.images", "images": images });
         } else if let Some(uri) = link {
-            record["embed"] = json!({ "$type": "app.bsky.embed.external", "external": { "uri": uri, "title": uri, "description": "" } });
+            record["embed"] = json!({ "$type": "app.bsky.embed.external", "external": self.link_card(uri).await });
         }
         if let Some((root, parent)) = reply {
             record["reply"] = json!({
@@ -312,6 +312,56 @@ impl Bluesky {
             }
             Err(f) => Err(f.into_publish()),
         }
+    }
+
+    /// A link card: Bluesky does not unfurl links itself, so the page's OpenGraph title,
+    /// description and image are read here. A page that cannot be read still gets a card with
+    /// its address: a missing preview never stops a post.
+    async fn link_card(&self, uri: &str) -> Value {
+        let mut card = json!({ "uri": uri, "title": uri, "description": "" });
+        let Some(html) = self.fetch(uri, 1_000_000).await else {
+            return card;
+        };
+        let html = String::from_utf8_lossy(&html);
+        let og = opengraph(&html);
+        if let Some(t) = og.get("og:title").or_else(|| og.get("title")) {
+            card["title"] = json!(t);
+        }
+        if let Some(d) = og.get("og:description").or_else(|| og.get("description")) {
+            card["description"] = json!(d);
+        }
+        if let Some(image) = og.get("og:image") {
+            let image = resolve_url(uri, image);
+            // The lexicon caps the thumbnail at 1,000,000 bytes.
+            if let Some(bytes) = self.fetch(&image, 1_000_000).await {
+                let req = |_: &Session| {
+                    self.http
+                        .post(self.url("com.atproto.repo.uploadBlob"))
+                        .header("content-type", mime_of(&image))
+                        .body(bytes.clone())
+                };
+                if let Ok(v) = self.authed(req).await {
+                    card["thumb"] = v["blob"].clone();
+                }
+            }
+        }
+        card
+    }
+
+    /// GETs a public page or image, at most `limit` bytes; `None` on any failure.
+    async fn fetch(&self, url: &str, limit: usize) -> Option<Vec<u8>> {
+        let resp = self
+            .http
+            .get(url)
+            .timeout(std::time::Duration::from_secs(10))
+            .send()
+            .await
+            .ok()?;
+        if !resp.status().is_success() {
+            return None;
+        }
+        let bytes = resp.bytes().await.ok()?;
+        (bytes.len() <= limit).then(|| bytes.to_vec())
     }
 
     /// One part at its derived key: reused when an earlier attempt created it, else created.
@@ -461,6 +511,90 @@ impl Failure {
     }
 }
 
+/// `<meta property="og:title" content="…">` and `<title>` values of a page, by name. A small
+/// scanner rather than an HTML parser: pages only need their head read, and anything odd is
+/// simply not found.
+fn opengraph(html: &str) -> std::collections::HashMap<String, String> {
+    let mut found = std::collections::HashMap::new();
+    let lower = html.to_ascii_lowercase();
+    let mut at = 0;
+    while let Some(i) = lower[at..].find("<meta") {
+        let start = at + i;
+        let Some(end) = lower[start..].find('>').map(|e| start + e) else {
+            break;
+        };
+        let tag = &html[start..end];
+        let key = attribute(tag, "property").or_else(|| attribute(tag, "name"));
+        if let (Some(k), Some(v)) = (key, attribute(tag, "content")) {
+            found
+                .entry(k.to_ascii_lowercase())
+                .or_insert_with(|| unescape(&v));
+        }
+        at = end;
+    }
+    if let (Some(a), Some(b)) = (lower.find("<title>"), lower.find("</title>")) {
+        if a + 7 <= b {
+            found
+                .entry("title".into())
+                .or_insert_with(|| unescape(html[a + 7..b].trim()));
+        }
+    }
+    found
+}
+
+/// The value of `name="…"` (or `'…'`) in one tag.
+fn attribute(tag: &str, name: &str) -> Option<String> {
+    let lower = tag.to_ascii_lowercase();
+    let mut from = 0;
+    while let Some(i) = lower[from..].find(name) {
+        let pos = from + i;
+        let rest = tag[pos + name.len()..].trim_start();
+        let preceded = pos == 0 || lower.as_bytes()[pos - 1].is_ascii_whitespace();
+        if let (true, Some(rest)) = (preceded, rest.strip_prefix('=')) {
+            let rest = rest.trim_start();
+            let quote = rest.chars().next()?;
+            if quote == '"' || quote == '\'' {
+                return rest[1..].find(quote).map(|e| rest[1..1 + e].to_string());
+            }
+        }
+        from = pos + name.len();
+    }
+    None
+}
+
+fn unescape(s: &str) -> String {
+    s.replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+/// An image address relative to the page, made absolute.
+fn resolve_url(page: &str, url: &str) -> String {
+    if url.starts_with("http://") || url.starts_with("https://") {
+        return url.to_string();
+    }
+    let origin_end = page
+        .find("://")
+        .and_then(|i| page[i + 3..].find('/').map(|j| i + 3 + j))
+        .unwrap_or(page.len());
+    if url.starts_with('/') {
+        format!("{}{url}", &page[..origin_end])
+    } else {
+        let dir_end = page
+            .rfind('/')
+            .filter(|&i| i >= origin_end)
+            .map_or(page.len(), |i| i + 1);
+        let base = if dir_end == page.len() && !page.ends_with('/') {
+            format!("{page}/")
+        } else {
+            page[..dir_end].to_string()
+        };
+        format!("{base}{url}")
+    }
+}
+
 fn str_of(v: &Value, key: &str) -> String {
     v[key].as_str().unwrap_or_default().to_string()
 }
@@ -520,6 +654,36 @@ mod tests {
             parts: Vec::new(),
             link: None,
         }
+    }
+
+    #[test]
+    fn link_cards_read_opengraph_tags() {
+        let html = r#"<html><head><title>Fallback</title>
+            <meta property="og:title" content="Winter Blend &amp; friends">
+            <meta name='description' content='Dark, sweet, warming.'>
+            <META PROPERTY="og:image" CONTENT="/img/cup.png"></head></html>"#;
+        let og = opengraph(html);
+        assert_eq!(
+            og.get("og:title").map(String::as_str),
+            Some("Winter Blend & friends")
+        );
+        assert_eq!(
+            og.get("description").map(String::as_str),
+            Some("Dark, sweet, warming.")
+        );
+        assert_eq!(og.get("title").map(String::as_str), Some("Fallback"));
+        assert_eq!(
+            resolve_url("https://a.example/shop/winter", "/img/cup.png"),
+            "https://a.example/img/cup.png"
+        );
+        assert_eq!(
+            resolve_url("https://a.example/shop/winter", "cup.png"),
+            "https://a.example/shop/cup.png"
+        );
+        assert_eq!(
+            resolve_url("https://a.example", "cup.png"),
+            "https://a.example/cup.png"
+        );
     }
 
     #[test]
