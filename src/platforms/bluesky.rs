@@ -208,7 +208,7 @@ impl Bluesky {
         let bytes = std::fs::read(&media.path).map_err(|e| {
             PublishError::Rejected(format!("cannot read {}: {e}", media.path.display()))
         })?;
-        let mime = mime_of(&media.path.to_string_lossy());
+        let mime = super::mime_of(&media.path.to_string_lossy());
         let req = |_: &Session| {
             self.http
                 .post(self.url("com.atproto.repo.uploadBlob"))
@@ -337,7 +337,7 @@ impl Bluesky {
                 let req = |_: &Session| {
                     self.http
                         .post(self.url("com.atproto.repo.uploadBlob"))
-                        .header("content-type", mime_of(&image))
+                        .header("content-type", super::mime_of(&image))
                         .body(bytes.clone())
                 };
                 if let Ok(v) = self.authed(req).await {
@@ -416,24 +416,14 @@ impl Adapter for Bluesky {
             let mut parent: Option<StrongRef> = None;
             for i in 0..delivery.parts.len() {
                 let rkey = record_key(delivery, i);
-                let created = match self
-                    .part(delivery, i, &rkey, root.as_ref().zip(parent.as_ref()))
-                    .await
-                {
-                    Ok(r) => r,
-                    // Once a part is out, nothing about the delivery is "not created": a retry
-                    // (same keys) completes the thread.
-                    Err(PublishError::Unknown(r)) if root.is_some() => {
-                        return Err(PublishError::Unknown(r))
-                    }
-                    Err(e) if root.is_some() => {
-                        return Err(PublishError::Unknown(format!(
-                            "thread partly published; reply {i} failed: {}",
-                            e.detail()
-                        )))
-                    }
-                    Err(e) => return Err(e),
-                };
+                // Once a part is out, a retry (same keys) completes the thread.
+                let created = super::thread_part(
+                    self.part(delivery, i, &rkey, root.as_ref().zip(parent.as_ref()))
+                        .await,
+                    i,
+                    delivery.parts.len(),
+                    root.is_some(),
+                )?;
                 if root.is_none() {
                     root = Some(created.clone());
                 }
@@ -623,22 +613,6 @@ fn retry_after(headers: &reqwest::header::HeaderMap) -> Duration {
         return Duration::from_secs(wait.clamp(1, 3600) as u64);
     }
     Duration::from_secs(5)
-}
-
-fn mime_of(path: &str) -> &'static str {
-    match path
-        .rsplit('.')
-        .next()
-        .map(str::to_ascii_lowercase)
-        .as_deref()
-    {
-        Some("png") => "image/png",
-        Some("jpg" | "jpeg") => "image/jpeg",
-        Some("gif") => "image/gif",
-        Some("webp") => "image/webp",
-        Some("mp4") => "video/mp4",
-        _ => "application/octet-stream",
-    }
 }
 
 #[cfg(test)]

@@ -176,18 +176,12 @@ impl Adapter for Discord {
             let mut first: Option<Posted> = None;
             // Webhooks cannot reply: a thread goes out as consecutive messages.
             for (i, part) in delivery.parts.iter().enumerate() {
-                let message = match (self.post_part(part).await, &first) {
-                    (Ok(m), _) => m,
-                    (Err(e), None) => return Err(e),
-                    // Earlier parts are out: the delivery exists in part, whatever failed now.
-                    (Err(e), Some(_)) => {
-                        return Err(PublishError::Unknown(format!(
-                            "thread partly published ({i} of {} messages): {}",
-                            delivery.parts.len(),
-                            e.detail()
-                        )))
-                    }
-                };
+                let message = super::thread_part(
+                    self.post_part(part).await,
+                    i,
+                    delivery.parts.len(),
+                    first.is_some(),
+                )?;
                 if first.is_none() {
                     let id = message["id"].as_str().unwrap_or_default().to_string();
                     let channel = message["channel_id"].as_str().unwrap_or(&channel);

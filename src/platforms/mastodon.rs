@@ -110,7 +110,7 @@ impl Mastodon {
             .unwrap_or_else(|| "media".to_string());
         let file = reqwest::multipart::Part::bytes(bytes)
             .file_name(name)
-            .mime_str(mime_of(&media.path.to_string_lossy()))
+            .mime_str(super::mime_of(&media.path.to_string_lossy()))
             .map_err(|e| PublishError::Rejected(format!("media type: {}", short_error(e))))?;
         let form = reqwest::multipart::Form::new()
             .part("file", file)
@@ -266,19 +266,7 @@ impl Adapter for Mastodon {
                     .await
                 }
                 .await;
-                let status = match (result, &first) {
-                    (Ok(s), _) => s,
-                    (Err(e), None) => return Err(e),
-                    // Earlier parts are out: whatever went wrong, the delivery is partly
-                    // published, never "not sent". A retry replays them by their keys.
-                    (Err(e), Some(_)) => {
-                        return Err(PublishError::Unknown(format!(
-                            "thread partly published ({i} of {} parts): {}",
-                            delivery.parts.len(),
-                            e.detail()
-                        )))
-                    }
-                };
+                let status = super::thread_part(result, i, delivery.parts.len(), first.is_some())?;
                 let id = str_of(&status, "id");
                 if first.is_none() {
                     first = Some(Posted {
@@ -525,22 +513,6 @@ fn status_url(status: &Value) -> Option<String> {
 
 fn str_of(v: &Value, key: &str) -> String {
     v[key].as_str().unwrap_or_default().to_string()
-}
-
-fn mime_of(path: &str) -> &'static str {
-    match path
-        .rsplit('.')
-        .next()
-        .map(str::to_ascii_lowercase)
-        .as_deref()
-    {
-        Some("png") => "image/png",
-        Some("jpg" | "jpeg") => "image/jpeg",
-        Some("gif") => "image/gif",
-        Some("webp") => "image/webp",
-        Some("mp4") => "video/mp4",
-        _ => "application/octet-stream",
-    }
 }
 
 #[cfg(test)]

@@ -138,6 +138,24 @@ pub(crate) fn check_parts(
     Ok(())
 }
 
+/// One part's result within a thread. Once an earlier part is out, any failure leaves the
+/// delivery partly published: `Unknown`, never "not sent" or "refused", so it is completed by a
+/// retry where the platform deduplicates, else settled by a person.
+pub(crate) fn thread_part<T>(
+    result: Result<T, PublishError>,
+    i: usize,
+    total: usize,
+    started: bool,
+) -> Result<T, PublishError> {
+    match result {
+        Err(e) if started => Err(PublishError::Unknown(format!(
+            "thread partly published ({i} of {total} parts): {}",
+            e.detail()
+        ))),
+        other => other,
+    }
+}
+
 /// Whether a platform lets a retry of the same delivery create at most one post.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Dedup {
@@ -323,4 +341,21 @@ pub(crate) async fn exchange(
         body,
         raw: bytes.to_vec(),
     })
+}
+
+/// The MIME type uploads declare, from the file extension.
+pub(crate) fn mime_of(path: &str) -> &'static str {
+    match path
+        .rsplit('.')
+        .next()
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        Some("png") => "image/png",
+        Some("jpg" | "jpeg") => "image/jpeg",
+        Some("gif") => "image/gif",
+        Some("webp") => "image/webp",
+        Some("mp4") => "video/mp4",
+        _ => "application/octet-stream",
+    }
 }

@@ -203,15 +203,9 @@ impl Slack {
     async fn publish_bot(&self, delivery: &Outgoing) -> Result<Posted, PublishError> {
         let mut first: Option<String> = None;
         for (i, part) in delivery.parts.iter().enumerate() {
-            match (
-                self.post_message(delivery, i, part, first.as_deref()).await,
-                &first,
-            ) {
-                (Ok(ts), None) => first = Some(ts),
-                (Ok(_), Some(_)) => {}
-                (Err(e), None) => return Err(e),
-                (Err(e), Some(_)) => return Err(partly(i, delivery, &e)),
-            }
+            let result = self.post_message(delivery, i, part, first.as_deref()).await;
+            let ts = super::thread_part(result, i, delivery.parts.len(), first.is_some())?;
+            first.get_or_insert(ts);
         }
         let ts = first.ok_or_else(|| PublishError::Rejected("nothing to publish".into()))?;
         Ok(Posted {
@@ -238,12 +232,12 @@ impl Slack {
         // A webhook cannot thread: the parts go out as consecutive messages.
         for (i, part) in delivery.parts.iter().enumerate() {
             let body = json!({ "text": escape(&part.text), "unfurl_links": true });
-            let result = self.webhook_post(url, &body).await;
-            match result {
-                Ok(()) => {}
-                Err(e) if i == 0 => return Err(e),
-                Err(e) => return Err(partly(i, delivery, &e)),
-            }
+            super::thread_part(
+                self.webhook_post(url, &body).await,
+                i,
+                delivery.parts.len(),
+                i > 0,
+            )?;
         }
         // A webhook answers "ok" and nothing else: there is no id to keep or link to.
         Ok(Posted {
@@ -460,21 +454,6 @@ fn classify_api_error(error: &str, who: &str, body: &Value) -> PublishError {
         // channel_not_found, not_in_channel, is_archived, msg_too_long, invalid_metadata_format…
         _ => PublishError::Rejected(detail),
     }
-}
-
-fn partly(i: usize, delivery: &Outgoing, e: &PublishError) -> PublishError {
-    let why = match e {
-        PublishError::Rejected(m)
-        | PublishError::Unknown(m)
-        | PublishError::Auth(m)
-        | PublishError::NotSent(m) => m.clone(),
-        PublishError::RateLimited { detail, .. } => format!("rate limited: {detail}"),
-    };
-    // Earlier parts are out: the delivery exists in part, whatever failed now.
-    PublishError::Unknown(format!(
-        "thread partly published ({i} of {} messages): {why}",
-        delivery.parts.len()
-    ))
 }
 
 /// `Retry-After` in seconds; 30 s when absent. At least 1 s, at most 1 h.

@@ -224,18 +224,12 @@ impl Adapter for Telegram {
                 } else {
                     None
                 };
-                let id = match (self.send_part(part, parent, link).await, &first) {
-                    (Ok(id), _) => id,
-                    (Err(e), None) => return Err(e),
-                    // Earlier parts are out: the delivery exists in part, whatever failed now.
-                    (Err(e), Some(_)) => {
-                        return Err(PublishError::Unknown(format!(
-                            "thread partly published ({i} of {} messages): {}",
-                            delivery.parts.len(),
-                            e.detail()
-                        )))
-                    }
-                };
+                let id = super::thread_part(
+                    self.send_part(part, parent, link).await,
+                    i,
+                    delivery.parts.len(),
+                    first.is_some(),
+                )?;
                 if first.is_none() {
                     first = Some(Posted {
                         remote_id: id.to_string(),

@@ -265,18 +265,12 @@ impl Adapter for X {
             let mut first: Option<String> = None;
             let mut parent: Option<String> = None;
             for (i, part) in delivery.parts.iter().enumerate() {
-                let id = match (self.post(part, parent.as_deref()).await, &first) {
-                    (Ok(id), _) => id,
-                    (Err(e), None) => return Err(e),
-                    // Earlier parts are out: the delivery exists in part, whatever failed now.
-                    (Err(e), Some(_)) => {
-                        return Err(PublishError::Unknown(format!(
-                            "thread partly published ({i} of {} posts): {}",
-                            delivery.parts.len(),
-                            e.detail()
-                        )))
-                    }
-                };
+                let id = super::thread_part(
+                    self.post(part, parent.as_deref()).await,
+                    i,
+                    delivery.parts.len(),
+                    first.is_some(),
+                )?;
                 if first.is_none() {
                     first = Some(id.clone());
                 }
