@@ -8,22 +8,9 @@ use std::time::{Duration, Instant};
 
 use smm_text::{entities, measure, CountOptions, Platform};
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[self.below(items.len())]
-    }
-}
+#[path = "../tests/rng/mod.rs"]
+mod rng;
+use rng::Rng;
 
 const EN: &[&str] = &[
     "Our new release is out today, with faster builds and a cleaner config format.",
