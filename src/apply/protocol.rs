@@ -153,12 +153,14 @@ async fn run(
     let mut adapters: BTreeMap<String, Arc<dyn Adapter>> = BTreeMap::new();
     let mut setup_failed: BTreeMap<String, String> = BTreeMap::new();
     let mut first_round = true;
+    // With a saved plan, exactly the deliveries it lists for publishing (checked current).
+    let mut allowed: Option<Vec<String>> = None;
 
     for _ in 0..MAX_REPLANS {
         let (report_ws, plan, store) = prepare(root, options).await?;
         if first_round {
             if let Some(path) = &options.plan_file {
-                check_saved_plan(path, &plan)?;
+                allowed = Some(check_saved_plan(path, &plan)?);
             }
             report.attention = plan
                 .actions()
@@ -166,7 +168,7 @@ async fn run(
                 .map(|i| (i.key.clone(), i.reason.clone()))
                 .collect();
         }
-        let work = work_of(&plan, &report_ws, options.plan_file.as_deref(), first_round)?;
+        let work = work_of(&plan, &report_ws, allowed.as_deref());
         if first_round {
             progress.start(work.len());
         }
@@ -307,7 +309,8 @@ async fn prepare(root: &Path, options: &ApplyOptions) -> Result<(Report, Plan, S
 }
 
 /// A saved plan holds only for the content and state it was made from, until it expires.
-fn check_saved_plan(path: &Path, fresh: &Plan) -> Result<(), ApplyError> {
+/// Returns the keys of the deliveries it would publish.
+fn check_saved_plan(path: &Path, fresh: &Plan) -> Result<Vec<String>, ApplyError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| ApplyError::Stale(format!("cannot read {}: {e}", path.display())))?;
     let saved: serde_json::Value = serde_json::from_str(&text)
@@ -347,7 +350,15 @@ fn check_saved_plan(path: &Path, fresh: &Plan) -> Result<(), ApplyError> {
             )));
         }
     }
-    Ok(())
+    Ok(saved["deliveries"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter(|d| d["action"] == "publish")
+                .filter_map(|d| d["key"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default())
 }
 
 fn short(s: &str) -> &str {
@@ -373,38 +384,12 @@ enum JobKind {
     },
 }
 
-fn work_of(
-    plan: &Plan,
-    report: &Report,
-    plan_file: Option<&Path>,
-    first_round: bool,
-) -> Result<Vec<Job>, ApplyError> {
+fn work_of(plan: &Plan, report: &Report, allowed: Option<&[String]>) -> Vec<Job> {
     let deliveries: BTreeMap<DeliveryKey, &Delivery> = report
         .deliveries
         .iter()
         .map(|d| (DeliveryKey::new(&d.post_id, &d.channel), d))
         .collect();
-    // With a saved plan, publish only what it listed (it was checked to be current).
-    let allowed: Option<Vec<String>> = match (plan_file, first_round) {
-        (Some(path), _) => {
-            let saved: serde_json::Value = serde_json::from_str(
-                &std::fs::read_to_string(path).map_err(|e| ApplyError::Stale(e.to_string()))?,
-            )
-            .map_err(|e| ApplyError::Stale(e.to_string()))?;
-            Some(
-                saved["deliveries"]
-                    .as_array()
-                    .map(|a| {
-                        a.iter()
-                            .filter(|d| d["action"] == "publish")
-                            .filter_map(|d| d["key"].as_str().map(str::to_string))
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-            )
-        }
-        _ => None,
-    };
     let mut jobs = Vec::new();
     for item in plan.actions() {
         let kind = match (item.action, item.pending, &item.publish_at) {
@@ -431,7 +416,7 @@ fn work_of(
             kind,
         });
     }
-    Ok(jobs)
+    jobs
 }
 
 fn outgoing(d: &Delivery, item: &Item, root: &Path) -> Outgoing {
