@@ -57,7 +57,7 @@ fn generate(root: &Path, posts: usize) {
     for (name, platform) in CHANNELS {
         let _ = writeln!(smm, "  {name}:\n    platform: {platform}\n    account: bench-{name}\n    credentials: {{ {}: SMM_{} }}", creds(platform), name.to_uppercase());
     }
-    smm.push_str("defaults:\n  channels: [bluesky, mastodon, x, linkedin]\npolicy:\n  banned_words: { words: [guarantee] }\n  spacing: { severity: off }\n  max_per_day: { severity: off }\n");
+    smm.push_str("defaults:\n  channels: [bluesky, mastodon, x, linkedin]\npolicy:\n  banned_words: { words: [guarantee] }\n  spacing: { severity: off }\n  max_per_day: { severity: off }\n  same_text: { severity: off }\n");
     write(&root.join("smm.yaml"), &smm);
     write(
         &root.join("templates/signature.j2"),
@@ -101,7 +101,7 @@ fn generate(root: &Path, posts: usize) {
                 let _ = write!(post, "media:\n  - {{ file: media/photo{}.png, alt: A cup of tea number {n} on a table }}\n", n % 4);
             }
             if n % 10 == 0 {
-                let _ = write!(post, "thread:\n  - The second part of note {n}.\n  - The third part, with the brewing time: 3 minutes.\n");
+                let _ = write!(post, "thread:\n  - The second part of note {n}.\n  - \"The third part, with the brewing time: 3 minutes.\"\n");
             }
             let _ = write!(
                 post,

@@ -70,6 +70,33 @@ fn field_name(pointer: &str) -> String {
     }
 }
 
+/// `` `media` `` for a field; "item 2 of `thread`" for a list item (pointers count from 0).
+fn place_name(pointer: &str) -> String {
+    let (parent, last) = pointer.rsplit_once('/').unwrap_or(("", pointer));
+    match last.parse::<usize>() {
+        Ok(index) if !parent.is_empty() => {
+            format!("item {} of `{}`", index + 1, field_name(parent))
+        }
+        _ => format!("`{}`", field_name(pointer)),
+    }
+}
+
+/// The text a writer meant when a `: ` in an unquoted line turned it into a one-key mapping
+/// (`- Brew time: 3 minutes.`), so the help can show it quoted.
+fn colon_in_plain_text(instance: &Value) -> Option<String> {
+    let map = instance.as_object()?;
+    let (key, value) = map.iter().next().filter(|_| map.len() == 1)?;
+    if key == "text" || key == "media" {
+        return None;
+    }
+    match value {
+        Value::String(v) => Some(format!("{key}: {v}")),
+        Value::Number(v) => Some(format!("{key}: {v}")),
+        Value::Bool(v) => Some(format!("{key}: {v}")),
+        _ => None,
+    }
+}
+
 fn describe(
     kind_of_file: FileKind,
     kind: &ValidationErrorKind,
@@ -196,14 +223,25 @@ fn describe(
             .label("only lower-case letters, digits and `-`")
             .help(format!("write it as `{}`", fixed.trim_matches('-')))
         }
-        ValidationErrorKind::OneOfNotValid { .. } => Diagnostic::error(
-            "E0112",
-            format!(
-                "`{}` must be a text or a mapping with `text:` (and optional `media:`)",
-                field_name(pointer)
-            ),
-        )
-        .at(file, value_at),
+        ValidationErrorKind::OneOfNotValid { .. } => {
+            let d = Diagnostic::error(
+                "E0112",
+                format!(
+                    "{} must be a text or a mapping with `text:` (and optional `media:`)",
+                    place_name(pointer)
+                ),
+            )
+            .at(file, value_at);
+            match colon_in_plain_text(instance) {
+                Some(text) => d
+                    .label("YAML reads `: ` in unquoted text as a mapping")
+                    .help(format!(
+                        "put the text in quotes: \"{}\"",
+                        text.replace('"', "\\\"")
+                    )),
+                None => d,
+            }
+        }
         _ => {
             let (message, help) = constraint_text(kind, pointer, instance, fallback);
             let mut d = Diagnostic::error("E0113", message).at(file, value_at);
