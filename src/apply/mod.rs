@@ -6,6 +6,7 @@
 //! the platform deduplicates, and otherwise marks them unknown for a person (`smm resolve`).
 //! An unknown delivery blocks only itself.
 
+mod journal;
 mod protocol;
 
 pub use protocol::{

@@ -4,14 +4,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
-use tokio::sync::Mutex;
+
+use super::journal::{Journal, Lost, NotRecorded};
 
 use crate::plan::{self, Action, Item, Plan};
 use crate::platforms::{
     self, Adapter, Dedup, Lookup, Outgoing, OutgoingMedia, OutgoingPart, Posted, PublishError,
 };
 use crate::render::Delivery;
-use crate::state::{DeliveryKey, Entry, Event, PushError, Store};
+use crate::state::{DeliveryKey, Entry, Event, Store};
 use crate::validate::Report;
 
 /// How long another run leaves a delivery alone after this run announced it.
@@ -196,10 +197,7 @@ async fn run(
                 }
             }
         }
-        let state = Arc::new(Mutex::new(Writer {
-            store,
-            run: run.clone(),
-        }));
+        let (journal, writer) = Journal::start(store);
         let grace = settings.grace;
         let now = options.at.unwrap_or_else(Timestamp::now);
         // One task per channel: channels in parallel, each channel's deliveries in order.
@@ -226,13 +224,16 @@ async fn run(
             let Some(adapter) = adapters.get(&channel).cloned() else {
                 continue;
             };
-            let state = state.clone();
+            let journal = journal.clone();
+            let run = run.clone();
             let progress = progress.clone();
             let max_wait = options.max_wait;
             tasks.push(tokio::spawn(async move {
                 let mut done = Vec::new();
                 for job in jobs {
-                    match deliver(&job, adapter.as_ref(), &state, now, grace, max_wait).await {
+                    match deliver(&job, adapter.as_ref(), &journal, &run, now, grace, max_wait)
+                        .await
+                    {
                         Ok(o) => {
                             progress.done(&job.key, &o);
                             done.push((job.key, o));
@@ -244,6 +245,7 @@ async fn run(
                 (done, false)
             }));
         }
+        drop(journal);
         let mut replan = false;
         for t in tasks {
             let (done, lost) = t
@@ -252,6 +254,9 @@ async fn run(
             report.results.extend(done);
             replan |= lost;
         }
+        // Every worker is done, so the writer has answered everything and ends.
+        tokio::task::block_in_place(|| writer.join())
+            .map_err(|_| ApplyError::State("the state writer failed".into()))?;
         if !replan {
             return Ok(report);
         }
@@ -446,72 +451,36 @@ fn outgoing(d: &Delivery, item: &Item, root: &Path) -> Outgoing {
     }
 }
 
-/// This run lost the race for the state branch: nothing was sent for the delivery at hand.
-struct Lost;
-
-struct Writer {
-    store: Store,
-    run: String,
-}
-
-impl Writer {
-    /// Commits entries and pushes them; `Err(Lost)` when another runner pushed first.
-    fn record(
-        &self,
-        entries: Vec<(DeliveryKey, Entry)>,
-        message: &str,
-    ) -> Result<(), Result<Lost, String>> {
-        let before = self.store.read().map_err(|e| Err(e.to_string()))?.revision;
-        self.store
-            .append(before.as_deref(), &entries, message)
-            .map_err(|e| Err(e.to_string()))?;
-        match self.store.push() {
-            Ok(()) => Ok(()),
-            Err(PushError::Rejected) => {
-                // Our commit never reached the remote: it does not count. Drop it.
-                let _ = self.store.reset_local(before.as_deref());
-                Err(Ok(Lost))
-            }
-            Err(PushError::Failed(m)) => {
-                let _ = self.store.reset_local(before.as_deref());
-                Err(Err(m))
-            }
-        }
-    }
-}
-
 async fn write(
-    state: &Arc<Mutex<Writer>>,
+    journal: &Journal,
     key: &DeliveryKey,
     event: Event,
     message: String,
-) -> Result<(), Result<Lost, String>> {
-    let writer = state.lock().await;
+) -> Result<(), NotRecorded> {
     let entry = Entry {
         at: Timestamp::now(),
         event,
     };
-    tokio::task::block_in_place(|| writer.record(vec![(key.clone(), entry)], &message))
+    journal.record(key, entry, message).await
 }
 
 /// Records a result. It must not be lost: a lost push race is retried on top of the new state.
 async fn write_result(
-    state: &Arc<Mutex<Writer>>,
+    journal: &Journal,
     key: &DeliveryKey,
     event: Event,
     message: String,
 ) -> Result<(), String> {
     for attempt in 1..=RESULT_ATTEMPTS {
-        match write(state, key, event.clone(), message.clone()).await {
+        match write(journal, key, event.clone(), message.clone()).await {
             Ok(()) => return Ok(()),
-            Err(Ok(Lost)) => {
+            Err(NotRecorded::Lost(_)) => {
                 // Another runner pushed in between: take its state, wait a little (jittered, so
                 // the two do not collide again in step) and append on top.
                 tokio::time::sleep(backoff(attempt.min(3)) / 4).await;
-                let writer = state.lock().await;
-                tokio::task::block_in_place(|| writer.store.sync()).map_err(|e| e.to_string())?;
+                journal.sync().await?;
             }
-            Err(Err(m)) => return Err(m),
+            Err(NotRecorded::Failed(m)) => return Err(m),
         }
     }
     Err("the state branch kept moving; the result could not be recorded".into())
@@ -520,7 +489,8 @@ async fn write_result(
 async fn deliver(
     job: &Job,
     adapter: &dyn Adapter,
-    state: &Arc<Mutex<Writer>>,
+    journal: &Journal,
+    run: &str,
     now: Timestamp,
     grace: SignedDuration,
     max_wait: Duration,
@@ -545,7 +515,7 @@ async fn deliver(
                     url: posted.url.clone(),
                 };
                 return Ok(
-                    match write_result(state, key, event, format!("found {key} on the platform"))
+                    match write_result(journal, key, event, format!("found {key} on the platform"))
                         .await
                     {
                         Ok(()) => Outcome::Recovered { url: posted.url },
@@ -561,7 +531,7 @@ async fn deliver(
             Ok(Lookup::NotFound) if adapter.dedup() == Dedup::Safe => {
                 // Provably not there and too late to publish: withdrawn, so the plan shows it missed.
                 let event = Event::Withdrawn { reason: "not found on the platform after an interrupted run, and past the grace window".into() };
-                let _ = write_result(state, key, event, format!("withdraw {key}")).await;
+                let _ = write_result(journal, key, event, format!("withdraw {key}")).await;
                 return Ok(Outcome::NotSent(
                     "missed: an interrupted run did not publish it in time".into(),
                 ));
@@ -584,7 +554,7 @@ async fn deliver(
                         content_hash: hash.clone(),
                         reason: reason.clone(),
                     };
-                    let _ = write_result(state, key, event, format!("mark {key} unknown")).await;
+                    let _ = write_result(journal, key, event, format!("mark {key} unknown")).await;
                 }
                 return Ok(Outcome::Unknown(reason));
             }
@@ -597,14 +567,14 @@ async fn deliver(
         commit: job.commit.clone(),
         attempt: 1,
         texts: job.texts.clone(),
-        run: Some(state.lock().await.run.clone()),
+        run: Some(run.to_string()),
         // On the planning clock (`--at` or now), like every other time decision of the run.
         lease_until: now.checked_add(LEASE).ok(),
     };
-    match write(state, key, intent, format!("intent {key}")).await {
+    match write(journal, key, intent, format!("intent {key}")).await {
         Ok(()) => {}
-        Err(Ok(Lost)) => return Err(Lost),
-        Err(Err(m)) => {
+        Err(NotRecorded::Lost(lost)) => return Err(lost),
+        Err(NotRecorded::Failed(m)) => {
             return Ok(Outcome::NotSent(format!(
                 "could not record the intent: {m}"
             )))
@@ -668,7 +638,7 @@ async fn deliver(
         }
     };
     Ok(
-        match write_result(state, key, event, format!("result {key}")).await {
+        match write_result(journal, key, event, format!("result {key}")).await {
             Ok(()) => outcome,
             // The platform answered but the record could not be written: the next run reconciles it.
             Err(m) => Outcome::Unknown(format!(

@@ -140,6 +140,11 @@ impl Store {
         .find_map(|r| self.repo.refname_to_id(r).ok())
     }
 
+    /// The state's current revision, without reading the records (cheap: one ref lookup).
+    pub fn revision(&self) -> Option<String> {
+        self.head().map(|o| o.to_string())
+    }
+
     pub fn read(&self) -> Result<State, StateError> {
         let Some(head) = self.head() else {
             return Ok(State::default());

@@ -1,0 +1,153 @@
+//! The run's writer of the state branch. Every channel worker sends its intents and results
+//! here; a single thread commits whatever has arrived as ONE commit and pushes it (group
+//! commit), then answers each sender. A sender continues only once its entry is durable on the
+//! remote, exactly as if it had committed alone, but ten channels publishing at once cost one
+//! push per round instead of one each.
+
+use std::thread::JoinHandle;
+
+use tokio::sync::{mpsc, oneshot};
+
+use crate::state::{DeliveryKey, Entry, PushError, Store};
+
+/// This run lost the race for the state branch: what it tried to record does not count.
+pub struct Lost;
+
+/// Why a record did not become durable.
+pub enum NotRecorded {
+    /// Another runner pushed first (nothing of this batch reached the remote).
+    Lost(Lost),
+    /// Git itself failed (the message names the reason, never a credential).
+    Failed(String),
+}
+
+enum Request {
+    Record {
+        key: DeliveryKey,
+        entry: Entry,
+        message: String,
+        reply: oneshot::Sender<Result<(), NotRecorded>>,
+    },
+    /// Take the remote's state (after a lost race), so the next record goes on top of it.
+    Sync {
+        reply: oneshot::Sender<Result<(), String>>,
+    },
+}
+
+#[derive(Clone)]
+pub struct Journal {
+    tx: mpsc::UnboundedSender<Request>,
+}
+
+impl Journal {
+    /// Starts the writer thread; it ends when the last `Journal` clone is dropped.
+    pub fn start(store: Store) -> (Journal, JoinHandle<()>) {
+        let (tx, mut rx) = mpsc::unbounded_channel::<Request>();
+        let thread = std::thread::spawn(move || {
+            while let Some(first) = rx.blocking_recv() {
+                let mut batch = vec![first];
+                while let Ok(more) = rx.try_recv() {
+                    batch.push(more);
+                }
+                serve(&store, batch);
+            }
+        });
+        (Journal { tx }, thread)
+    }
+
+    /// Records one event; returns once it is committed and (with a remote) pushed.
+    pub async fn record(
+        &self,
+        key: &DeliveryKey,
+        entry: Entry,
+        message: String,
+    ) -> Result<(), NotRecorded> {
+        let (reply, answer) = oneshot::channel();
+        let request = Request::Record {
+            key: key.clone(),
+            entry,
+            message,
+            reply,
+        };
+        if self.tx.send(request).is_err() {
+            return Err(NotRecorded::Failed("the state writer stopped".into()));
+        }
+        answer
+            .await
+            .unwrap_or_else(|_| Err(NotRecorded::Failed("the state writer stopped".into())))
+    }
+
+    pub async fn sync(&self) -> Result<(), String> {
+        let (reply, answer) = oneshot::channel();
+        if self.tx.send(Request::Sync { reply }).is_err() {
+            return Err("the state writer stopped".into());
+        }
+        answer
+            .await
+            .unwrap_or_else(|_| Err("the state writer stopped".into()))
+    }
+}
+
+/// Commits every record of the batch at once, then runs the syncs.
+fn serve(store: &Store, batch: Vec<Request>) {
+    let mut entries = Vec::new();
+    let mut messages = Vec::new();
+    let mut replies = Vec::new();
+    let mut syncs = Vec::new();
+    for request in batch {
+        match request {
+            Request::Record {
+                key,
+                entry,
+                message,
+                reply,
+            } => {
+                entries.push((key, entry));
+                messages.push(message);
+                replies.push(reply);
+            }
+            Request::Sync { reply } => syncs.push(reply),
+        }
+    }
+    if !entries.is_empty() {
+        let message = match messages.as_slice() {
+            [one] => one.clone(),
+            many => format!("{} deliveries\n\n{}", many.len(), many.join("\n")),
+        };
+        let outcome = commit_and_push(store, &entries, &message);
+        for reply in replies {
+            // A worker that stopped waiting has nothing left to do with the answer.
+            let _ = reply.send(match &outcome {
+                Ok(()) => Ok(()),
+                Err(NotRecorded::Lost(_)) => Err(NotRecorded::Lost(Lost)),
+                Err(NotRecorded::Failed(m)) => Err(NotRecorded::Failed(m.clone())),
+            });
+        }
+    }
+    for reply in syncs {
+        let _ = reply.send(store.sync().map_err(|e| e.to_string()));
+    }
+}
+
+fn commit_and_push(
+    store: &Store,
+    entries: &[(DeliveryKey, Entry)],
+    message: &str,
+) -> Result<(), NotRecorded> {
+    let before = store.revision();
+    store
+        .append(before.as_deref(), entries, message)
+        .map_err(|e| NotRecorded::Failed(e.to_string()))?;
+    match store.push() {
+        Ok(()) => Ok(()),
+        Err(PushError::Rejected) => {
+            // Our commit never reached the remote: it does not count. Drop it.
+            let _ = store.reset_local(before.as_deref());
+            Err(NotRecorded::Lost(Lost))
+        }
+        Err(PushError::Failed(m)) => {
+            let _ = store.reset_local(before.as_deref());
+            Err(NotRecorded::Failed(m))
+        }
+    }
+}
