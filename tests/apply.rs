@@ -187,7 +187,7 @@ fn apply_publishes_to_a_real_pds_exactly_once_and_records_it_in_git() {
             && status.contains("https://bsky.app/profile/alice.test/post/"),
         "{status}"
     );
-    let log = git(&["log", "--format=%s", "origin/smm-state"], again.path());
+    let log = git(&["log", "--format=%B", "origin/smm-state"], again.path());
     assert!(
         log.contains("intent launch@bluesky") && log.contains("result launch@bluesky"),
         "{log}"

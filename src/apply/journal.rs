@@ -34,6 +34,17 @@ enum Request {
     },
 }
 
+/// An event handed to the writer; `wait` tells whether it became durable.
+pub struct Pending(oneshot::Receiver<Result<(), NotRecorded>>);
+
+impl Pending {
+    pub async fn wait(self) -> Result<(), NotRecorded> {
+        self.0
+            .await
+            .unwrap_or_else(|_| Err(NotRecorded::Failed("the state writer stopped".into())))
+    }
+}
+
 #[derive(Clone)]
 pub struct Journal {
     tx: mpsc::UnboundedSender<Request>,
@@ -62,6 +73,12 @@ impl Journal {
         entry: Entry,
         message: String,
     ) -> Result<(), NotRecorded> {
+        self.submit(key, entry, message).wait().await
+    }
+
+    /// Hands one event to the writer and returns at once. Events are committed in the order
+    /// they were submitted: one submitted later never lands before this one.
+    pub fn submit(&self, key: &DeliveryKey, entry: Entry, message: String) -> Pending {
         let (reply, answer) = oneshot::channel();
         let request = Request::Record {
             key: key.clone(),
@@ -69,12 +86,9 @@ impl Journal {
             message,
             reply,
         };
-        if self.tx.send(request).is_err() {
-            return Err(NotRecorded::Failed("the state writer stopped".into()));
-        }
-        answer
-            .await
-            .unwrap_or_else(|_| Err(NotRecorded::Failed("the state writer stopped".into())))
+        // If the writer is gone the reply sender is dropped with the request: `wait` says so.
+        let _ = self.tx.send(request);
+        Pending(answer)
     }
 
     pub async fn sync(&self) -> Result<(), String> {
@@ -110,10 +124,7 @@ fn serve(store: &Store, batch: Vec<Request>) {
         }
     }
     if !entries.is_empty() {
-        let message = match messages.as_slice() {
-            [one] => one.clone(),
-            many => format!("{} deliveries\n\n{}", many.len(), many.join("\n")),
-        };
+        let message = commit_message(&messages);
         let outcome = commit_and_push(store, &entries, &message);
         for reply in replies {
             // A worker that stopped waiting has nothing left to do with the answer.
@@ -126,6 +137,22 @@ fn serve(store: &Store, batch: Vec<Request>) {
     }
     for reply in syncs {
         let _ = reply.send(store.sync().map_err(|e| e.to_string()));
+    }
+}
+
+/// One line per event: the subject lists them while it stays short, the body always does.
+fn commit_message(messages: &[String]) -> String {
+    match messages {
+        [one] => one.clone(),
+        many => {
+            let joined = many.join("; ");
+            let subject = if joined.len() <= 72 {
+                joined
+            } else {
+                format!("{} events: {}; …", many.len(), many[0])
+            };
+            format!("{subject}\n\n{}", many.join("\n"))
+        }
     }
 }
 
@@ -149,5 +176,26 @@ fn commit_and_push(
             let _ = store.reset_local(before.as_deref());
             Err(NotRecorded::Failed(m))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::commit_message;
+
+    #[test]
+    fn a_commit_of_several_events_names_each_in_its_body() {
+        let one = vec!["intent a@x".to_string()];
+        assert_eq!(commit_message(&one), "intent a@x");
+        let two = vec!["result a@x".to_string(), "intent b@x".to_string()];
+        assert_eq!(
+            commit_message(&two),
+            "result a@x; intent b@x\n\nresult a@x\nintent b@x"
+        );
+        let many: Vec<String> = (0..9).map(|n| format!("intent post-{n}@bluesky")).collect();
+        let message = commit_message(&many);
+        let (subject, body) = message.split_once("\n\n").expect("a body");
+        assert_eq!(subject, "9 events: intent post-0@bluesky; …");
+        assert_eq!(body.lines().count(), 9);
     }
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
 
-use super::journal::{Journal, Lost, NotRecorded};
+use super::journal::{Journal, Lost, NotRecorded, Pending};
 
 use crate::plan::{self, Action, Item, Plan};
 use crate::platforms::{
@@ -230,17 +230,32 @@ async fn run(
             let max_wait = options.max_wait;
             tasks.push(tokio::spawn(async move {
                 let mut done = Vec::new();
+                // The previous delivery's result, still on its way to the state branch: the
+                // next intent goes out behind it (often in the same commit) instead of waiting
+                // for it, which halves the waits per delivery. It is settled right after.
+                let mut recording: Option<Recording> = None;
                 for job in jobs {
-                    match deliver(&job, adapter.as_ref(), &journal, &run, now, grace, max_wait)
-                        .await
-                    {
-                        Ok(o) => {
+                    let step =
+                        deliver(&job, adapter.as_ref(), &journal, &run, now, grace, max_wait).await;
+                    if let Some(r) = recording.take() {
+                        let (key, o) = settle(&journal, r).await;
+                        progress.done(&key, &o);
+                        done.push((key, o));
+                    }
+                    match step {
+                        Ok(Step::Done(o)) => {
                             progress.done(&job.key, &o);
                             done.push((job.key, o));
                         }
+                        Ok(Step::Recording(r)) => recording = Some(r),
                         // The state moved under us: stop this channel, re-plan with the new view.
                         Err(Lost) => return (done, true),
                     }
+                }
+                if let Some(r) = recording.take() {
+                    let (key, o) = settle(&journal, r).await;
+                    progress.done(&key, &o);
+                    done.push((key, o));
                 }
                 (done, false)
             }));
@@ -451,6 +466,43 @@ fn outgoing(d: &Delivery, item: &Item, root: &Path) -> Outgoing {
     }
 }
 
+/// How far `deliver` took a delivery.
+enum Step {
+    Done(Outcome),
+    /// Sent; its result is submitted to the state branch but not yet confirmed.
+    Recording(Recording),
+}
+
+struct Recording {
+    key: DeliveryKey,
+    event: Event,
+    message: String,
+    outcome: Outcome,
+    pending: Pending,
+}
+
+/// Waits until a submitted result is durable (recording it again on top of another runner's
+/// state if that runner pushed first), and says what happened to the delivery.
+async fn settle(journal: &Journal, r: Recording) -> (DeliveryKey, Outcome) {
+    let recorded = match r.pending.wait().await {
+        Ok(()) => Ok(()),
+        Err(NotRecorded::Lost(_)) => match journal.sync().await {
+            Ok(()) => write_result(journal, &r.key, r.event, r.message).await,
+            Err(m) => Err(m),
+        },
+        Err(NotRecorded::Failed(m)) => Err(m),
+    };
+    let outcome = match recorded {
+        Ok(()) => r.outcome,
+        // The platform answered but the record could not be written: the next run reconciles it.
+        Err(m) => Outcome::Unknown(format!(
+            "{}, but recording the result failed: {m}",
+            r.outcome.summary()
+        )),
+    };
+    (r.key, outcome)
+}
+
 async fn write(
     journal: &Journal,
     key: &DeliveryKey,
@@ -494,7 +546,7 @@ async fn deliver(
     now: Timestamp,
     grace: SignedDuration,
     max_wait: Duration,
-) -> Result<Outcome, Lost> {
+) -> Result<Step, Lost> {
     let key = &job.key;
     let hash = job.outgoing.content_hash.clone();
     if let JobKind::Reconcile { pending, due } = job.kind {
@@ -503,7 +555,7 @@ async fn deliver(
         } = pending
         {
             if until > now {
-                return Ok(Outcome::Held);
+                return Ok(Step::Done(Outcome::Held));
             }
         }
         // An earlier run died between intent and result: look before doing anything.
@@ -514,7 +566,7 @@ async fn deliver(
                     remote_id: posted.remote_id.clone(),
                     url: posted.url.clone(),
                 };
-                return Ok(
+                return Ok(Step::Done(
                     match write_result(journal, key, event, format!("found {key} on the platform"))
                         .await
                     {
@@ -524,7 +576,7 @@ async fn deliver(
                             posted.remote_id
                         )),
                     },
-                );
+                ));
             }
             Ok(Lookup::NotFound)
                 if adapter.dedup() == Dedup::Safe && now.duration_since(due) <= grace => {}
@@ -532,20 +584,20 @@ async fn deliver(
                 // Provably not there and too late to publish: withdrawn, so the plan shows it missed.
                 let event = Event::Withdrawn { reason: "not found on the platform after an interrupted run, and past the grace window".into() };
                 let _ = write_result(journal, key, event, format!("withdraw {key}")).await;
-                return Ok(Outcome::NotSent(
+                return Ok(Step::Done(Outcome::NotSent(
                     "missed: an interrupted run did not publish it in time".into(),
-                ));
+                )));
             }
             // Could not ask (no connection, rate limited, signed out): check again next run.
             Err(PublishError::NotSent(r) | PublishError::Auth(r)) => {
-                return Ok(Outcome::NotSent(format!(
+                return Ok(Step::Done(Outcome::NotSent(format!(
                     "could not check the platform: {r}"
-                )))
+                ))))
             }
             Err(PublishError::RateLimited { detail, .. }) => {
-                return Ok(Outcome::NotSent(format!(
+                return Ok(Step::Done(Outcome::NotSent(format!(
                     "could not check the platform: {detail}"
-                )))
+                ))))
             }
             Ok(_) | Err(_) => {
                 let reason = "an earlier run was interrupted and the platform cannot confirm whether the post exists".to_string();
@@ -556,7 +608,7 @@ async fn deliver(
                     };
                     let _ = write_result(journal, key, event, format!("mark {key} unknown")).await;
                 }
-                return Ok(Outcome::Unknown(reason));
+                return Ok(Step::Done(Outcome::Unknown(reason)));
             }
         }
     }
@@ -575,9 +627,9 @@ async fn deliver(
         Ok(()) => {}
         Err(NotRecorded::Lost(lost)) => return Err(lost),
         Err(NotRecorded::Failed(m)) => {
-            return Ok(Outcome::NotSent(format!(
+            return Ok(Step::Done(Outcome::NotSent(format!(
                 "could not record the intent: {m}"
-            )))
+            ))))
         }
     }
 
@@ -629,7 +681,7 @@ async fn deliver(
         }) => {
             let r = format!(
                 "rate limited ({detail}); retry after {}s",
-                retry_after.as_secs()
+                retry_after.as_secs_f64().ceil()
             );
             (Event::Withdrawn { reason: r.clone() }, Outcome::NotSent(r))
         }
@@ -637,16 +689,18 @@ async fn deliver(
             (Event::Withdrawn { reason: r.clone() }, Outcome::NotSent(r))
         }
     };
-    Ok(
-        match write_result(journal, key, event, format!("result {key}")).await {
-            Ok(()) => outcome,
-            // The platform answered but the record could not be written: the next run reconciles it.
-            Err(m) => Outcome::Unknown(format!(
-                "{}, but recording the result failed: {m}",
-                outcome.summary()
-            )),
-        },
-    )
+    let message = format!("result {key}");
+    let entry = Entry {
+        at: Timestamp::now(),
+        event: event.clone(),
+    };
+    Ok(Step::Recording(Recording {
+        pending: journal.submit(key, entry, message.clone()),
+        key: key.clone(),
+        event,
+        message,
+        outcome,
+    }))
 }
 
 /// 1 s, 2 s, 4 s … with up to 50% jitter, so runners that failed together do not retry together.

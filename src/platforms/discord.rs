@@ -30,6 +30,10 @@ pub struct Discord {
     channel: String,
     /// (guild id, channel id) of the webhook, asked once: the message link needs the guild.
     place: Mutex<Option<(Option<String>, String)>>,
+    /// When the webhook's bucket is empty (`X-RateLimit-Remaining: 0`), the moment its
+    /// `X-RateLimit-Reset-After` allows the next request. Waiting for it instead of running into
+    /// a 429 matters: Discord blocks clients that keep making refused requests.
+    next_request: Mutex<Option<tokio::time::Instant>>,
 }
 
 impl Discord {
@@ -44,6 +48,7 @@ impl Discord {
                 .unwrap_or_default(),
             channel: channel.name.clone(),
             place: Mutex::new(None),
+            next_request: Mutex::new(None),
         })
     }
 
@@ -67,12 +72,18 @@ impl Discord {
 
     /// Sends one request; failures are classified by whether a message can have been created.
     async fn send(&self, req: reqwest::RequestBuilder) -> Result<Value, PublishError> {
+        let mut next_request = self.next_request.lock().await;
+        if let Some(at) = next_request.take() {
+            tokio::time::sleep_until(at).await;
+        }
         let super::Answer {
             status,
             headers,
             body,
             ..
         } = super::exchange(req, &self.who(), &|t| t).await?;
+        *next_request = bucket_empty_for(&headers).map(|wait| tokio::time::Instant::now() + wait);
+        drop(next_request);
         // With wait=true a message comes back; a success we cannot read says nothing about it.
         if status.is_success() && body.is_null() {
             return Err(PublishError::Unknown(format!(
@@ -231,21 +242,38 @@ fn check_part(part: &OutgoingPart) -> Result<(), String> {
 }
 
 /// How long to wait after a 429: the body's `retry_after` (seconds, fractional), else the
-/// `X-RateLimit-Reset-After` or `Retry-After` header; rounded up, 1 s to 1 h.
+/// `X-RateLimit-Reset-After` or `Retry-After` header; to the millisecond, at most 1 h.
 pub fn retry_after(headers: &HeaderMap, body: &Value) -> Duration {
-    let header = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<f64>().ok())
-    };
     let secs = body["retry_after"]
         .as_f64()
-        .or_else(|| header("x-ratelimit-reset-after"))
-        .or_else(|| header("retry-after"))
+        .or_else(|| header_secs(headers, "x-ratelimit-reset-after"))
+        .or_else(|| header_secs(headers, "retry-after"))
         .filter(|s| s.is_finite())
         .unwrap_or(5.0);
-    Duration::from_secs(secs.ceil().clamp(1.0, 3600.0) as u64)
+    seconds(secs)
+}
+
+/// After an answer saying the webhook's bucket is empty (`X-RateLimit-Remaining: 0`): how long
+/// until it refills (`X-RateLimit-Reset-After`).
+fn bucket_empty_for(headers: &HeaderMap) -> Option<Duration> {
+    if header_secs(headers, "x-ratelimit-remaining") != Some(0.0) {
+        return None;
+    }
+    header_secs(headers, "x-ratelimit-reset-after")
+        .filter(|s| s.is_finite())
+        .map(seconds)
+}
+
+fn header_secs(headers: &HeaderMap, name: &str) -> Option<f64> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<f64>().ok())
+}
+
+/// Seconds from Discord, rounded up to the millisecond; at least 1 ms, at most 1 h.
+fn seconds(secs: f64) -> Duration {
+    Duration::from_millis((secs * 1000.0).ceil().clamp(1.0, 3_600_000.0) as u64)
 }
 
 fn error_text(status: StatusCode, body: &Value) -> String {
@@ -300,16 +328,32 @@ mod tests {
         let mut h = HeaderMap::new();
         assert_eq!(retry_after(&h, &Value::Null), Duration::from_secs(5));
         h.insert("x-ratelimit-reset-after", "2.5".parse().expect("header"));
-        assert_eq!(retry_after(&h, &Value::Null), Duration::from_secs(3));
+        assert_eq!(retry_after(&h, &Value::Null), Duration::from_millis(2500));
         let body = json!({ "message": "You are being rate limited.", "retry_after": 0.2, "global": false });
-        assert_eq!(retry_after(&h, &body), Duration::from_secs(1));
+        assert_eq!(retry_after(&h, &body), Duration::from_millis(200));
         assert_eq!(
-            retry_after(&HeaderMap::new(), &json!({ "retry_after": 64.57 })),
-            Duration::from_secs(65)
+            retry_after(&HeaderMap::new(), &json!({ "retry_after": 64.5701 })),
+            Duration::from_millis(64571)
         );
         assert_eq!(
             retry_after(&HeaderMap::new(), &json!({ "retry_after": 1e9 })),
             Duration::from_secs(3600)
+        );
+    }
+
+    #[test]
+    fn an_empty_bucket_delays_the_next_request_until_it_refills() {
+        let mut h = HeaderMap::new();
+        h.insert("x-ratelimit-reset-after", "0.75".parse().expect("header"));
+        h.insert("x-ratelimit-remaining", "2".parse().expect("header"));
+        assert_eq!(bucket_empty_for(&h), None, "requests left");
+        h.insert("x-ratelimit-remaining", "0".parse().expect("header"));
+        assert_eq!(bucket_empty_for(&h), Some(Duration::from_millis(750)));
+        h.remove("x-ratelimit-reset-after");
+        assert_eq!(
+            bucket_empty_for(&h),
+            None,
+            "no reset time: nothing to wait for"
         );
     }
 
