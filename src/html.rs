@@ -37,10 +37,15 @@ pub fn escape(s: &str) -> String {
 
 /// The month view of `entries`: one grid per month the window touches, a card per entry, and a
 /// preview dialog per card. `report` is the validation behind `plan` (the rendered deliveries).
-pub fn calendar(plan: &Plan, report: &Report, entries: &[Entry<'_>], window: &Window<'_>) -> String {
+pub fn calendar(
+    plan: &Plan,
+    report: &Report,
+    entries: &[Entry<'_>],
+    window: &Window<'_>,
+) -> String {
     let mut body = String::new();
     let today = plan.at.to_zoned_datetime(plan.zone.clone()).date();
-    let _ = write!(
+    let _ = writeln!(
         body,
         "<header><h1>{brand} <span>content calendar</span></h1>\
          <p class=\"meta\">{from} to {to} · times in {zone} · as of {now}</p>",
@@ -85,7 +90,10 @@ pub fn calendar(plan: &Plan, report: &Report, entries: &[Entry<'_>], window: &Wi
         entry_dialog(&mut body, i, e, preview.as_ref());
     }
     page(
-        &format!("{} · content calendar {} to {}", plan.brand, window.from, window.to),
+        &format!(
+            "{} · content calendar {} to {}",
+            plan.brand, window.from, window.to
+        ),
         &body,
     )
 }
@@ -138,7 +146,7 @@ fn summary(out: &mut String, entries: &[Entry<'_>]) {
             " · <span class=\"st st-conflict\">⚠ {conflicts} with schedule conflicts</span>"
         );
     }
-    out.push_str("</p>");
+    out.push_str("</p>\n");
 }
 
 /// Campaign colours (each a button that hides or shows its cards).
@@ -161,7 +169,7 @@ fn legend(out: &mut String, entries: &[Entry<'_>]) {
             name = escape(campaign.unwrap_or("no campaign")),
         );
     }
-    out.push_str("</ul>");
+    out.push_str("</ul>\n");
 }
 
 fn month_grid(
@@ -206,6 +214,9 @@ fn month_grid(
             out.push('\n');
             entry_card(out, *i, e);
         }
+        if !cards.is_empty() {
+            out.push('\n');
+        }
         out.push_str("</div>\n");
         match day.tomorrow() {
             Ok(next) => day = next,
@@ -245,7 +256,12 @@ fn entry_card(out: &mut String, i: usize, e: &Entry<'_>) {
         text = escape(e.first_line),
     );
     for (channel, state, url) in &e.channels {
-        state_chip(out, channel, *state, *url);
+        // Scheduled is the usual case: only the exceptions are spelled out on a card.
+        let label = match state {
+            DeliveryState::Scheduled => escape(channel),
+            s => format!("{} · {}", escape(channel), s.as_str()),
+        };
+        state_chip(out, &label, *state, *url);
     }
     out.push_str("</ul>");
     if !e.conflicts.is_empty() {
@@ -255,15 +271,12 @@ fn entry_card(out: &mut String, i: usize, e: &Entry<'_>) {
         }
         out.push_str("</ul>");
     }
-    out.push_str("</article>\n");
+    out.push_str("</article>");
 }
 
-/// A channel with its delivery state; a published one links to the post on the platform.
-fn state_chip(out: &mut String, channel: &str, state: DeliveryState, url: Option<&str>) {
-    let label = match state {
-        DeliveryState::Scheduled => escape(channel),
-        s => format!("{} · {}", escape(channel), s.as_str()),
-    };
+/// A delivery state chip with `label` (already escaped); a published one links to the post on
+/// the platform.
+fn state_chip(out: &mut String, label: &str, state: DeliveryState, url: Option<&str>) {
     let _ = write!(
         out,
         "<li class=\"st st-{s}\" title=\"{s}\">",
@@ -276,7 +289,7 @@ fn state_chip(out: &mut String, channel: &str, state: DeliveryState, url: Option
                 "<a href=\"{href}\" target=\"_blank\" rel=\"noopener noreferrer\">{label} ↗</a>"
             );
         }
-        None => out.push_str(&label),
+        None => out.push_str(label),
     }
     out.push_str("</li>");
 }
@@ -288,10 +301,10 @@ fn safe_href(url: &str) -> Option<String> {
 }
 
 fn entry_dialog(out: &mut String, i: usize, e: &Entry<'_>, preview: Option<&PostPreview<'_>>) {
-    let _ = write!(
+    let _ = writeln!(
         out,
         "<dialog id=\"{}\" class=\"preview\" data-post=\"{}\" aria-label=\"Preview of {}\">\
-         <form method=\"dialog\"><button class=\"close\" aria-label=\"Close\">×</button></form>\n",
+         <form method=\"dialog\"><button class=\"close\" aria-label=\"Close\">×</button></form>",
         dialog_id(i),
         escape(e.post),
         escape(e.post)
@@ -354,14 +367,15 @@ fn channels(out: &mut String, p: &PostPreview<'_>, entry: Option<&Entry<'_>>) {
             ch = escape(c.channel),
             platform = escape(c.platform),
         );
-        if let Some((_, state, url)) = entry
-            .and_then(|e| e.channels.iter().find(|(n, _, _)| *n == c.channel))
+        if let Some((_, state, url)) =
+            entry.and_then(|e| e.channels.iter().find(|(n, _, _)| *n == c.channel))
         {
-            out.push_str(" <span class=\"chans\">");
-            state_chip(out, c.channel, *state, *url);
-            out.push_str("</span>");
+            out.push_str("</h3><ul class=\"chans\">");
+            state_chip(out, state.as_str(), *state, *url);
+            out.push_str("</ul>");
+        } else {
+            out.push_str("</h3>");
         }
-        out.push_str("</h3>");
         let thread = if c.parts.len() > 1 { " thread" } else { "" };
         let _ = write!(out, "<ol class=\"parts{thread}\">");
         for part in &c.parts {
@@ -391,7 +405,7 @@ fn channels(out: &mut String, p: &PostPreview<'_>, entry: Option<&Entry<'_>>) {
                     Some(alt) => {
                         let _ = write!(
                             out,
-                            "<figure class=\"media\"><span class=\"icon\" aria-hidden=\"true\">🖼</span><figcaption><code>{}</code><br><b>alt:</b> {}</figcaption></figure>",
+                            "<figure class=\"media\"><span class=\"icon\">image</span><figcaption><code>{}</code><br><b>alt:</b> {}</figcaption></figure>",
                             escape(&m.file),
                             escape(alt)
                         );
@@ -399,7 +413,7 @@ fn channels(out: &mut String, p: &PostPreview<'_>, entry: Option<&Entry<'_>>) {
                     None => {
                         let _ = write!(
                             out,
-                            "<figure class=\"media noalt\"><span class=\"icon\" aria-hidden=\"true\">🖼</span><figcaption><code>{}</code><br><b>no alt text</b></figcaption></figure>",
+                            "<figure class=\"media noalt\"><span class=\"icon\">image</span><figcaption><code>{}</code><br><b>no alt text</b></figcaption></figure>",
                             escape(&m.file)
                         );
                     }
@@ -516,8 +530,9 @@ h2 { margin: 0 0 2px; font-size: 18px; }
 .warn { color: var(--bad); margin: 4px 0; }
 .note { color: var(--muted); }
 .channel { margin-top: 14px; border: 1px solid var(--line); border-radius: 8px; padding: 10px 14px; background: #fff; }
-.channel h3 { margin: 0 0 6px; font-size: 15px; text-transform: capitalize; }
-.channel h3 small, .channel h3 .chans { text-transform: none; font-weight: 400; color: var(--muted); }
+.channel h3 { display: inline-block; margin: 0 8px 6px 0; font-size: 15px; text-transform: capitalize; }
+.channel h3 small { text-transform: none; font-weight: 400; color: var(--muted); }
+.channel > .chans { margin: 0; vertical-align: 2px; }
 .parts { list-style: none; margin: 0; padding: 0; }
 .parts.thread .part { border-left: 3px solid var(--line); padding-left: 10px; margin-left: 4px; }
 .part + .part { margin-top: 10px; }
@@ -531,7 +546,7 @@ h2 { margin: 0 0 2px; font-size: 18px; }
 .tag { color: var(--ok); font-weight: 600; }
 .mention { color: var(--odd); font-weight: 600; }
 .media { display: flex; gap: 8px; align-items: flex-start; margin: 6px 0 0; padding: 6px 8px; background: var(--bg); border-radius: 6px; font-size: 12px; }
-.media .icon { font-size: 20px; }
+.media .icon { flex: none; font-size: 10px; font-weight: 700; text-transform: uppercase; padding: 10px 6px; border: 1px solid var(--line); border-radius: 4px; background: #fff; color: var(--muted); }
 .media.noalt { background: #ffebe9; color: var(--bad); }
 .linkcard, .rule { margin: 8px 0 0; font-size: 12px; color: var(--muted); }
 @media (max-width: 760px) {
@@ -591,7 +606,10 @@ mod tests {
             safe_href("https://x.com/a?b=1&c=\"2\"").as_deref(),
             Some("https://x.com/a?b=1&amp;c=&quot;2&quot;")
         );
-        assert_eq!(safe_href("HTTP://example.com").as_deref(), Some("HTTP://example.com"));
+        assert_eq!(
+            safe_href("HTTP://example.com").as_deref(),
+            Some("HTTP://example.com")
+        );
         assert_eq!(safe_href("javascript:alert(1)"), None);
         assert_eq!(safe_href("data:text/html,x"), None);
         assert_eq!(safe_href("é"), None);

@@ -4,7 +4,7 @@
 //! scripts/test): it renders, the known posts are in the DOM, and the page logs no console error.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::support::{self, smm, stderr, stdout, write};
@@ -27,7 +27,11 @@ const EXAMPLE_ARGS: [&str; 8] = [
 fn example_page(dir: &Path) -> PathBuf {
     let mut args = vec!["-C", "example-calendar", "calendar"];
     let out = dir.to_str().expect("utf-8 temp path");
-    args.extend(EXAMPLE_ARGS.iter().map(|a| if a.is_empty() { out } else { a }));
+    args.extend(
+        EXAMPLE_ARGS
+            .iter()
+            .map(|a| if a.is_empty() { out } else { a }),
+    );
     let o = smm(&args, &support::repo_root());
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stdout(&o).contains("index.html"), "{}", stdout(&o));
@@ -41,7 +45,11 @@ fn chromium(page: &Path, args: &[&str]) -> (String, String) {
         Path::new(CHROMIUM).is_file(),
         "{CHROMIUM} is missing: run scripts/test (it installs Debian's chromium)"
     );
-    let profile = tempfile::tempdir().expect("profile dir");
+    // A fresh profile per run; output to files, since a pipe nobody reads while waiting would
+    // fill up with a large DOM and stall Chromium.
+    let scratch = tempfile::tempdir().expect("profile dir");
+    let (out, err) = (scratch.path().join("stdout"), scratch.path().join("stderr"));
+    let file = |p: &Path| std::fs::File::create(p).expect("create output file");
     let mut child = Command::new(CHROMIUM)
         .args([
             "--headless",
@@ -55,31 +63,33 @@ fn chromium(page: &Path, args: &[&str]) -> (String, String) {
             "--enable-logging=stderr",
             "--v=0",
         ])
-        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(format!(
+            "--user-data-dir={}",
+            scratch.path().join("profile").display()
+        ))
         .args(args)
         .arg(format!("file://{}", page.display()))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stdout(file(&out))
+        .stderr(file(&err))
         .spawn()
         .expect("start chromium");
     let started = Instant::now();
-    while child.try_wait().expect("wait").is_none() {
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
         if started.elapsed() > Duration::from_secs(60) {
             let _ = child.kill();
+            let _ = child.wait();
             panic!("chromium {args:?} did not finish within 60s");
         }
         std::thread::sleep(Duration::from_millis(50));
-    }
-    let o = child.wait_with_output().expect("chromium output");
-    assert!(
-        o.status.success(),
-        "chromium {args:?} failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    (
-        String::from_utf8_lossy(&o.stdout).into_owned(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
+    };
+    let read =
+        |p: &Path| String::from_utf8_lossy(&std::fs::read(p).expect("read output")).into_owned();
+    let (stdout, stderr) = (read(&out), read(&err));
+    assert!(status.success(), "chromium {args:?} failed: {stderr}");
+    (stdout, stderr)
 }
 
 /// Console messages of the page in Chromium's log. Chromium logs every console message, and every
@@ -154,14 +164,22 @@ fn the_example_month_view_renders_in_headless_chromium_without_console_errors() 
     );
     let bytes = std::fs::read(&png).expect("screenshot written");
     assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"), "not a PNG");
-    assert!(bytes.len() > 50_000, "{} bytes: an empty page?", bytes.len());
+    assert!(
+        bytes.len() > 50_000,
+        "{} bytes: an empty page?",
+        bytes.len()
+    );
     if let Some(keep) = std::env::var_os("SMM_KEEP_SCREENSHOT") {
         std::fs::copy(&png, keep).expect("keep screenshot");
     }
 
     // (b) the DOM after the page's script ran: launch day, 3 December 2026, with its posts.
     let (dom, log) = chromium(&page, &["--dump-dom"]);
-    let day = element(&dom, "<div class=\"day\" id=\"day-2026-12-03\"", "</div>\n")
+    // The cell runs up to the next day's cell.
+    let day = dom
+        .split_once("<div class=\"day\" id=\"day-2026-12-03\"")
+        .and_then(|(_, rest)| rest.split_once("<div class=\"day"))
+        .map(|(cell, _)| cell)
         .unwrap_or_else(|| panic!("no 2026-12-03 cell in the DOM:\n{dom}"));
     assert!(day.contains("data-post=\"winter-launch\""), "{day}");
     assert!(day.contains("<time datetime=\"2026-12-03T09:00:00+01:00\">09:00</time>"));
@@ -175,7 +193,9 @@ fn the_example_month_view_renders_in_headless_chromium_without_console_errors() 
         "slack-team",
     ] {
         assert!(
-            day.contains(&format!("<li class=\"st st-scheduled\" title=\"scheduled\">{channel}</li>")),
+            day.contains(&format!(
+                "<li class=\"st st-scheduled\" title=\"scheduled\">{channel}</li>"
+            )),
             "{channel} missing: {day}"
         );
     }
@@ -199,11 +219,15 @@ fn the_console_error_detector_catches_a_page_that_throws() {
     let (_, log) = chromium(&page, &["--dump-dom"]);
     let errors = console_errors(&log);
     assert!(
-        errors.iter().any(|l| l.contains("Uncaught Error: deliberate failure")),
+        errors
+            .iter()
+            .any(|l| l.contains("Uncaught Error: deliberate failure")),
         "{log}"
     );
     assert!(
-        errors.iter().any(|l| l.contains("deliberate console error")),
+        errors
+            .iter()
+            .any(|l| l.contains("deliberate console error")),
         "{log}"
     );
 }
@@ -271,13 +295,7 @@ fn hostile_workspace() -> tempfile::TempDir {
 fn post_text_is_escaped_in_the_month_view_and_the_preview_page() {
     let ws = hostile_workspace();
     let o = smm(
-        &[
-            "calendar",
-            "--at",
-            "2027-03-01T08:00:00Z",
-            "--html",
-            "site",
-        ],
+        &["calendar", "--at", "2027-03-01T08:00:00Z", "--html", "site"],
         ws.path(),
     );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
@@ -296,7 +314,11 @@ fn post_text_is_escaped_in_the_month_view_and_the_preview_page() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let preview = std::fs::read_to_string(&out).expect("preview page");
     for html in [&page, &preview] {
-        assert_eq!(html.matches("<script").count(), 1, "only the page's own script");
+        assert_eq!(
+            html.matches("<script").count(),
+            1,
+            "only the page's own script"
+        );
         assert!(!html.contains("<b>bold"));
         assert!(html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &lt;b&gt;bold&lt;/b&gt; &quot;quoted&quot;"));
         assert!(html.contains(
