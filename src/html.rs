@@ -44,7 +44,8 @@ pub fn calendar(
     window: &Window<'_>,
 ) -> String {
     let mut body = String::new();
-    let today = plan.at.to_zoned_datetime(plan.zone.clone()).date();
+    let now = plan.at.to_zoned_datetime(plan.zone.clone());
+    let today = now.date();
     let _ = writeln!(
         body,
         "<header><h1>{brand} <span>content calendar</span></h1>\
@@ -53,10 +54,7 @@ pub fn calendar(
         from = window.from.strftime("%-d %B %Y"),
         to = window.to.strftime("%-d %B %Y"),
         zone = escape(&plan.zone_name),
-        now = plan
-            .at
-            .to_zoned_datetime(plan.zone.clone())
-            .strftime("%Y-%m-%d %H:%M"),
+        now = now.strftime("%Y-%m-%d %H:%M"),
     );
     summary(&mut body, entries);
     legend(&mut body, entries);
@@ -552,7 +550,7 @@ h2 { margin: 0 0 2px; font-size: 18px; }
 @media (max-width: 760px) {
   header, main { padding-left: 12px; padding-right: 12px; }
   .grid { display: block; border: 0; background: none; }
-  .wd, .day.pad, .day.out { display: none; }
+  .wd, .day.pad, .day.out, .day:not(:has(.entry)) { display: none; }
   .day { min-height: 0; border-bottom: 1px solid var(--line); }
   .dow { display: inline; }
 }
