@@ -59,6 +59,9 @@ pub fn calendar(
     summary(&mut body, entries);
     legend(&mut body, entries);
     body.push_str("</header>\n<main>\n");
+    if entries.is_empty() {
+        body.push_str("<p class=\"note\">Nothing scheduled in this window.</p>\n");
+    }
 
     let mut by_day: BTreeMap<Date, Vec<(usize, &Entry<'_>)>> = BTreeMap::new();
     for (i, e) in entries.iter().enumerate() {
@@ -421,7 +424,7 @@ fn channels(out: &mut String, p: &PostPreview<'_>, entry: Option<&Entry<'_>>) {
         }
         out.push_str("</ol>");
         if let Some(link) = c.link {
-            let _ = write!(out, "<p class=\"linkcard\">link card: ");
+            out.push_str("<p class=\"linkcard\">link card: ");
             match safe_href(link) {
                 Some(href) => {
                     let _ = write!(

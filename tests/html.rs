@@ -378,6 +378,10 @@ fn preview_html_shows_each_channels_exact_text_and_counted_length() {
     // Media with alt text, and thread replies, as in the terminal preview.
     assert!(html.contains("<code>media/winter-blend.png</code><br><b>alt:</b> A steaming cup"));
     assert!(html.contains("<span class=\"label\">reply 2</span>"));
+    // The browser reads the same six channels, without a console error.
+    let (dom, log) = chromium(&file, &["--dump-dom"]);
+    assert_eq!(dom.matches("<section class=\"channel\"").count(), 6);
+    assert_eq!(console_errors(&log), Vec::<&str>::new(), "{log}");
 }
 
 /// The month view of a workspace with every delivery state, conflicts and a published post.
