@@ -75,20 +75,17 @@ pub enum Command {
     /// Lift a freeze
     Unfreeze,
 
-    /// The agenda of what goes out when; `--ics` writes a calendar feed a team can subscribe to
+    /// The agenda of what goes out when; `--ics` writes a calendar feed, `--html` a month view
     #[command(
-        after_help = "Examples:\n  smm calendar                          # the next 14 days\n  smm calendar --from 2026-12-01 --to 2026-12-31 --campaign winter-blend-launch\n  smm calendar --ics calendar.ics       # for Google Calendar, Outlook, Apple Calendar"
+        after_help = "Examples:\n  smm calendar                          # the next 14 days\n  smm calendar --from 2026-12-01 --to 2026-12-31 --campaign winter-blend-launch\n  smm calendar --ics calendar.ics       # for Google Calendar, Outlook, Apple Calendar\n  smm calendar --html site              # this month: site/index.html, click a post to preview it\n  smm calendar --html site --from 2026-12-01 --to 2027-02-28   # three months, e.g. for GitHub Pages"
     )]
     Calendar(CalendarArgs),
 
     /// Each platform's rendering of one post, with its counted length against the limit
     #[command(
-        after_help = "Examples:\n  smm preview winter-launch\n  smm preview campaigns/winter-blend-launch/02-launch-thread.yaml"
+        after_help = "Examples:\n  smm preview winter-launch\n  smm preview campaigns/winter-blend-launch/02-launch-thread.yaml\n  smm preview winter-launch --html winter-launch.html   # a page to share for review"
     )]
-    Preview {
-        /// A post id, or the path of its file
-        post: String,
-    },
+    Preview(PreviewArgs),
 
     /// Print a shell completion script
     #[command(
@@ -108,6 +105,16 @@ pub enum Command {
         after_help = "Examples:\n  smm resolve winter-launch@x --published https://x.com/northwind/status/1861\n  smm resolve winter-launch@x --not-published   # it will be planned again"
     )]
     Resolve(ResolveArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PreviewArgs {
+    /// A post id, or the path of its file
+    pub post: String,
+
+    /// Write the preview as a standalone HTML page to FILE instead of printing it
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -237,11 +244,11 @@ pub struct InitArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct CalendarArgs {
-    /// First day (YYYY-MM-DD, workspace time zone) [default: today]
+    /// First day (YYYY-MM-DD, workspace time zone) [default: today; with --html the first day of this month]
     #[arg(long, value_name = "DATE")]
     pub from: Option<jiff::civil::Date>,
 
-    /// Last day, inclusive [default: 13 days after --from]
+    /// Last day, inclusive [default: 13 days after --from; with --html the last day of --from's month]
     #[arg(long, value_name = "DATE")]
     pub to: Option<jiff::civil::Date>,
 
@@ -260,6 +267,11 @@ pub struct CalendarArgs {
     /// Write an iCalendar feed of the window to FILE instead of printing the agenda
     #[arg(long, value_name = "FILE")]
     pub ics: Option<std::path::PathBuf>,
+
+    /// Write a month view with a preview of every post to DIR/index.html (one self-contained
+    /// file: opens from disk, or publish DIR on GitHub Pages) instead of printing the agenda
+    #[arg(long, value_name = "DIR", conflicts_with = "ics")]
+    pub html: Option<std::path::PathBuf>,
 
     /// Output format of the agenda
     #[arg(long, value_enum, default_value_t = Format::Text)]

@@ -9,6 +9,7 @@ pub mod calendar;
 pub mod check;
 pub mod diagnostic;
 pub mod history;
+pub mod html;
 pub mod init;
 pub mod plan;
 pub mod platforms;

@@ -18,7 +18,7 @@ fn main() -> ExitCode {
         cli::Command::Apply(args) => commands::apply::run(cli.dir.as_deref(), args),
         cli::Command::Freeze(args) => commands::freeze::freeze(cli.dir.as_deref(), args),
         cli::Command::Unfreeze => commands::freeze::unfreeze(cli.dir.as_deref()),
-        cli::Command::Preview { post } => commands::preview::run(cli.dir.as_deref(), post),
+        cli::Command::Preview(args) => commands::preview::run(cli.dir.as_deref(), args),
         cli::Command::Calendar(args) => commands::calendar::run(cli.dir.as_deref(), args),
         cli::Command::Completions { shell } => {
             let mut cmd = <cli::Cli as clap::CommandFactory>::command();

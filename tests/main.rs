@@ -9,6 +9,7 @@ mod cli;
 mod example_calendar;
 mod faults;
 mod fuzz;
+mod html;
 mod init;
 mod plan;
 mod workflows;

@@ -7,7 +7,7 @@ use smm::state::{DeliveryKey, Entry, Event, Store};
 use crate::support::{self, redact_ids, smm, stderr, stdout, write};
 
 /// Planning instant: 2027-03-02 09:30 in Berlin; the base workspace's launch post is due since 09:00.
-const AT: &str = "2027-03-02T08:30:00Z";
+pub(crate) const AT: &str = "2027-03-02T08:30:00Z";
 
 fn hash_of(root: &Path, post: &str, channel: &str) -> (String, Vec<String>) {
     let report = smm::validate::validate(root, AT.parse().expect("time"));
@@ -64,7 +64,7 @@ fn published(hash: &str, n: u32) -> Event {
 }
 
 /// A workspace in git whose state holds every kind of outcome.
-fn scenario() -> tempfile::TempDir {
+pub(crate) fn scenario() -> tempfile::TempDir {
     let ws = support::workspace(None);
     let root = ws.path();
     write(root, "posts/missed.yaml", "id: missed\npublish_at: 2027-03-01 18:00\nchannels: [bluesky]\ntext: A post whose time passed.\n");

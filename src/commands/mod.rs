@@ -71,6 +71,14 @@ pub fn plan_or_report(
     }
 }
 
+/// Writes a file the user asked for, with the path in the error.
+pub fn write_file(path: &Path, contents: &str) -> Result<(), CommandError> {
+    std::fs::write(path, contents).map_err(|e| CommandError {
+        message: format!("cannot write {}: {e}", path.display()),
+        help: None,
+    })
+}
+
 /// An error that stops a command before it can report normally.
 #[derive(Debug)]
 pub struct CommandError {

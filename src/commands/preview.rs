@@ -1,11 +1,13 @@
 use std::io::Write;
 
-use crate::commands::{exit, workspace_root, CommandError};
+use crate::cli::PreviewArgs;
+use crate::commands::{exit, workspace_root, write_file, CommandError};
 
-pub fn run(dir: Option<&std::path::Path>, post: &str) -> Result<u8, CommandError> {
+pub fn run(dir: Option<&std::path::Path>, args: &PreviewArgs) -> Result<u8, CommandError> {
+    let post = args.post.as_str();
     let root = workspace_root(dir)?;
     let report = smm::validate::validate(&root, jiff::Timestamp::now());
-    let Some((index, _)) = smm::preview::find(&report, post) else {
+    let Some(found) = smm::preview::find(&report, post) else {
         let ids: Vec<&str> = report
             .workspace
             .posts
@@ -21,7 +23,27 @@ pub fn run(dir: Option<&std::path::Path>, post: &str) -> Result<u8, CommandError
             help: Some(help),
         });
     };
-    let _ = anstream::stdout().write_all(smm::preview::render(&report, index).as_bytes());
+    match &args.html {
+        Some(path) => {
+            let preview = smm::preview::preview(&report, found);
+            let brand = report
+                .workspace
+                .settings
+                .as_ref()
+                .map_or("smm", |s| s.brand.as_str());
+            write_file(path, &smm::html::preview_page(brand, &preview))?;
+            let _ = writeln!(
+                anstream::stdout(),
+                "Wrote the preview of {} ({} channels) to {}.",
+                preview.id,
+                preview.channels.len(),
+                path.display()
+            );
+        }
+        None => {
+            let _ = anstream::stdout().write_all(smm::preview::render(&report, found).as_bytes());
+        }
+    }
     Ok(if report.errors() > 0 {
         exit::ERROR
     } else {
