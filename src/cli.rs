@@ -83,7 +83,7 @@ pub enum Command {
 
     /// Each platform's rendering of one post, with its counted length against the limit
     #[command(
-        after_help = "Examples:\n  smm preview winter-launch\n  smm preview campaigns/winter-blend-launch/02-launch-thread.yaml\n  smm preview winter-launch --html winter-launch.html   # a page to share for review"
+        after_help = "Examples:\n  smm preview winter-launch\n  smm preview campaigns/winter-blend-launch/02-launch-thread.yaml\n  smm preview winter-launch --html winter-launch.html   # a page to share for review\n  smm preview winter-launch --format json"
     )]
     Preview(PreviewArgs),
 
@@ -113,8 +113,12 @@ pub struct PreviewArgs {
     pub post: String,
 
     /// Write the preview as a standalone HTML page to FILE instead of printing it
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "format")]
     pub html: Option<std::path::PathBuf>,
+
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
 }
 
 #[derive(Debug, clap::Args)]

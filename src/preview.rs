@@ -155,6 +155,51 @@ fn segments(part: &RenderedPart) -> Vec<Segment<'_>> {
 }
 
 /// The terminal rendering: a heading per channel, counts, highlighted text, media, link card.
+/// The preview as JSON: per channel, each part's exact text, counts and detected entities
+/// (byte offsets into the text), and media.
+pub fn render_json(p: &PostPreview) -> String {
+    use serde_json::json;
+    let kind = |k: SpanKind| match k {
+        SpanKind::Link => "link",
+        SpanKind::Mention => "mention",
+        SpanKind::Hashtag => "hashtag",
+    };
+    let channels: Vec<_> = p
+        .channels
+        .iter()
+        .map(|c| {
+            let parts: Vec<_> = c
+                .parts
+                .iter()
+                .map(|part| {
+                    let measures: Vec<_> = part
+                        .measures
+                        .iter()
+                        .map(|m| json!({ "length": m.length, "limit": m.limit, "unit": m.unit, "rule": m.rule }))
+                        .collect();
+                    let entities: Vec<_> = part
+                        .segments
+                        .iter()
+                        .filter_map(|s| s.entity)
+                        .map(|e| json!({ "kind": kind(e.kind), "value": e.value, "start": e.start, "end": e.end }))
+                        .collect();
+                    let media: Vec<_> = part
+                        .media
+                        .iter()
+                        .map(|m| json!({ "file": m.file, "alt": m.alt }))
+                        .collect();
+                    json!({ "label": part.label, "text": part.text, "measures": measures, "entities": entities, "media": media })
+                })
+                .collect();
+            json!({ "channel": c.channel, "platform": c.platform, "link": c.link, "parts": parts })
+        })
+        .collect();
+    let doc = json!({ "post": p.id, "file": p.file, "when": p.when, "channels": channels });
+    let mut out = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    out.push('\n');
+    out
+}
+
 pub fn render(report: &Report, found: (usize, &Post)) -> String {
     let p = preview(report, found);
     let mut out = String::new();

@@ -62,8 +62,7 @@ impl RenderedPart {
             limit,
             caption: !media.is_empty(),
         };
-        let measures = smm_text::measure(platform, &text, opts);
-        let entities = smm_text::entities(platform, &text);
+        let (measures, entities) = smm_text::analyze(platform, &text, opts);
         RenderedPart {
             text,
             media,
@@ -84,6 +83,15 @@ fn platform_name<S: serde::Serializer>(p: &Platform, s: S) -> Result<S::Ok, S::E
     s.serialize_str(p.as_str())
 }
 
+/// The `post` template variable.
+fn post_var(post: &Post) -> Value {
+    let publish_at = match &post.when {
+        When::At(z) => Some(z.to_string()),
+        When::Draft => None,
+    };
+    minijinja::context! { id => &post.id, labels => &post.spec.labels, publish_at => publish_at }
+}
+
 /// Templates compiled for one post, by source text.
 type Compiled<'r, 'w> =
     std::collections::HashMap<&'w str, Result<minijinja::Template<'r, 'w>, minijinja::Error>>;
@@ -94,6 +102,9 @@ pub struct Renderer<'w> {
     ws: &'w Workspace,
     /// Templates in `templates/` that did not compile (reported at the template file).
     broken: Vec<String>,
+    /// The `channel` and `campaign` template variables, built once rather than per delivery.
+    channel_vars: BTreeMap<&'w str, Value>,
+    campaign_vars: BTreeMap<&'w str, Value>,
 }
 
 impl<'w> Renderer<'w> {
@@ -141,7 +152,35 @@ impl<'w> Renderer<'w> {
                 );
             }
         }
-        Renderer { env, ws, broken }
+        let channel_vars = ws
+            .settings
+            .iter()
+            .flat_map(|s| s.channels.values())
+            .map(|c| {
+                let var = minijinja::context! {
+                    name => &c.name, platform => c.platform.as_str(), account => &c.account,
+                };
+                (c.name.as_str(), var)
+            })
+            .collect();
+        let campaign_vars = ws
+            .campaigns
+            .values()
+            .map(|c| {
+                let var = minijinja::context! {
+                    slug => &c.slug, name => &c.spec.name, owner => &c.spec.owner,
+                    labels => &c.spec.labels, goal => &c.spec.goal,
+                };
+                (c.slug.as_str(), var)
+            })
+            .collect();
+        Renderer {
+            env,
+            ws,
+            broken,
+            channel_vars,
+            campaign_vars,
+        }
     }
 
     /// Renders every delivery of every post; errors are reported at the post's text.
@@ -161,6 +200,7 @@ impl<'w> Renderer<'w> {
                 let mut post_diags = Vec::new();
                 // Channels of a post mostly share its text: compile each template source once.
                 let mut compiled = Compiled::new();
+                let post_var = post_var(post);
                 for channel_name in channels_of(post, settings) {
                     let Some(channel) = settings.channels.get(channel_name) else {
                         continue;
@@ -168,6 +208,7 @@ impl<'w> Renderer<'w> {
                     if let Some(d) = self.delivery(
                         index,
                         post,
+                        &post_var,
                         channel,
                         settings,
                         sources,
@@ -193,6 +234,7 @@ impl<'w> Renderer<'w> {
         &'r self,
         index: usize,
         post: &'w Post,
+        post_var: &Value,
         channel: &Channel,
         settings: &Settings,
         sources: &Sources,
@@ -263,7 +305,7 @@ impl<'w> Renderer<'w> {
             .find_map(|v| v.link.clone())
             .or_else(|| post.spec.link.clone());
 
-        let ctx = self.context(post, channel, settings);
+        let ctx = self.context(post, post_var, channel, settings);
         let mut parts = Vec::with_capacity(1 + thread.len());
         let mut failed = false;
         let first = self.render_text(text, &ctx, post, &text_ptr, sources, compiled, diags);
@@ -308,7 +350,13 @@ impl<'w> Renderer<'w> {
         })
     }
 
-    fn context(&self, post: &Post, channel: &Channel, settings: &Settings) -> Value {
+    fn context(
+        &self,
+        post: &Post,
+        post_var: &Value,
+        channel: &Channel,
+        settings: &Settings,
+    ) -> Value {
         let campaign = post
             .campaign
             .as_ref()
@@ -335,32 +383,27 @@ impl<'w> Renderer<'w> {
                 &post.id,
             ),
         };
-        let publish_at = match &post.when {
-            When::At(z) => Some(z.to_string()),
-            When::Draft => None,
-        };
         let mut ctx = BTreeMap::new();
         ctx.insert("brand", Value::from(settings.brand.clone()));
-        ctx.insert(
-            "channel",
-            Value::from(Serde(&serde_json::json!({
-                "name": channel.name, "platform": channel.platform.as_str(), "account": channel.account,
-            }))),
-        );
-        ctx.insert(
-            "post",
-            Value::from(Serde(&serde_json::json!({
-                "id": post.id, "labels": post.spec.labels, "publish_at": publish_at,
-            }))),
-        );
+        if let Some(var) = self.channel_vars.get(channel.name.as_str()) {
+            ctx.insert("channel", var.clone());
+        }
+        ctx.insert("post", post_var.clone());
         if let Some(c) = campaign {
-            ctx.insert(
-                "campaign",
-                Value::from(Serde(&serde_json::json!({
-                    "slug": c.slug, "name": c.spec.name, "owner": c.spec.owner, "labels": c.spec.labels,
-                    "goal": c.spec.goal, "utm": { "campaign": utm_defaults.campaign },
-                }))),
+            // The campaign's own fields, and the utm campaign this delivery's links get.
+            let mut var = BTreeMap::new();
+            if let Some(fields) = self.campaign_vars.get(c.slug.as_str()) {
+                for key in ["slug", "name", "owner", "labels", "goal"] {
+                    if let Ok(v) = fields.get_attr(key) {
+                        var.insert(key, v);
+                    }
+                }
+            }
+            var.insert(
+                "utm",
+                minijinja::context! { campaign => &utm_defaults.campaign },
             );
+            ctx.insert("campaign", Value::from(var));
         }
         ctx.insert(UTM_VAR, Value::from(Serde(&utm_defaults)));
         Value::from(ctx)
@@ -377,6 +420,10 @@ impl<'w> Renderer<'w> {
         compiled: &mut Compiled<'r, 'w>,
         diags: &mut Vec<Diagnostic>,
     ) -> Option<String> {
+        // Most thread parts and many posts are plain text: nothing for minijinja to do.
+        if !source.contains('{') {
+            return Some(source.trim_end().to_string());
+        }
         let template = compiled
             .entry(source)
             .or_insert_with(|| self.env.template_from_str(source));

@@ -244,6 +244,54 @@ fn preview_shows_each_platform_with_its_own_count() {
 }
 
 #[test]
+fn preview_json_gives_each_channels_parts_counts_and_entity_offsets() {
+    let o = smm(
+        &[
+            "-C",
+            "example-calendar",
+            "preview",
+            "winter-launch",
+            "--format",
+            "json",
+        ],
+        &support::repo_root(),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("JSON");
+    assert_eq!(doc["post"], "winter-launch");
+    let channels = doc["channels"].as_array().expect("channels");
+    assert_eq!(channels.len(), 6, "{doc:#}");
+    let mut entities = 0;
+    for c in channels {
+        for part in c["parts"].as_array().expect("parts") {
+            let text = part["text"].as_str().expect("text");
+            let m = &part["measures"][0];
+            assert!(m["length"].as_u64() <= m["limit"].as_u64(), "{part:#}");
+            for e in part["entities"].as_array().expect("entities") {
+                // Offsets are bytes into the exact text: the slice is the entity as written.
+                let (start, end) = (
+                    e["start"].as_u64().expect("start"),
+                    e["end"].as_u64().expect("end"),
+                );
+                let written = &text[start as usize..end as usize];
+                let value = e["value"].as_str().expect("value");
+                assert!(
+                    written.contains(value.trim_start_matches("https://")),
+                    "{written:?} vs {value:?}"
+                );
+                entities += 1;
+            }
+        }
+    }
+    assert!(
+        entities > 0,
+        "the launch post has links and hashtags: {doc:#}"
+    );
+    let x = channels.iter().find(|c| c["channel"] == "x").expect("x");
+    assert_eq!(x["parts"][0]["measures"][0]["unit"], "weighted characters");
+}
+
+#[test]
 fn apply_draws_a_progress_bar_only_on_a_terminal() {
     // Credentials are not set, so nothing is sent anywhere: every delivery ends "not sent".
     let ws = support::workspace(None);

@@ -29,6 +29,12 @@ pub mod exit {
 }
 
 /// Plans the workspace; an invalid workspace prints its diagnostics and stops the command.
+/// Leaves a command's large results to the operating system, which reclaims them at exit at
+/// once; freeing a big workspace's posts and deliveries one by one took 5% of `smm validate`.
+pub fn exiting<T>(results: T) {
+    std::mem::forget(results);
+}
+
 pub fn plan_or_report(
     root: &Path,
     options: &smm::plan::Options<'_>,

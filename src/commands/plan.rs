@@ -9,7 +9,7 @@ pub fn run(dir: Option<&std::path::Path>, args: &PlanArgs) -> Result<u8, Command
         at: args.at,
         base: args.base.as_deref(),
     };
-    let (_report, plan) = plan_or_report(&root, &options)?;
+    let (report, plan) = plan_or_report(&root, &options)?;
     let text = match args.format {
         PlanFormat::Text => smm::plan::render_text(&plan),
         PlanFormat::Json => smm::plan::render_json(&plan),
@@ -29,9 +29,11 @@ pub fn run(dir: Option<&std::path::Path>, args: &PlanArgs) -> Result<u8, Command
             path.display()
         );
     }
-    Ok(if args.detailed_exitcode && plan.has_changes() {
+    let code = if args.detailed_exitcode && plan.has_changes() {
         exit::CHANGES
     } else {
         exit::OK
-    })
+    };
+    super::exiting((report, plan));
+    Ok(code)
 }

@@ -1,6 +1,6 @@
 use std::io::Write;
 
-use crate::cli::PreviewArgs;
+use crate::cli::{Format, PreviewArgs};
 use crate::commands::{exit, workspace_root, write_file, CommandError};
 
 pub fn run(dir: Option<&std::path::Path>, args: &PreviewArgs) -> Result<u8, CommandError> {
@@ -41,7 +41,11 @@ pub fn run(dir: Option<&std::path::Path>, args: &PreviewArgs) -> Result<u8, Comm
             );
         }
         None => {
-            let _ = anstream::stdout().write_all(smm::preview::render(&report, found).as_bytes());
+            let text = match args.format {
+                Format::Text => smm::preview::render(&report, found),
+                Format::Json => smm::preview::render_json(&smm::preview::preview(&report, found)),
+            };
+            let _ = anstream::stdout().write_all(text.as_bytes());
         }
     }
     Ok(if report.errors() > 0 {

@@ -14,9 +14,11 @@ pub fn run(dir: Option<&std::path::Path>, args: &ValidateArgs) -> Result<u8, Com
     // anstream strips colours when stdout is not a terminal or NO_COLOR is set.
     let mut out = anstream::stdout();
     let _ = out.write_all(text.as_bytes());
-    Ok(if report.errors() > 0 {
+    let code = if report.errors() > 0 {
         exit::ERROR
     } else {
         exit::OK
-    })
+    };
+    super::exiting(report);
+    Ok(code)
 }

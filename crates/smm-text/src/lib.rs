@@ -116,12 +116,7 @@ pub fn measure(platform: Platform, text: &str, opts: CountOptions) -> Vec<Measur
                 rule: "Bluesky post record limit in UTF-8 bytes",
             },
         ],
-        Platform::Mastodon => vec![Measure {
-            length: mastodon::length(text),
-            limit: primary(mastodon::DEFAULT_LIMIT),
-            unit: "characters",
-            rule: "Mastodon length in grapheme clusters: each URL counts 23, @user@domain counts as @user",
-        }],
+        Platform::Mastodon => vec![mastodon_measure(mastodon::length(text), opts)],
         Platform::X => vec![Measure {
             length: x::parse_tweet(text).weighted_length,
             limit: primary(x::MAX_WEIGHTED_LENGTH),
@@ -202,6 +197,31 @@ fn span_of(e: x::XEntity) -> Span {
         end: e.end,
         kind,
         value,
+    }
+}
+
+fn mastodon_measure(length: usize, opts: CountOptions) -> Measure {
+    Measure {
+        length,
+        limit: opts.limit.unwrap_or(mastodon::DEFAULT_LIMIT),
+        unit: "characters",
+        rule:
+            "Mastodon length in grapheme clusters: each URL counts 23, @user@domain counts as @user",
+    }
+}
+
+/// `measure` and `entities` together, sharing the work where a platform's rules allow
+/// (Mastodon finds URLs and mentions once for both).
+pub fn analyze(platform: Platform, text: &str, opts: CountOptions) -> (Vec<Measure>, Vec<Span>) {
+    match platform {
+        Platform::Mastodon => {
+            let (length, spans) = mastodon::length_and_spans(text);
+            (
+                vec![mastodon_measure(length, opts)],
+                spans.into_iter().map(span_of).collect(),
+            )
+        }
+        _ => (measure(platform, text, opts), entities(platform, text)),
     }
 }
 

@@ -152,12 +152,17 @@ fn entities(text: &str) -> Vec<XEntity> {
 
 /// `StatusLengthValidator#countable_text`.
 pub fn countable_text(text: &str) -> String {
+    countable_from(text, &entities(text))
+}
+
+/// `countable_text` with the URLs and mentions already found.
+fn countable_from(text: &str, found: &[XEntity]) -> String {
     if text.chars().all(char::is_whitespace) {
         return String::new();
     }
     let mut out = String::with_capacity(text.len());
     let mut last = 0;
-    for e in entities(text) {
+    for e in found {
         out.push_str(&text[last..e.start]);
         match &e.kind {
             XEntityKind::Mention { screen_name, .. } => {
@@ -185,7 +190,17 @@ pub fn length_with_spoiler(text: &str, spoiler_text: &str) -> usize {
 
 /// Links, mentions and hashtags as Mastodon's formatter detects them.
 pub fn spans(text: &str) -> Vec<XEntity> {
-    let mut all = entities(text);
+    with_hashtags(text, entities(text))
+}
+
+/// The length (without a content warning) and the spans, finding URLs and mentions once.
+pub fn length_and_spans(text: &str) -> (usize, Vec<XEntity>) {
+    let found = entities(text);
+    let length = crate::bluesky::grapheme_length(&countable_from(text, &found));
+    (length, with_hashtags(text, found))
+}
+
+fn with_hashtags(text: &str, mut all: Vec<XEntity>) -> Vec<XEntity> {
     if !text.contains(['#', '＃']) {
         return all;
     }

@@ -379,3 +379,29 @@ fn mastodon_scanner_matches_fancy_regex() {
         );
     }
 }
+
+#[test]
+fn analyze_agrees_with_measure_and_entities_on_every_platform() {
+    let texts = [
+        "Plain words.",
+        "Read https://example.org/a?b=c and example.com, ping @alice@mastodon.social #Tea",
+        "@bob hi @carol@example.org: #one #two https://x.co ＃three",
+        "   ",
+        "Emoji 👩‍👩‍👧 and café https://bench.tea/p/1?utm_source=x",
+    ];
+    for platform in Platform::ALL {
+        for text in texts {
+            for caption in [false, true] {
+                let opts = CountOptions {
+                    limit: Some(400),
+                    caption,
+                };
+                assert_eq!(
+                    analyze(platform, text, opts),
+                    (measure(platform, text, opts), entities(platform, text)),
+                    "{platform:?} {text:?}"
+                );
+            }
+        }
+    }
+}
