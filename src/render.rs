@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use minijinja::value::{Kwargs, Serde};
+use minijinja::value::Kwargs;
 use minijinja::{Environment, ErrorKind, State, UndefinedBehavior, Value};
 use serde::Serialize;
 use smm_text::Platform;
@@ -405,7 +405,7 @@ impl<'w> Renderer<'w> {
             );
             ctx.insert("campaign", Value::from(var));
         }
-        ctx.insert(UTM_VAR, Value::from(Serde(&utm_defaults)));
+        ctx.insert(UTM_VAR, Value::from_object(utm_defaults));
         Value::from(ctx)
     }
 
@@ -542,13 +542,16 @@ const UTM_VAR: &str = "__smm_utm";
 /// The start of the utm filter's error for a text that is not a link (the help is chosen by it).
 const UTM_NOT_A_LINK: &str = "utm expects a link starting with https://";
 
-#[derive(Serialize, serde::Deserialize)]
+/// Kept in the context as an opaque object: the filter reads it back without any conversion.
+#[derive(Debug)]
 struct ResolvedUtm {
     source: String,
     medium: String,
     campaign: String,
     content: String,
 }
+
+impl minijinja::value::Object for ResolvedUtm {}
 
 fn pick_utm(campaign: Option<String>, workspace: &Option<String>, builtin: &str) -> String {
     campaign
@@ -662,10 +665,10 @@ fn undefined_help(detail: &str, ctx: &Value, post: &Post, sources: &Sources) -> 
 
 /// `{{ "https://x.example/a" | utm }}` adds utm_source/medium/campaign/content for this delivery.
 fn utm(state: &State, url: String, kwargs: Kwargs) -> Result<String, minijinja::Error> {
-    let defaults: ResolvedUtm = state
-        .lookup(UTM_VAR)
-        .and_then(|v| serde_json::to_value(&v).ok())
-        .and_then(|v| serde_json::from_value(v).ok())
+    let utm = state.lookup(UTM_VAR);
+    let defaults = utm
+        .as_ref()
+        .and_then(|v| v.downcast_object_ref::<ResolvedUtm>())
         .ok_or_else(|| {
             minijinja::Error::new(
                 ErrorKind::InvalidOperation,
@@ -676,10 +679,10 @@ fn utm(state: &State, url: String, kwargs: Kwargs) -> Result<String, minijinja::
         Ok(kwargs.get::<Option<String>>(key)?.unwrap_or(default))
     };
     let params = [
-        ("utm_source", pick("source", defaults.source)?),
-        ("utm_medium", pick("medium", defaults.medium)?),
-        ("utm_campaign", pick("campaign", defaults.campaign)?),
-        ("utm_content", pick("content", defaults.content)?),
+        ("utm_source", pick("source", defaults.source.clone())?),
+        ("utm_medium", pick("medium", defaults.medium.clone())?),
+        ("utm_campaign", pick("campaign", defaults.campaign.clone())?),
+        ("utm_content", pick("content", defaults.content.clone())?),
     ];
     kwargs.assert_all_used()?;
     if !(url.starts_with("https://") || url.starts_with("http://")) {
