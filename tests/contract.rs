@@ -38,7 +38,7 @@ fn assert_contract_kept(prism: &Prism, expected: &[&str]) {
         "\n{} request(s) broke the spec:\n{}\n\nPrism's log:\n{}",
         violations.len(),
         violations.join("\n"),
-        prism.log()
+        prism.request_log()
     );
     let seen = prism.requests();
     for call in expected {
@@ -58,7 +58,7 @@ fn image() -> OutgoingMedia {
 }
 
 fn ok<T: std::fmt::Debug>(what: &str, result: Result<T, PublishError>, prism: &Prism) -> T {
-    result.unwrap_or_else(|e| panic!("{what}: {e:?}\n\nPrism's log:\n{}", prism.log()))
+    result.unwrap_or_else(|e| panic!("{what}: {e:?}\n\nPrism's log:\n{}", prism.request_log()))
 }
 
 #[test]
@@ -151,13 +151,13 @@ fn contract_discord_posts_threads_and_media_within_the_spec() {
     // spec has only execute-webhook, so the proxy answers that read as Discord documents it and
     // forwards everything else to Prism unchanged.
     let proxy = FaultProxy::start(&prism.url);
-    proxy.set_faults(json!({ "rules": [{
+    proxy.set_faults(json!([{
         "method": "GET",
         "action": "answer",
         "json": { "type": 1, "id": "223704706495545344", "name": "smm",
                   "channel_id": "199737254929760256", "guild_id": "197038439483310086",
                   "token": "webhook-token" },
-    }]}));
+    }]));
     let url = format!("{}/webhooks/223704706495545344/webhook-token", proxy.url);
     let c = channel(
         "contract_discord",
@@ -219,7 +219,7 @@ fn contract_slack_bot_posts_threads_and_looks_up_within_the_spec() {
     assert!(
         violations.is_empty(),
         "{violations:#?}\n\nPrism's log:\n{}",
-        prism.log()
+        prism.request_log()
     );
     let seen = prism.requests();
     for call in [
@@ -236,10 +236,10 @@ fn contract_slack_bot_posts_threads_and_looks_up_within_the_spec() {
 fn contract_a_request_breaking_the_spec_is_caught() {
     let prism = Prism::start(&spec("discord"));
     let proxy = FaultProxy::start(&prism.url);
-    proxy.set_faults(json!({ "rules": [{
+    proxy.set_faults(json!([{
         "method": "GET", "action": "answer",
         "json": { "type": 1, "id": "1", "channel_id": "2", "token": "t" },
-    }]}));
+    }]));
     let url = format!("{}/webhooks/not-a-snowflake/webhook-token", proxy.url);
     let c = channel(
         "contract_negative",
@@ -259,6 +259,6 @@ fn contract_a_request_breaking_the_spec_is_caught() {
             .iter()
             .any(|l| l.contains("Violation: request.path") && l.contains("webhook_id")),
         "{violations:#?}\n\nPrism's log:\n{}",
-        prism.log()
+        prism.request_log()
     );
 }

@@ -26,7 +26,8 @@ pub struct Prism {
     pub url: String,
     /// How long it took until Prism listened (spec loading dominates).
     pub startup: Duration,
-    child: Child,
+    /// Locked to ask whether it is still running (`try_wait` needs `&mut`).
+    child: Mutex<Child>,
     log: Arc<Mutex<String>>,
 }
 
@@ -131,7 +132,7 @@ impl Prism {
         Prism {
             url,
             startup: started.elapsed(),
-            child,
+            child: Mutex::new(child),
             log,
         }
     }
@@ -139,6 +140,16 @@ impl Prism {
     /// Everything Prism printed so far.
     pub fn log(&self) -> String {
         self.log.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Prism's log without its findings about its own mocked answers (`Violation: response…`,
+    /// often hundreds of lines from incomplete examples): what a failing test should show.
+    pub fn request_log(&self) -> String {
+        self.lines()
+            .into_iter()
+            .filter(|l| !l.contains("Violation: response"))
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 
     /// Everything Prism printed so far, without colours, one entry per line.
@@ -167,21 +178,33 @@ impl Prism {
     /// (`Violation: request.…`, at error or warning level), and each request for a route or
     /// method the spec does not have (`Request terminated with error: …NO_PATH_MATCHED…`).
     /// Violations of Prism's own mocked responses (`Violation: response.…`) are not the
-    /// client's doing and are left out.
+    /// client's doing and are left out. A Prism that exited (some malformed requests crash it)
+    /// is reported too: the requests it did not answer were not checked.
     pub fn violations(&self) -> Vec<String> {
-        self.lines()
+        let mut found: Vec<String> = self
+            .lines()
             .into_iter()
             .filter(|l| {
                 (l.contains("[VALIDATOR]") && l.contains("Violation: request"))
                     || (l.contains("[HTTP SERVER]") && l.contains("Request terminated with error"))
             })
-            .collect()
+            .collect();
+        let exited = self
+            .child
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .try_wait();
+        if let Ok(Some(status)) = exited {
+            found.push(format!("Prism exited ({status}); see its log"));
+        }
+        found
     }
 }
 
 impl Drop for Prism {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let child = self.child.get_mut().unwrap_or_else(|e| e.into_inner());
+        let _ = child.kill();
+        let _ = child.wait();
     }
 }
