@@ -85,7 +85,11 @@ fn contract_x_posts_threads_and_looks_up_within_the_spec() {
     // X's lookup turns an unexpected answer into CannotTell, so the result alone proves little:
     // the log check below and the page count do. The spec's example timeline always has a
     // `next_token`, so the lookup reads its three pages and cannot rule the post out.
-    let lookup = ok("find", find(&c, &outgoing("contract_x", &["Hello from smm"])), &prism);
+    let lookup = ok(
+        "find",
+        find(&c, &outgoing("contract_x", &["Hello from smm"])),
+        &prism,
+    );
     assert_eq!(lookup, Lookup::CannotTell);
     let pages = prism
         .requests()

@@ -5,7 +5,9 @@
 #![allow(dead_code)]
 
 use serde_json::json;
-use smm::platforms::{adapter_for, http_client, Lookup, Outgoing, OutgoingPart, Posted, PublishError};
+use smm::platforms::{
+    adapter_for, http_client, Lookup, Outgoing, OutgoingPart, Posted, PublishError,
+};
 use smm::state::DeliveryKey;
 use smm::workspace::Channel;
 
