@@ -17,7 +17,8 @@ What it does (the same rules used to produce the committed files):
   * keeps every other component (schemas, parameters, responses, examples, links, ...; Swagger 2:
     definitions, parameters, responses) only if it is reachable from the kept operations by
     following `$ref` values and `discriminator.mapping` values, transitively;
-  * copies everything it keeps unchanged, in the original key order, and re-serialises it with
+  * copies everything it keeps unchanged, in the original key order, applies the documented
+    local PATCHES (below; PROVENANCE.md, "Local patches"), and re-serialises it with
     json.dumps(indent=2) (Slack: indent=4, as the original).
 Python 3.11 standard library only.
 """
