@@ -47,6 +47,7 @@ KEEP = {
     },
     "slack": {
         "/auth.test": ["get"],
+        "/chat.getPermalink": ["get"],
         "/chat.postMessage": ["post"],
         "/conversations.history": ["get"],
     },
@@ -78,6 +79,9 @@ PATCHES = {
         # as a `token` argument, never as a header named `token`.
         {"op": "optional_param", "path": "/paths/~1auth.test/get", "in": "header", "name": "token"},
         {"op": "optional_param", "path": "/paths/~1chat.postMessage/post", "in": "header", "name": "token"},
+        # The same for chat.getPermalink's `token` query argument: the bearer header replaces it
+        # (Slack no longer accepts tokens in query strings from new apps).
+        {"op": "optional_param", "path": "/paths/~1chat.getPermalink/get", "in": "query", "name": "token"},
         # Prism ignores Swagger 2 basePath: the operations move under it so that Prism serves
         # the real URLs (/api/chat.postMessage); the full URLs are unchanged.
         {"op": "base_path_into_paths"},
