@@ -50,6 +50,7 @@ KEEP = {
         "/chat.getPermalink": ["get"],
         "/chat.postMessage": ["post"],
         "/conversations.history": ["get"],
+        "/conversations.replies": ["get"],
     },
 }
 INDENT = {"slack": 4}
