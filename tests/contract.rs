@@ -7,13 +7,14 @@
 //! failure an adapter deliberately absorbs (X's lookup turns most errors into "cannot tell",
 //! Slack's permalink is optional). The answers are Prism's mocks, made from the specs' examples
 //! and schemas: they prove the adapters can read what the spec allows, not what a live account
-//! holds, so lookups are only asserted to come back without an error.
+//! holds, so the lookups' results follow from those examples (see each test).
 //!
 //! Not covered: Discord's `GET` of the webhook (not in the trimmed spec; answered by a proxy
 //! below), Slack's `conversations.replies` (in the spec, but only called after a lookup found a
 //! thread's first part, which the example history never holds), Slack incoming webhooks (not
-//! part of the Web API spec), X with OAuth 1.0a (see the X test); Telegram and Bluesky have no OpenAPI document (Bluesky is tested against a
-//! real PDS instead). X and Slack media uploads are not implemented (refused before sending).
+//! part of the Web API spec), X with OAuth 1.0a (see the X test). Telegram and Bluesky have no
+//! OpenAPI document (Bluesky is tested against a real PDS instead). X and Slack media uploads
+//! are not implemented (refused before sending).
 
 use std::path::PathBuf;
 
