@@ -12,11 +12,9 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use smm::platforms::{
-    adapter_for, http_client, Lookup, Outgoing, OutgoingMedia, OutgoingPart, Posted, PublishError,
-};
-use smm::state::DeliveryKey;
-use smm::workspace::Channel;
+use smm::platforms::{Lookup, OutgoingMedia, Posted, PublishError};
+
+use crate::support::adapter::{channel, find, outgoing, publish};
 
 /// One request as the fake server received it.
 #[derive(Debug, Clone)]
@@ -38,6 +36,44 @@ impl Request {
     }
     fn json(&self) -> Value {
         serde_json::from_slice(&self.body).expect("request body is JSON")
+    }
+    /// An `application/x-www-form-urlencoded` body as a JSON object of strings.
+    fn form(&self) -> Value {
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/x-www-form-urlencoded")
+        );
+        let decode = |s: &str| {
+            let s = s.replace('+', " ");
+            let (bytes, mut out) = (s.as_bytes(), Vec::new());
+            let mut i = 0;
+            while i < bytes.len() {
+                let hex = (bytes[i] == b'%' && i + 2 < bytes.len())
+                    .then(|| u8::from_str_radix(&s[i + 1..i + 3], 16).ok())
+                    .flatten();
+                match hex {
+                    Some(b) => {
+                        out.push(b);
+                        i += 3;
+                    }
+                    None => {
+                        out.push(bytes[i]);
+                        i += 1;
+                    }
+                }
+            }
+            String::from_utf8(out).expect("UTF-8 form value")
+        };
+        let fields = self.text();
+        let map: serde_json::Map<String, Value> = fields
+            .split('&')
+            .filter(|f| !f.is_empty())
+            .map(|f| {
+                let (k, v) = f.split_once('=').unwrap_or((f, ""));
+                (decode(k), Value::String(decode(v)))
+            })
+            .collect();
+        Value::Object(map)
     }
     fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
@@ -200,71 +236,6 @@ fn refused_base() -> String {
     let addr = listener.local_addr().expect("addr");
     drop(listener);
     format!("http://{addr}")
-}
-
-/// A channel whose credentials name fresh environment variables holding `secrets`.
-fn channel(
-    name: &str,
-    platform: &str,
-    account: &str,
-    base: &str,
-    secrets: &[(&str, &str)],
-) -> Channel {
-    let mut credentials = serde_json::Map::new();
-    for (role, value) in secrets {
-        // Unique per test and role: tests run in parallel threads of one process.
-        let variable = format!(
-            "SMM_ADAPTER_TEST_{}_{}",
-            name.to_uppercase(),
-            role.to_uppercase()
-        );
-        std::env::set_var(&variable, value);
-        credentials.insert(role.to_string(), json!(variable));
-    }
-    let mut c: Channel = serde_json::from_value(json!({
-        "platform": platform,
-        "account": account,
-        "base_url": base,
-        "credentials": credentials,
-    }))
-    .expect("channel");
-    c.name = name.to_string();
-    c
-}
-
-fn outgoing(channel: &str, parts: &[&str]) -> Outgoing {
-    Outgoing {
-        key: DeliveryKey::new("launch", channel),
-        content_hash: "hash1".into(),
-        publish_at: "2026-12-03T08:00:00Z".parse().expect("time"),
-        parts: parts
-            .iter()
-            .map(|t| OutgoingPart {
-                text: t.to_string(),
-                media: Vec::new(),
-            })
-            .collect(),
-        link: None,
-    }
-}
-
-fn publish(c: &Channel, d: &Outgoing) -> Result<Posted, PublishError> {
-    let http = http_client().expect("http client");
-    let adapter = adapter_for(c, &http).expect("adapter");
-    runtime().block_on(adapter.publish(d))
-}
-
-fn find(c: &Channel, d: &Outgoing) -> Result<Lookup, PublishError> {
-    let http = http_client().expect("http client");
-    let adapter = adapter_for(c, &http).expect("adapter");
-    runtime().block_on(adapter.find(d))
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime")
 }
 
 /// The error's every text, checked to hold none of `secrets`.
@@ -548,20 +519,23 @@ fn slack_bot_threads_with_metadata_and_links_the_first_message() {
         reqs[0].header("authorization"),
         Some(format!("Bearer {SLACK_TOKEN}").as_str())
     );
-    let first = reqs[0].json();
+    let metadata = |fields: &Value| -> Value {
+        serde_json::from_str(fields["metadata"].as_str().expect("metadata")).expect("JSON")
+    };
+    let first = reqs[0].form();
     assert_eq!(first["channel"], "C0123");
     assert_eq!(
         first["text"], "Hello &lt;!channel&gt; &amp; all",
         "never pings anyone"
     );
-    assert_eq!(first["unfurl_links"], true);
-    assert_eq!(first["metadata"]["event_type"], "smm_delivery");
-    assert_eq!(first["metadata"]["event_payload"]["key"], "launch@sl1");
-    assert_eq!(first["metadata"]["event_payload"]["content_hash"], "hash1");
+    assert_eq!(first["unfurl_links"], "true");
+    assert_eq!(metadata(&first)["event_type"], "smm_delivery");
+    assert_eq!(metadata(&first)["event_payload"]["key"], "launch@sl1");
+    assert_eq!(metadata(&first)["event_payload"]["content_hash"], "hash1");
     assert!(first.get("thread_ts").is_none());
-    let second = reqs[1].json();
+    let second = reqs[1].form();
     assert_eq!(second["thread_ts"], "1700000000.000100");
-    assert_eq!(second["metadata"]["event_payload"]["part"], 1);
+    assert_eq!(metadata(&second)["event_payload"]["part"], 1);
     assert!(
         reqs[2].path.starts_with("/api/chat.getPermalink?"),
         "{}",

@@ -6,6 +6,7 @@ mod adapters;
 mod apply;
 mod broken_workspaces;
 mod cli;
+mod contract;
 mod example_calendar;
 mod faults;
 mod fuzz;

@@ -152,10 +152,15 @@ impl Discord {
                     .map(|f| f.to_string_lossy().into_owned())
                     .unwrap_or_else(|| format!("file{n}"));
                 attachments.push(json!({ "id": n, "filename": filename, "description": m.alt }));
-                form = form.part(
-                    format!("files[{n}]"),
-                    reqwest::multipart::Part::bytes(bytes).file_name(filename),
-                );
+                // Each file part says what it is, as in Discord's upload examples; without a
+                // Content-Type a multipart parser has to guess (Prism's crashed on it).
+                let file = reqwest::multipart::Part::bytes(bytes)
+                    .mime_str(super::mime_of(&filename))
+                    .map_err(|e| {
+                        PublishError::Rejected(format!("media type: {}", super::short_error(e)))
+                    })?
+                    .file_name(filename);
+                form = form.part(format!("files[{n}]"), file);
             }
             payload["attachments"] = Value::Array(attachments);
             form = form.text("payload_json", payload.to_string());

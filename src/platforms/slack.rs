@@ -1,7 +1,7 @@
 //! Slack, in one of two modes, by the credential the channel names:
 //!
-//! - `token` (a bot token): `POST {base}/api/chat.postMessage` with the smm delivery key in the
-//!   message `metadata`, thread parts as replies (`thread_ts`). A lost answer is looked up with
+//! - `token` (a bot token): `POST {base}/api/chat.postMessage` (form-encoded) with the smm
+//!   delivery key in the message `metadata`, thread parts as replies (`thread_ts`). A lost answer is looked up with
 //!   `conversations.history?include_all_metadata=true` by that exact key.
 //! - `webhook_url` (an incoming webhook): `POST {webhook_url}` with `{text}`; the answer is the
 //!   plain text `ok` and no message id, a webhook cannot thread (parts go as consecutive
@@ -10,8 +10,8 @@
 //! Neither mode has idempotency (`Dedup::Unsafe`). Slack refuses with HTTP 200 and
 //! `{ok: false, error}`; the classification below follows the chat.postMessage documentation.
 //! Media (the three-call external upload) is not implemented: a part with media is refused
-//! before anything is sent. Slack's published spec is stale Swagger 2.0 (2020) and no official
-//! server is installable, so the behaviour tests run against a local fake server.
+//! before anything is sent. Slack's published spec is Swagger 2.0 (2020); tests/contract.rs checks
+//! the bot calls it describes against it (Prism), the behaviour tests run against a local fake.
 
 use std::time::Duration;
 
@@ -158,25 +158,30 @@ impl Slack {
         part: &OutgoingPart,
         thread_ts: Option<&str>,
     ) -> Result<String, PublishError> {
-        let mut body = json!({
-            "channel": self.conversation,
-            "text": escape(&part.text),
-            "unfurl_links": true,
-            // What `find()` looks for: the exact delivery key, never a text match.
-            "metadata": {
-                "event_type": EVENT_TYPE,
-                "event_payload": {
-                    "key": delivery.key.to_string(),
-                    "content_hash": delivery.content_hash,
-                    "part": index,
-                },
+        // Form-encoded, the encoding Slack's published Web API spec declares for
+        // chat.postMessage (it accepts JSON too, but only the form fields are specified, so only
+        // they can be checked against the spec). `metadata` is then a JSON string, as Slack's
+        // method documentation says for form posts.
+        let metadata = json!({
+            "event_type": EVENT_TYPE,
+            "event_payload": {
+                "key": delivery.key.to_string(),
+                "content_hash": delivery.content_hash,
+                "part": index,
             },
         });
+        let mut form = vec![
+            ("channel", self.conversation.clone()),
+            ("text", escape(&part.text)),
+            ("unfurl_links", "true".to_string()),
+            // What `find()` looks for: the exact delivery key, never a text match.
+            ("metadata", metadata.to_string()),
+        ];
         if let Some(ts) = thread_ts {
-            body["thread_ts"] = json!(ts);
+            form.push(("thread_ts", ts.to_string()));
         }
         let answer = self
-            .call(self.http.post(self.api("chat.postMessage")).json(&body))
+            .call(self.http.post(self.api("chat.postMessage")).form(&form))
             .await?;
         match answer["ts"].as_str() {
             Some(ts) if !ts.is_empty() => Ok(ts.to_string()),

@@ -41,6 +41,8 @@ Actions:
     delay        wait `seconds`, then forward (the upstream acts even if the client gave up)
     reflect      answer `status` (default 400) without forwarding, with the request body quoted
                  in the error message (as some servers and gateways do)
+    answer       answer `status` (default 200) with the JSON value `json` without forwarding
+                 (a call the upstream cannot serve, e.g. one missing from a mock's spec)
 """
 
 import argparse
@@ -247,6 +249,9 @@ class Handler(BaseHTTPRequestHandler):
                 int(action),
                 {"error": "InternalServerError", "message": "Internal Server Error"},
             )
+            return
+        if action == "answer":
+            self.answer_json(int(rule.get("status", 200)), rule.get("json"))
             return
         if action == "reflect":
             self.answer_json(

@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+pub mod adapter;
 pub mod fault_proxy;
 pub mod pds;
 pub mod prism;

@@ -1,7 +1,10 @@
 //! Stoplight Prism in mock mode on 127.0.0.1, for contract tests: every request is validated
-//! against an OpenAPI document, and a request that breaks it gets 422 with the reasons in the
-//! body's `validation` list and in Prism's log (`[VALIDATOR] ✖ error Request body must ...`). `let prism = Prism::start(&spec);` gives its URL;
-//! dropping the value kills it.
+//! against an OpenAPI document, and a request that breaks it gets 422 (401 when the security
+//! scheme is not met). The reasons are NOT in the body (the specs declare their own error
+//! responses, which Prism mocks); they are in the `sl-violations` response header and in
+//! Prism's log, one line per violation: `[VALIDATOR] ✖ error Violation: request.body Request
+//! body must ...`. [`Prism::violations`] reads them from the log. `let prism =
+//! Prism::start(&spec);` gives its URL; dropping the value kills it.
 //!
 //! Needs `tests/contract/install.sh` (run by `scripts/test`); without it this panics, it never
 //! skips.
@@ -23,7 +26,8 @@ pub struct Prism {
     pub url: String,
     /// How long it took until Prism listened (spec loading dominates).
     pub startup: Duration,
-    child: Child,
+    /// Locked to ask whether it is still running (`try_wait` needs `&mut`).
+    child: Mutex<Child>,
     log: Arc<Mutex<String>>,
 }
 
@@ -128,7 +132,7 @@ impl Prism {
         Prism {
             url,
             startup: started.elapsed(),
-            child,
+            child: Mutex::new(child),
             log,
         }
     }
@@ -138,25 +142,69 @@ impl Prism {
         self.log.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    /// Lines of Prism's log that report a request breaking the spec (its VALIDATOR lines about
-    /// the request; response-side findings are Prism's own generated data and are ignored).
-    pub fn request_violations(&self) -> Vec<String> {
-        self.log()
+    /// Prism's log without its findings about its own mocked answers (`Violation: response…`,
+    /// often hundreds of lines from incomplete examples): what a failing test should show.
+    pub fn request_log(&self) -> String {
+        self.lines()
+            .into_iter()
+            .filter(|l| !l.contains("Violation: response"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// Everything Prism printed so far, without colours, one entry per line.
+    fn lines(&self) -> Vec<String> {
+        super::strip_ansi(&self.log())
             .lines()
-            .filter(|l| {
-                l.contains("[VALIDATOR]")
-                    && !l.contains("response")
-                    && !l.contains("Response")
-                    && (l.contains("error") || l.contains("warning"))
-            })
             .map(str::to_string)
             .collect()
+    }
+
+    /// The requests Prism received, as `"post /2/tweets"` (method lowercase, path without the
+    /// query), in order.
+    pub fn requests(&self) -> Vec<String> {
+        self.lines()
+            .iter()
+            .filter(|l| l.ends_with("Request received"))
+            .filter_map(|l| {
+                let rest = &l[l.find("[HTTP SERVER] ")? + "[HTTP SERVER] ".len()..];
+                let mut words = rest.split_whitespace();
+                Some(format!("{} {}", words.next()?, words.next()?))
+            })
+            .collect()
+    }
+
+    /// Log lines showing a request that the spec does not allow: each violation of a request
+    /// (`Violation: request.…`, at error or warning level), and each request for a route or
+    /// method the spec does not have (`Request terminated with error: …NO_PATH_MATCHED…`).
+    /// Violations of Prism's own mocked responses (`Violation: response.…`) are not the
+    /// client's doing and are left out. A Prism that exited (some malformed requests crash it)
+    /// is reported too: the requests it did not answer were not checked.
+    pub fn violations(&self) -> Vec<String> {
+        let mut found: Vec<String> = self
+            .lines()
+            .into_iter()
+            .filter(|l| {
+                (l.contains("[VALIDATOR]") && l.contains("Violation: request"))
+                    || (l.contains("[HTTP SERVER]") && l.contains("Request terminated with error"))
+            })
+            .collect();
+        let exited = self
+            .child
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .try_wait();
+        if let Ok(Some(status)) = exited {
+            found.push(format!("Prism exited ({status}); see its log"));
+        }
+        found
     }
 }
 
 impl Drop for Prism {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let child = self.child.get_mut().unwrap_or_else(|e| e.into_inner());
+        let _ = child.kill();
+        let _ = child.wait();
     }
 }

@@ -17,7 +17,8 @@ What it does (the same rules used to produce the committed files):
   * keeps every other component (schemas, parameters, responses, examples, links, ...; Swagger 2:
     definitions, parameters, responses) only if it is reachable from the kept operations by
     following `$ref` values and `discriminator.mapping` values, transitively;
-  * copies everything it keeps unchanged, in the original key order, and re-serialises it with
+  * copies everything it keeps unchanged, in the original key order, applies the documented
+    local PATCHES (below; PROVENANCE.md, "Local patches"), and re-serialises it with
     json.dumps(indent=2) (Slack: indent=4, as the original).
 Python 3.11 standard library only.
 """
@@ -46,11 +47,84 @@ KEEP = {
     },
     "slack": {
         "/auth.test": ["get"],
+        "/chat.getPermalink": ["get"],
         "/chat.postMessage": ["post"],
         "/conversations.history": ["get"],
+        "/conversations.replies": ["get"],
     },
 }
 INDENT = {"slack": 4}
+
+# Local patches, applied after trimming: each fixes an upstream defect that would make the
+# contract check meaningless or wrong (see PROVENANCE.md, "Local patches"). `path` is a JSON
+# Pointer into the trimmed document. `--check` compares the committed file with trim + patches.
+PATCHES = {
+    "discord": [
+        # An empty oneOf is an invalid schema: Prism's validator gives up and silently skips
+        # request-body validation of execute_webhook. Without it, PollLayoutTypes stays an int32.
+        {"op": "remove", "path": "/components/schemas/PollLayoutTypes/oneOf", "expect": []},
+    ],
+    "mastodon": [
+        # TextStatus / MediaStatus / PollStatus are not mutually exclusive (no
+        # additionalProperties: false), so text + media_ids, which Mastodon accepts, matched two
+        # branches and failed "must match exactly one schema in oneOf".
+        {"op": "rename", "path": "/paths/~1api~1v1~1statuses/post/requestBody/content/application~1json/schema/oneOf",
+         "to": "anyOf"},
+        # CredentialAccount200Example is an update_credentials request payload, not an account
+        # (no id): without it Prism answers verify_credentials from the CredentialAccount schema.
+        {"op": "remove", "path": "/paths/~1api~1v1~1accounts~1verify_credentials/get/responses/200/content/application~1json/examples"},
+    ],
+    "slack": [
+        # A `token` header is an artifact of Slack's spec generator: Slack takes the token as
+        # `Authorization: Bearer` (the slackAuth security definition, which stays required) or
+        # as a `token` argument, never as a header named `token`.
+        {"op": "optional_param", "path": "/paths/~1auth.test/get", "in": "header", "name": "token"},
+        {"op": "optional_param", "path": "/paths/~1chat.postMessage/post", "in": "header", "name": "token"},
+        # The same for chat.getPermalink's `token` query argument: the bearer header replaces it
+        # (Slack no longer accepts tokens in query strings from new apps).
+        {"op": "optional_param", "path": "/paths/~1chat.getPermalink/get", "in": "query", "name": "token"},
+        # Prism ignores Swagger 2 basePath: the operations move under it so that Prism serves
+        # the real URLs (/api/chat.postMessage); the full URLs are unchanged.
+        {"op": "base_path_into_paths"},
+    ],
+}
+
+
+def pointer(path):
+    return [p.replace("~1", "/").replace("~0", "~") for p in path.split("/")[1:]]
+
+
+def patch(name, doc):
+    for p in PATCHES.get(name, []):
+        op = p["op"]
+        if op == "base_path_into_paths":
+            base = doc["basePath"].rstrip("/")
+            doc["paths"] = {base + k: v for k, v in doc["paths"].items()}
+            doc["basePath"] = "/"
+            continue
+        *parents, last = pointer(p["path"])
+        node = doc
+        for key in parents:
+            node = node[key]
+        if op == "remove":
+            if "expect" in p and node[last] != p["expect"]:
+                sys.exit(f"patch {p}: found {node[last]!r}")
+            del node[last]
+        elif op == "rename":
+            # Same position in the key order.
+            items = [(p["to"] if k == last else k, v) for k, v in node.items()]
+            if last not in node:
+                sys.exit(f"patch {p}: nothing at {p['path']}")
+            node.clear()
+            node.update(items)
+        elif op == "optional_param":
+            params = [x for x in node[last]["parameters"] if x["in"] == p["in"] and x["name"] == p["name"]]
+            if len(params) != 1:
+                sys.exit(f"patch {p}: parameter not found")
+            params[0]["required"] = False
+        else:
+            sys.exit(f"unknown patch {op}")
+    return doc
 
 
 def refs(node):
@@ -162,7 +236,7 @@ def main(argv):
     name, original = argv[0], argv[1]
     with open(original, encoding="utf-8") as f:
         doc = json.load(f)
-    out = trim(name, doc)
+    out = patch(name, trim(name, doc))
     if "--check" in argv[2:]:
         here = __file__.rsplit("/", 1)[0] if "/" in __file__ else "."
         with open(f"{here}/{name}.json", encoding="utf-8") as f:
