@@ -24,7 +24,7 @@ pub enum NotRecorded {
 enum Request {
     Record {
         key: DeliveryKey,
-        entry: Entry,
+        entry: Box<Entry>,
         message: String,
         reply: oneshot::Sender<Result<(), NotRecorded>>,
     },
@@ -82,7 +82,7 @@ impl Journal {
         let (reply, answer) = oneshot::channel();
         let request = Request::Record {
             key: key.clone(),
-            entry,
+            entry: Box::new(entry),
             message,
             reply,
         };
@@ -116,7 +116,7 @@ fn serve(store: &Store, batch: Vec<Request>) {
                 message,
                 reply,
             } => {
-                entries.push((key, entry));
+                entries.push((key, *entry));
                 messages.push(message);
                 replies.push(reply);
             }

@@ -247,7 +247,7 @@ async fn run(
                             progress.done(&job.key, &o);
                             done.push((job.key, o));
                         }
-                        Ok(Step::Recording(r)) => recording = Some(r),
+                        Ok(Step::Recording(r)) => recording = Some(*r),
                         // The state moved under us: stop this channel, re-plan with the new view.
                         Err(Lost) => return (done, true),
                     }
@@ -470,7 +470,7 @@ fn outgoing(d: &Delivery, item: &Item, root: &Path) -> Outgoing {
 enum Step {
     Done(Outcome),
     /// Sent; its result is submitted to the state branch but not yet confirmed.
-    Recording(Recording),
+    Recording(Box<Recording>),
 }
 
 struct Recording {
@@ -694,13 +694,13 @@ async fn deliver(
         at: Timestamp::now(),
         event: event.clone(),
     };
-    Ok(Step::Recording(Recording {
+    Ok(Step::Recording(Box::new(Recording {
         pending: journal.submit(key, entry, message.clone()),
         key: key.clone(),
         event,
         message,
         outcome,
-    }))
+    })))
 }
 
 /// 1 s, 2 s, 4 s … with up to 50% jitter, so runners that failed together do not retry together.
