@@ -12,7 +12,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use smm::platforms::{Lookup, OutgoingMedia, Posted, PublishError};
+use smm::platforms::{Lookup, Outgoing, OutgoingMedia, Posted, PublishError};
 
 use crate::support::adapter::{channel, find, outgoing, publish};
 
@@ -945,17 +945,17 @@ fn x_failures_are_classified_without_secrets() {
 }
 
 #[test]
-fn x_media_are_refused_before_sending_and_a_refused_connection_is_not_sent() {
+fn x_videos_are_refused_before_sending_and_a_refused_connection_is_not_sent() {
     let c = channel("x4", "x", "@northwind", &refused_base(), &X_KEYS);
     let mut d = outgoing("x4", &["Picture"]);
     d.parts[0].media.push(OutgoingMedia {
-        path: "/nonexistent.png".into(),
+        path: "/clips/pour.mp4".into(),
         alt: "alt".into(),
     });
     assert_eq!(
         publish(&c, &d),
         Err(PublishError::Rejected(
-            "part 1 of 1: X media upload is not supported yet".into()
+            "part 1 of 1: /clips/pour.mp4: smm uploads images to X, not videos (X's chunked upload is not supported yet)".into()
         ))
     );
     let r = publish(&c, &outgoing("x4", &["Hi"]));
@@ -966,6 +966,93 @@ fn x_media_are_refused_before_sending_and_a_refused_connection_is_not_sent() {
         find(&c, &outgoing("x4", &["Hi"])),
         Err(PublishError::NotSent(_))
     ));
+}
+
+fn x_image_part(dir: &std::path::Path) -> Outgoing {
+    let png = dir.join("cup.png");
+    std::fs::write(&png, b"\x89PNG fake").expect("write");
+    let mut d = outgoing("x5", &["Our winter cup", "And the beans"]);
+    d.parts[0].media.push(OutgoingMedia {
+        path: png,
+        alt: "A cup of coffee on a wooden table".into(),
+    });
+    d
+}
+
+#[test]
+fn x_images_go_up_with_their_alt_text_before_the_post_names_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = FakeServer::start(vec![
+        answer(
+            200,
+            json!({ "data": { "id": "1146654567674912769", "media_key": "3_1146654567674912769" } }),
+        ),
+        answer(200, json!({ "data": { "associated_metadata": {} } })),
+        x_created("100"),
+        x_created("101"),
+    ]);
+    let c = channel("x5", "x", "@northwind", &server.base, &X_KEYS);
+    let posted = publish(&c, &x_image_part(dir.path())).expect("published");
+    assert_eq!(posted.remote_id, "100");
+    let reqs = server.requests();
+    let paths: Vec<&str> = reqs.iter().map(|r| r.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "/2/media/upload",
+            "/2/media/metadata",
+            "/2/tweets",
+            "/2/tweets"
+        ]
+    );
+    let upload = reqs[0].text();
+    assert!(
+        reqs[0]
+            .header("content-type")
+            .is_some_and(|t| t.starts_with("multipart/form-data")),
+        "{:?}",
+        reqs[0].headers
+    );
+    for needle in [
+        "name=\"media_category\"",
+        "tweet_image",
+        "image/png",
+        "PNG fake",
+    ] {
+        assert!(upload.contains(needle), "missing {needle:?} in {upload}");
+    }
+    assert!(reqs[0]
+        .header("authorization")
+        .is_some_and(|a| a.starts_with("OAuth ")));
+    assert_eq!(
+        reqs[1].json(),
+        json!({ "id": "1146654567674912769", "metadata": { "alt_text": { "text": "A cup of coffee on a wooden table" } } })
+    );
+    assert_eq!(
+        reqs[2].json()["media"],
+        json!({ "media_ids": ["1146654567674912769"] })
+    );
+    assert!(
+        reqs[3].json().get("media").is_none(),
+        "the reply has no image"
+    );
+}
+
+#[test]
+fn x_a_failed_image_upload_sends_no_post() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = FakeServer::start(vec![answer(
+        503,
+        json!({ "title": "Service Unavailable", "detail": "try again" }),
+    )]);
+    let c = channel("x5", "x", "@northwind", &server.base, &X_KEYS);
+    let r = publish(&c, &x_image_part(dir.path()));
+    // No post request was made, so nothing can exist: not sent, retried by a later run.
+    assert!(matches!(&r, Err(PublishError::NotSent(_))), "{r:?}");
+    assert_no_secret(&r, &X_SECRETS);
+    let reqs = server.requests();
+    assert_eq!(reqs.len(), 1);
+    assert_eq!(reqs[0].path, "/2/media/upload");
 }
 
 #[test]

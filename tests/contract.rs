@@ -13,8 +13,8 @@
 //! below), Slack's `conversations.replies` (in the spec, but only called after a lookup found a
 //! thread's first part, which the example history never holds), Slack incoming webhooks (not
 //! part of the Web API spec), X with OAuth 1.0a (see the X test). Telegram and Bluesky have no
-//! OpenAPI document (Bluesky is tested against a real PDS instead). X and Slack media uploads
-//! are not implemented (refused before sending).
+//! OpenAPI document (Bluesky is tested against a real PDS instead). Slack media uploads and X
+//! videos are not implemented (refused before sending).
 
 use std::path::PathBuf;
 
@@ -79,11 +79,9 @@ fn contract_x_posts_threads_and_looks_up_within_the_spec() {
         &prism,
     );
     assert!(!posted.remote_id.is_empty());
-    ok(
-        "thread",
-        publish(&c, &outgoing("contract_x", &["First", "Second", "Third"])),
-        &prism,
-    );
+    let mut thread = outgoing("contract_x", &["First", "Second", "Third"]);
+    thread.parts[0].media.push(image());
+    ok("thread with an image", publish(&c, &thread), &prism);
     // X's lookup turns an unexpected answer into CannotTell, so the result alone proves little:
     // the log check below and the page count do. The spec's example timeline always has a
     // `next_token`, so the lookup reads its three pages and cannot rule the post out.
@@ -105,6 +103,8 @@ fn contract_x_posts_threads_and_looks_up_within_the_spec() {
     assert_contract_kept(
         &prism,
         &[
+            "post /2/media/upload",
+            "post /2/media/metadata",
             "post /2/tweets",
             "get /2/users/me",
             "get /2/users/2244994945/tweets",

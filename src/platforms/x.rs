@@ -4,10 +4,14 @@
 //! signed with HMAC-SHA1 per RFC 5849 (only the query parameters and oauth_* values are signed:
 //! a JSON body is not part of the signature).
 //!
+//! Images go up first (`POST /2/media/upload`, one request each, `media_category=tweet_image`),
+//! their alt text with `POST /2/media/metadata`, then the post names them in `media.media_ids`.
+//! Videos need X's chunked upload, which is not implemented: a part with a video is refused
+//! before anything is sent.
+//!
 //! X has no idempotency key (`Dedup::Unsafe`); a lost answer is looked up in the account's own
-//! timeline by text. Media upload is not implemented: a part with media is refused before
-//! anything is sent. Written from X's documentation and the pinned OpenAPI notes; no X server
-//! is installable here, so the behaviour tests run against a local fake server.
+//! timeline by text. Checked against X's OpenAPI document behind Prism (tests/contract.rs) and
+//! a local fake server for the failure paths.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -21,8 +25,8 @@ use sha1::Sha1;
 use sha2::{Digest, Sha256};
 
 use super::{
-    secret, Adapter, BoxFuture, Dedup, Lookup, Outgoing, OutgoingPart, Posted, PublishError,
-    SetupError,
+    secret, Adapter, BoxFuture, Dedup, Lookup, Outgoing, OutgoingMedia, OutgoingPart, Posted,
+    PublishError, SetupError,
 };
 use crate::workspace::Channel;
 
@@ -187,6 +191,17 @@ impl X {
         if let Some(parent) = reply_to {
             body["reply"] = json!({ "in_reply_to_tweet_id": parent });
         }
+        if !part.media.is_empty() {
+            let mut ids = Vec::new();
+            for media in &part.media {
+                // An image that failed to go up is not a post: whatever happened, none exists.
+                ids.push(self.upload(media).await.map_err(|e| match e {
+                    PublishError::Unknown(m) => PublishError::NotSent(m),
+                    other => other,
+                })?);
+            }
+            body["media"] = json!({ "media_ids": ids });
+        }
         let answer = self
             .send(self.request(Method::POST, "/2/tweets", &[]).json(&body))
             .await?;
@@ -199,6 +214,56 @@ impl X {
                 self.scrub(error_text(201, &answer))
             ))),
         }
+    }
+
+    /// Uploads one image and sets its alt text; returns the media id.
+    async fn upload(&self, media: &OutgoingMedia) -> Result<String, PublishError> {
+        let bytes = std::fs::read(&media.path).map_err(|e| {
+            PublishError::Rejected(format!("cannot read {}: {e}", media.path.display()))
+        })?;
+        let name = media.path.to_string_lossy();
+        let mime = super::mime_of(&name);
+        let file = reqwest::multipart::Part::bytes(bytes)
+            .file_name(
+                media
+                    .path
+                    .file_name()
+                    .map_or_else(|| "image".into(), |f| f.to_string_lossy().into_owned()),
+            )
+            .mime_str(mime)
+            .map_err(|e| PublishError::Rejected(format!("{}: {e}", media.path.display())))?;
+        let mut form = reqwest::multipart::Form::new()
+            .part("media", file)
+            .text("media_category", "tweet_image");
+        // The API's list of declared image types has no GIF; X detects it from the bytes.
+        if mime != "image/gif" {
+            form = form.text("media_type", mime);
+        }
+        let answer = self
+            .send(
+                self.request(Method::POST, "/2/media/upload", &[])
+                    .multipart(form),
+            )
+            .await?;
+        let id = match answer["data"]["id"].as_str() {
+            Some(id) if !id.is_empty() => id.to_string(),
+            _ => {
+                return Err(PublishError::NotSent(format!(
+                    "{} answered the upload of {} without a media id",
+                    self.who(),
+                    media.path.display()
+                )))
+            }
+        };
+        if !media.alt.is_empty() {
+            let metadata = json!({ "id": id, "metadata": { "alt_text": { "text": media.alt } } });
+            self.send(
+                self.request(Method::POST, "/2/media/metadata", &[])
+                    .json(&metadata),
+            )
+            .await?;
+        }
+        Ok(id)
     }
 
     fn post_url(&self, id: &str) -> String {
@@ -328,8 +393,15 @@ impl MapUrl for Lookup {
 }
 
 fn check_part(part: &OutgoingPart) -> Result<(), String> {
-    if !part.media.is_empty() {
-        return Err("X media upload is not supported yet".into());
+    if let Some(video) = part
+        .media
+        .iter()
+        .find(|m| !super::mime_of(&m.path.to_string_lossy()).starts_with("image/"))
+    {
+        return Err(format!(
+            "{}: smm uploads images to X, not videos (X's chunked upload is not supported yet)",
+            video.path.display()
+        ));
     }
     if part.text.trim().is_empty() {
         return Err("an empty post".into());
