@@ -10,6 +10,7 @@ mod text;
 mod workspace;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
 
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ZonedDateTime};
@@ -248,14 +249,38 @@ fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
 
 /// The identity of what would be sent: the same hash means the same post.
 pub fn content_hash(d: &Delivery) -> String {
-    let value = serde_json::json!({
-        "platform": d.platform.as_str(),
-        "parts": d.parts.iter().map(|p| serde_json::json!({ "text": p.text, "media": p.media })).collect::<Vec<_>>(),
-        "link": d.link,
-    });
-    let digest = Sha256::digest(value.to_string().as_bytes());
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    format!("sha256:{hex}")
+    // The hashed bytes are recorded in every state: they must never change. They are the JSON
+    // `{"platform":…,"parts":[{"text":…,"media":[…]}],"link":…}`, fields in this order.
+    #[derive(serde::Serialize)]
+    struct Hashed<'a> {
+        platform: &'a str,
+        parts: Vec<HashedPart<'a>>,
+        link: &'a Option<String>,
+    }
+    #[derive(serde::Serialize)]
+    struct HashedPart<'a> {
+        text: &'a str,
+        media: &'a [crate::workspace::Media],
+    }
+    let hashed = Hashed {
+        platform: d.platform.as_str(),
+        parts: d
+            .parts
+            .iter()
+            .map(|p| HashedPart {
+                text: &p.text,
+                media: &p.media,
+            })
+            .collect(),
+        link: &d.link,
+    };
+    let bytes = serde_json::to_vec(&hashed).unwrap_or_default();
+    let mut out = String::with_capacity(7 + 64);
+    out.push_str("sha256:");
+    for b in Sha256::digest(&bytes) {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
 }
 
 /// What plan needs besides the validated workspace.
@@ -295,12 +320,15 @@ pub fn plan(inputs: &Inputs<'_>) -> Plan {
         }
     }
 
+    let hashes: Vec<String> = {
+        use rayon::prelude::*;
+        report.deliveries.par_iter().map(content_hash).collect()
+    };
     let mut items = Vec::new();
     let mut moved_from: BTreeSet<DeliveryKey> = BTreeSet::new();
-    for d in &report.deliveries {
+    for (d, hash) in report.deliveries.iter().zip(hashes) {
         let post = &ws.posts[d.post];
         let key = DeliveryKey::new(&d.post_id, &d.channel);
-        let hash = content_hash(d);
         let file = report.sources.path(post.file).display().to_string();
         let publish_at = match &post.when {
             When::At(z) => Some(z.clone()),
@@ -519,4 +547,57 @@ fn inputs_time(zone: &TimeZone, t: Timestamp) -> String {
     t.to_zoned_datetime(zone.clone())
         .strftime("%Y-%m-%d %H:%M %:z")
         .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::RenderedPart;
+    use crate::workspace::Media;
+
+    fn part(text: &str, media: Vec<Media>) -> RenderedPart {
+        RenderedPart {
+            text: text.into(),
+            media,
+            pointer: String::new(),
+            media_pointer: String::new(),
+            measures: Vec::new(),
+            entities: Vec::new(),
+        }
+    }
+
+    /// The content hash is recorded in every state: the bytes hashed must stay exactly those of
+    /// the first format (a JSON value built field by field), or every published post would show
+    /// as drift.
+    #[test]
+    fn the_content_hash_never_changes() {
+        let d = Delivery {
+            post: 0,
+            post_id: "launch".into(),
+            channel: "x".into(),
+            platform: smm_text::Platform::X,
+            parts: vec![
+                part(
+                    "Winter \"blend\" ☕ https://example.org/?a=1&b=2",
+                    vec![Media {
+                        file: "media/cup.png".into(),
+                        alt: Some("A cup".into()),
+                    }],
+                ),
+                part("reply", Vec::new()),
+            ],
+            link: Some("https://example.org/".into()),
+        };
+        let first_format = serde_json::json!({
+            "platform": d.platform.as_str(),
+            "parts": d.parts.iter().map(|p| serde_json::json!({ "text": p.text, "media": p.media })).collect::<Vec<_>>(),
+            "link": d.link,
+        });
+        let digest = Sha256::digest(first_format.to_string().as_bytes());
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(content_hash(&d), format!("sha256:{hex}"));
+        let mut no_link = d.clone();
+        no_link.link = None;
+        assert_ne!(content_hash(&no_link), content_hash(&d));
+    }
 }

@@ -46,9 +46,9 @@ pub fn load(root: &Path, sources: &mut Sources, diags: &mut Vec<Diagnostic>) -> 
 
     let mut campaign_dirs = Vec::new();
     let mut post_files: Vec<(PathBuf, Option<String>)> = Vec::new();
-    for dir in sorted_entries(&root.join("campaigns"))
+    for (dir, _) in sorted_entries(&root.join("campaigns"))
         .into_iter()
-        .filter(|p| p.is_dir())
+        .filter(|(_, is_dir)| *is_dir)
     {
         let Some(slug) = dir.file_name().and_then(|n| n.to_str()).map(str::to_string) else {
             continue;
@@ -134,10 +134,16 @@ impl Loader<'_> {
     /// Reads the post files in order, then checks them in parallel (each file independently).
     fn posts(&mut self, files: &[(PathBuf, Option<String>)], zone: Option<&TimeZone>) -> Vec<Post> {
         use rayon::prelude::*;
+        // Reading thousands of small files waits on the file system: both cores read.
+        let contents: Vec<std::io::Result<Vec<u8>>> = files
+            .par_iter()
+            .map(|(rel, _)| std::fs::read(self.root.join(rel)))
+            .collect();
         let read: Vec<(FileId, &Path, Option<&str>)> = files
             .iter()
-            .filter_map(|(rel, campaign)| {
-                self.read(rel)
+            .zip(contents)
+            .filter_map(|((rel, campaign), bytes)| {
+                self.accept(rel, bytes)
                     .map(|f| (f, rel.as_path(), campaign.as_deref()))
             })
             .collect();
@@ -159,7 +165,13 @@ impl Loader<'_> {
 
     /// Reads one file into the sources; `None` when it cannot be read or is not UTF-8 (reported).
     fn read(&mut self, rel: &Path) -> Option<FileId> {
-        let bytes = match std::fs::read(self.root.join(rel)) {
+        self.accept(rel, std::fs::read(self.root.join(rel)))
+    }
+
+    /// Adds a file's bytes, as read, to the sources; `None` (reported) when they could not be
+    /// read or are not UTF-8.
+    fn accept(&mut self, rel: &Path, bytes: std::io::Result<Vec<u8>>) -> Option<FileId> {
+        let bytes = match bytes {
             Ok(b) => b,
             Err(e) => {
                 self.diags.push(Diagnostic::error(
@@ -359,7 +371,10 @@ impl Loader<'_> {
             "schemas",
             "node_modules",
         ];
-        for dir in sorted_entries(self.root).into_iter().filter(|p| p.is_dir()) {
+        for (dir, _) in sorted_entries(self.root)
+            .into_iter()
+            .filter(|(_, is_dir)| *is_dir)
+        {
             let Some(name) = dir.file_name().and_then(|n| n.to_str()) else {
                 continue;
             };
@@ -643,9 +658,22 @@ fn derived_id(rel: &Path) -> String {
         .join("/")
 }
 
-fn sorted_entries(dir: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|rd| rd.filter_map(Result::ok).map(|e| e.path()).collect())
+/// The entries of `dir`, sorted, each with whether it is a folder. The type comes with the
+/// directory listing (no `stat` per file); a symbolic link is followed to find out.
+fn sorted_entries(dir: &Path) -> Vec<(PathBuf, bool)> {
+    let mut v: Vec<(PathBuf, bool)> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .map(|e| {
+                    let path = e.path();
+                    let is_dir = match e.file_type() {
+                        Ok(t) if !t.is_symlink() => t.is_dir(),
+                        _ => path.is_dir(),
+                    };
+                    (path, is_dir)
+                })
+                .collect()
+        })
         .unwrap_or_default();
     v.sort();
     v
@@ -656,7 +684,7 @@ fn yaml_files(root: &Path, rel: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![rel.to_path_buf()];
     while let Some(dir) = stack.pop() {
-        for entry in sorted_entries(&root.join(&dir)) {
+        for (entry, is_dir) in sorted_entries(&root.join(&dir)) {
             let Some(name) = entry.file_name() else {
                 continue;
             };
@@ -664,7 +692,7 @@ fn yaml_files(root: &Path, rel: &Path) -> Vec<PathBuf> {
             if name.to_string_lossy().starts_with('.') {
                 continue;
             }
-            if entry.is_dir() {
+            if is_dir {
                 stack.push(rel_entry);
             } else if entry.extension().is_some_and(|e| e == "yaml" || e == "yml") {
                 out.push(rel_entry);
@@ -679,12 +707,12 @@ fn read_templates(root: &Path, diags: &mut Vec<Diagnostic>) -> BTreeMap<String, 
     let mut out = BTreeMap::new();
     let mut stack = vec![PathBuf::from("templates")];
     while let Some(dir) = stack.pop() {
-        for entry in sorted_entries(&root.join(&dir)) {
+        for (entry, is_dir) in sorted_entries(&root.join(&dir)) {
             let Some(name) = entry.file_name() else {
                 continue;
             };
             let rel = dir.join(name);
-            if entry.is_dir() {
+            if is_dir {
                 stack.push(rel);
                 continue;
             }
