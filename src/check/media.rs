@@ -93,6 +93,19 @@ pub(super) fn check(ws: &Workspace, deliveries: &[Delivery], out: &mut Vec<Diagn
                     }
                     // Suggest only formats every platform of this post takes.
                     entry.accepted.retain(|f| accepted.clone().any(|a| a == *f));
+                } else if let Some(why) = not_uploadable(d.platform, is_video) {
+                    out.push(
+                        Diagnostic::error(
+                            "E0507",
+                            format!("smm cannot upload `{}` to {}: {why}", media.file, d.platform.as_str()),
+                        )
+                        .at(post.file, span)
+                        .help(format!(
+                            "give `{}` a variant without it (`variants: {{ {}: {{ media: [] }} }}`), or leave the channel out of this post",
+                            d.platform.as_str(),
+                            d.platform.as_str()
+                        )),
+                    );
                 } else {
                     let max = if is_image {
                         rules.max_image_bytes
@@ -179,4 +192,37 @@ struct Refused {
     platforms: Vec<&'static str>,
     /// The formats every one of those platforms takes.
     accepted: Vec<&'static str>,
+}
+
+/// Media a platform takes but smm's adapter cannot upload yet: refused here rather than at
+/// publishing time.
+fn not_uploadable(platform: smm_text::Platform, is_video: bool) -> Option<&'static str> {
+    match platform {
+        smm_text::Platform::X if is_video => {
+            Some("videos need X's chunked upload, which smm does not do yet (images work)")
+        }
+        smm_text::Platform::Slack => Some("file uploads to Slack are not supported yet"),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::not_uploadable;
+    use smm_text::Platform;
+
+    #[test]
+    fn only_what_the_adapters_cannot_upload_is_refused() {
+        assert!(not_uploadable(Platform::X, true).is_some());
+        assert!(not_uploadable(Platform::X, false).is_none());
+        assert!(not_uploadable(Platform::Slack, false).is_some());
+        for p in [
+            Platform::Bluesky,
+            Platform::Mastodon,
+            Platform::Discord,
+            Platform::Telegram,
+        ] {
+            assert!(not_uploadable(p, false).is_none() && not_uploadable(p, true).is_none());
+        }
+    }
 }
