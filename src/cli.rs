@@ -218,25 +218,11 @@ pub struct StatusArgs {
 
     /// Only deliveries in this state
     #[arg(long, value_name = "STATE")]
-    pub state: Option<StatusState>,
+    pub state: Option<smm::status::DeliveryState>,
 
     /// As of this instant (RFC 3339); default: now
     #[arg(long, value_name = "TIME")]
     pub at: Option<jiff::Timestamp>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum StatusState {
-    Draft,
-    Scheduled,
-    Due,
-    Published,
-    Missed,
-    Unknown,
-    Failed,
-    Drift,
-    Removed,
-    Blocked,
 }
 
 #[derive(Debug, clap::Args)]

@@ -7,7 +7,8 @@ use serde::Serialize;
 use crate::plan::{Action, Plan};
 
 /// A delivery's state as users see it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+/// Also the values of `smm status --state`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum DeliveryState {
     Draft,

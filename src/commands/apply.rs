@@ -7,7 +7,7 @@ use smm::apply::{ApplyError, DeliveryResult, Progress};
 use smm::state::DeliveryKey;
 
 use crate::cli::ApplyArgs;
-use crate::commands::{exit, workspace_root, CommandError};
+use crate::commands::{exit, invalid_workspace, workspace_root, CommandError};
 
 /// One line per delivery with a running count, readable in CI logs; on a terminal, a progress
 /// bar under those lines as well.
@@ -146,22 +146,7 @@ pub fn run(dir: Option<&std::path::Path>, args: &ApplyArgs) -> Result<u8, Comman
                 exit::OK
             })
         }
-        Err(ApplyError::Invalid(report)) => {
-            for d in report
-                .diagnostics
-                .iter()
-                .filter(|d| d.severity == smm::diagnostic::Severity::Error)
-            {
-                let _ = writeln!(err, "{}", smm::diagnostic::render(d, &report.sources));
-            }
-            Err(CommandError {
-                message: format!(
-                    "the workspace has {} errors; nothing was published",
-                    report.errors()
-                ),
-                help: Some("fix them (smm validate), then apply again".into()),
-            })
-        }
+        Err(ApplyError::Invalid(report)) => Err(invalid_workspace(&report, "published", "apply")),
         Err(ApplyError::Frozen { reason, by, at }) => {
             let _ = writeln!(err, "Publishing is frozen since {at} by {by}: {reason}\nNothing was published. `smm unfreeze` lifts it.");
             Ok(exit::FROZEN)

@@ -35,36 +35,43 @@ pub fn exiting<T>(results: T) {
     std::mem::forget(results);
 }
 
+/// A command refused because the workspace has errors: prints them (warnings are for `smm
+/// validate`) and says what was not done.
+/// `not_done`: "planned", "published"; `command`: what to run again ("plan", "apply").
+pub fn invalid_workspace(
+    report: &smm::validate::Report,
+    not_done: &str,
+    command: &str,
+) -> CommandError {
+    use std::io::Write;
+    let mut err = anstream::stderr();
+    for d in report
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == smm::diagnostic::Severity::Error)
+    {
+        let _ = writeln!(err, "{}", smm::diagnostic::render(d, &report.sources));
+    }
+    let n = report.errors();
+    CommandError {
+        message: format!(
+            "the workspace has {n} {}; nothing was {not_done}",
+            if n == 1 { "error" } else { "errors" }
+        ),
+        help: Some(format!(
+            "fix them (smm validate lists them with warnings too), then {command} again"
+        )),
+    }
+}
+
 pub fn plan_or_report(
     root: &Path,
     options: &smm::plan::Options<'_>,
 ) -> Result<(smm::validate::Report, smm::plan::Plan), CommandError> {
-    use std::io::Write;
     match smm::plan::plan_workspace(root, options) {
         Ok(r) => Ok(r),
         Err(smm::plan::PlanError::Invalid(report)) => {
-            let mut err = anstream::stderr();
-            for d in report
-                .diagnostics
-                .iter()
-                .filter(|d| d.severity == smm::diagnostic::Severity::Error)
-            {
-                let _ = writeln!(err, "{}", smm::diagnostic::render(d, &report.sources));
-            }
-            Err(CommandError {
-                message: format!(
-                    "the workspace has {} {}; nothing was planned",
-                    report.errors(),
-                    if report.errors() == 1 {
-                        "error"
-                    } else {
-                        "errors"
-                    }
-                ),
-                help: Some(
-                    "fix them (smm validate lists them with warnings too), then plan again".into(),
-                ),
-            })
+            Err(invalid_workspace(&report, "planned", "plan"))
         }
         Err(smm::plan::PlanError::State(e)) => Err(CommandError {
             message: format!("cannot read the state: {e}"),

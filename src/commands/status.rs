@@ -1,8 +1,7 @@
 use std::io::Write;
 
-use crate::cli::{Format, StatusArgs, StatusState};
+use crate::cli::{Format, StatusArgs};
 use crate::commands::{exit, plan_or_report, workspace_root, CommandError};
-use smm::status::DeliveryState;
 
 pub fn run(dir: Option<&std::path::Path>, args: &StatusArgs) -> Result<u8, CommandError> {
     let root = workspace_root(dir)?;
@@ -16,18 +15,7 @@ pub fn run(dir: Option<&std::path::Path>, args: &StatusArgs) -> Result<u8, Comma
     let filter = smm::status::Filter {
         campaign: args.campaign.as_deref(),
         channel: args.channel.as_deref(),
-        state: args.state.map(|s| match s {
-            StatusState::Draft => DeliveryState::Draft,
-            StatusState::Scheduled => DeliveryState::Scheduled,
-            StatusState::Due => DeliveryState::Due,
-            StatusState::Published => DeliveryState::Published,
-            StatusState::Missed => DeliveryState::Missed,
-            StatusState::Unknown => DeliveryState::Unknown,
-            StatusState::Failed => DeliveryState::Failed,
-            StatusState::Drift => DeliveryState::Drift,
-            StatusState::Removed => DeliveryState::Removed,
-            StatusState::Blocked => DeliveryState::Blocked,
-        }),
+        state: args.state,
     };
     let rows = smm::status::rows(&plan, &filter);
     let text = match args.format {
