@@ -412,24 +412,16 @@ impl Adapter for Bluesky {
     ) -> BoxFuture<'a, Result<Posted, PublishError>> {
         Box::pin(async move {
             let session = self.session().await?;
-            let mut root: Option<StrongRef> = None;
-            let mut parent: Option<StrongRef> = None;
-            for i in 0..delivery.parts.len() {
-                let rkey = record_key(delivery, i);
-                // Once a part is out, a retry (same keys) completes the thread.
-                let created = super::thread_part(
-                    self.part(delivery, i, &rkey, root.as_ref().zip(parent.as_ref()))
-                        .await,
-                    i,
-                    delivery.parts.len(),
-                    root.is_some(),
-                )?;
-                if root.is_none() {
-                    root = Some(created.clone());
-                }
-                parent = Some(created);
-            }
-            let root = root.ok_or_else(|| PublishError::Rejected("nothing to publish".into()))?;
+            // Once a part is out, a retry (same keys) completes the thread.
+            let root = super::post_thread(
+                delivery,
+                move |i, earlier: super::Earlier<StrongRef>| async move {
+                    let reply = earlier.root.as_ref().zip(earlier.parent.as_ref());
+                    self.part(delivery, i, &record_key(delivery, i), reply)
+                        .await
+                },
+            )
+            .await?;
             Ok(Posted {
                 url: Some(self.post_url(&session.handle, &root.uri)),
                 remote_id: root.uri,

@@ -189,27 +189,19 @@ impl Adapter for Discord {
             self.check_url()?;
             super::check_parts(delivery, check_part)?;
             let (guild, channel) = self.place().await?;
-            let mut first: Option<Posted> = None;
             // Webhooks cannot reply: a thread goes out as consecutive messages.
-            for (i, part) in delivery.parts.iter().enumerate() {
-                let message = super::thread_part(
-                    self.post_part(part).await,
-                    i,
-                    delivery.parts.len(),
-                    first.is_some(),
-                )?;
-                if first.is_none() {
-                    let id = message["id"].as_str().unwrap_or_default().to_string();
-                    let channel = message["channel_id"].as_str().unwrap_or(&channel);
-                    let guild = message["guild_id"].as_str().or(guild.as_deref());
-                    first = Some(Posted {
-                        url: guild
-                            .map(|g| format!("https://discord.com/channels/{g}/{channel}/{id}")),
-                        remote_id: id,
-                    });
-                }
-            }
-            first.ok_or_else(|| PublishError::Rejected("nothing to publish".into()))
+            let message =
+                super::post_thread(delivery, move |i, _: super::Earlier<Value>| async move {
+                    self.post_part(&delivery.parts[i]).await
+                })
+                .await?;
+            let id = message["id"].as_str().unwrap_or_default().to_string();
+            let channel = message["channel_id"].as_str().unwrap_or(&channel);
+            let guild = message["guild_id"].as_str().or(guild.as_deref());
+            Ok(Posted {
+                url: guild.map(|g| format!("https://discord.com/channels/{g}/{channel}/{id}")),
+                remote_id: id,
+            })
         })
     }
 

@@ -249,14 +249,15 @@ impl Adapter for Mastodon {
     ) -> BoxFuture<'a, Result<Posted, PublishError>> {
         Box::pin(async move {
             self.check_base()?;
-            let mut first: Option<Posted> = None;
-            let mut parent: Option<String> = None;
-            for (i, part) in delivery.parts.iter().enumerate() {
-                let result = async {
+            let status = super::post_thread(
+                delivery,
+                move |i, earlier: super::Earlier<Value>| async move {
+                    let part = &delivery.parts[i];
                     let mut media_ids = Vec::new();
                     for m in &part.media {
                         media_ids.push(self.upload(m).await?);
                     }
+                    let parent = earlier.parent.map(|s| str_of(&s, "id"));
                     self.post_status(
                         &idempotency_key(delivery, i),
                         &part.text,
@@ -264,19 +265,13 @@ impl Adapter for Mastodon {
                         parent.as_deref(),
                     )
                     .await
-                }
-                .await;
-                let status = super::thread_part(result, i, delivery.parts.len(), first.is_some())?;
-                let id = str_of(&status, "id");
-                if first.is_none() {
-                    first = Some(Posted {
-                        remote_id: id.clone(),
-                        url: status_url(&status),
-                    });
-                }
-                parent = Some(id);
-            }
-            first.ok_or_else(|| PublishError::Rejected("nothing to publish".into()))
+                },
+            )
+            .await?;
+            Ok(Posted {
+                remote_id: str_of(&status, "id"),
+                url: status_url(&status),
+            })
         })
     }
 

@@ -138,22 +138,50 @@ pub(crate) fn check_parts(
     Ok(())
 }
 
-/// One part's result within a thread. Once an earlier part is out, any failure leaves the
+/// Posts a delivery's parts in order: `post(i, earlier)` sends part `i` of `delivery.parts`,
+/// given the answers for the first part (the thread's root) and the part before (the one it
+/// replies to). Returns the first part's answer. Once a part is out, any failure leaves the
 /// delivery partly published: `Unknown`, never "not sent" or "refused", so it is completed by a
 /// retry where the platform deduplicates, else settled by a person.
-pub(crate) fn thread_part<T>(
-    result: Result<T, PublishError>,
-    i: usize,
-    total: usize,
-    started: bool,
-) -> Result<T, PublishError> {
-    match result {
-        Err(e) if started => Err(PublishError::Unknown(format!(
-            "thread partly published ({i} of {total} parts): {}",
-            e.detail()
-        ))),
-        other => other,
+pub(crate) async fn post_thread<T: Clone, Sent>(
+    delivery: &Outgoing,
+    mut post: impl FnMut(usize, Earlier<T>) -> Sent,
+) -> Result<T, PublishError>
+where
+    Sent: std::future::Future<Output = Result<T, PublishError>>,
+{
+    let total = delivery.parts.len();
+    let mut earlier = Earlier {
+        root: None,
+        parent: None,
+    };
+    for i in 0..total {
+        match post(i, earlier.clone()).await {
+            Ok(answer) => {
+                earlier.root.get_or_insert_with(|| answer.clone());
+                earlier.parent = Some(answer);
+            }
+            Err(e) if earlier.root.is_some() => {
+                return Err(PublishError::Unknown(format!(
+                    "thread partly published ({i} of {total} parts): {}",
+                    e.detail()
+                )))
+            }
+            Err(e) => return Err(e),
+        }
     }
+    earlier
+        .root
+        .ok_or_else(|| PublishError::Rejected("nothing to publish".into()))
+}
+
+/// What the platform answered for the parts of a thread already posted.
+#[derive(Clone)]
+pub(crate) struct Earlier<T> {
+    /// The first part's answer.
+    pub root: Option<T>,
+    /// The previous part's answer.
+    pub parent: Option<T>,
 }
 
 /// Whether a platform lets a retry of the same delivery create at most one post.

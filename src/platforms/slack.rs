@@ -206,13 +206,16 @@ impl Slack {
     }
 
     async fn publish_bot(&self, delivery: &Outgoing) -> Result<Posted, PublishError> {
-        let mut first: Option<String> = None;
-        for (i, part) in delivery.parts.iter().enumerate() {
-            let result = self.post_message(delivery, i, part, first.as_deref()).await;
-            let ts = super::thread_part(result, i, delivery.parts.len(), first.is_some())?;
-            first.get_or_insert(ts);
-        }
-        let ts = first.ok_or_else(|| PublishError::Rejected("nothing to publish".into()))?;
+        // Replies go to the thread of the first message.
+        let ts = super::post_thread(
+            delivery,
+            move |i, earlier: super::Earlier<String>| async move {
+                let part = &delivery.parts[i];
+                self.post_message(delivery, i, part, earlier.root.as_deref())
+                    .await
+            },
+        )
+        .await?;
         Ok(Posted {
             url: self.permalink(&ts).await,
             remote_id: ts,
@@ -235,15 +238,11 @@ impl Slack {
             }
         }
         // A webhook cannot thread: the parts go out as consecutive messages.
-        for (i, part) in delivery.parts.iter().enumerate() {
-            let body = json!({ "text": escape(&part.text), "unfurl_links": true });
-            super::thread_part(
-                self.webhook_post(url, &body).await,
-                i,
-                delivery.parts.len(),
-                i > 0,
-            )?;
-        }
+        super::post_thread(delivery, move |i, _: super::Earlier<()>| async move {
+            let body = json!({ "text": escape(&delivery.parts[i].text), "unfurl_links": true });
+            self.webhook_post(url, &body).await
+        })
+        .await?;
         // A webhook answers "ok" and nothing else: there is no id to keep or link to.
         Ok(Posted {
             remote_id: "slack-webhook".into(),

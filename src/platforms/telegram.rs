@@ -215,30 +215,24 @@ impl Adapter for Telegram {
         Box::pin(async move {
             self.check_token()?;
             super::check_parts(delivery, check_part)?;
-            let mut first: Option<Posted> = None;
-            let mut parent: Option<i64> = None;
-            for (i, part) in delivery.parts.iter().enumerate() {
-                // The delivery's link drives the first message's preview only.
-                let link = if i == 0 {
-                    delivery.link.as_deref()
-                } else {
-                    None
-                };
-                let id = super::thread_part(
-                    self.send_part(part, parent, link).await,
-                    i,
-                    delivery.parts.len(),
-                    first.is_some(),
-                )?;
-                if first.is_none() {
-                    first = Some(Posted {
-                        remote_id: id.to_string(),
-                        url: message_url(&self.chat, id),
-                    });
-                }
-                parent = Some(id);
-            }
-            first.ok_or_else(|| PublishError::Rejected("nothing to publish".into()))
+            let id = super::post_thread(
+                delivery,
+                move |i, earlier: super::Earlier<i64>| async move {
+                    // The delivery's link drives the first message's preview only.
+                    let link = if i == 0 {
+                        delivery.link.as_deref()
+                    } else {
+                        None
+                    };
+                    self.send_part(&delivery.parts[i], earlier.parent, link)
+                        .await
+                },
+            )
+            .await?;
+            Ok(Posted {
+                remote_id: id.to_string(),
+                url: message_url(&self.chat, id),
+            })
         })
     }
 

@@ -327,21 +327,14 @@ impl Adapter for X {
     ) -> BoxFuture<'a, Result<Posted, PublishError>> {
         Box::pin(async move {
             super::check_parts(delivery, check_part)?;
-            let mut first: Option<String> = None;
-            let mut parent: Option<String> = None;
-            for (i, part) in delivery.parts.iter().enumerate() {
-                let id = super::thread_part(
-                    self.post(part, parent.as_deref()).await,
-                    i,
-                    delivery.parts.len(),
-                    first.is_some(),
-                )?;
-                if first.is_none() {
-                    first = Some(id.clone());
-                }
-                parent = Some(id);
-            }
-            let id = first.ok_or_else(|| PublishError::Rejected("nothing to publish".into()))?;
+            let id = super::post_thread(
+                delivery,
+                move |i, earlier: super::Earlier<String>| async move {
+                    self.post(&delivery.parts[i], earlier.parent.as_deref())
+                        .await
+                },
+            )
+            .await?;
             Ok(Posted {
                 url: Some(self.post_url(&id)),
                 remote_id: id,
