@@ -1,5 +1,6 @@
 //! `smm validate`: load, render and check a workspace; the report every later stage starts from.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 
 use jiff::Timestamp;
@@ -45,8 +46,19 @@ impl Report {
     }
 }
 
-/// Validates the workspace at `root` as of `now`.
+/// Validates the workspace at `root` as of `now`, with the published posts read from its state.
 pub fn validate(root: &Path, now: Timestamp) -> Report {
+    validate_with(root, now, |ws| published_posts(root, ws))
+}
+
+/// Validates the workspace at `root` as of `now`; `published` gives the ids of the posts already
+/// published (no "in the past" warning for them), once the workspace is loaded. For callers that
+/// read the state themselves.
+pub fn validate_with(
+    root: &Path,
+    now: Timestamp,
+    published: impl FnOnce(&Workspace) -> BTreeSet<String>,
+) -> Report {
     let mut sources = Sources::default();
     let mut diagnostics = Vec::new();
     let ws = workspace::load(root, &mut sources, &mut diagnostics);
@@ -54,7 +66,7 @@ pub fn validate(root: &Path, now: Timestamp) -> Report {
         let renderer = Renderer::new(&ws, &mut sources, &mut diagnostics);
         renderer.deliveries(&sources, &mut diagnostics)
     };
-    let published = published_posts(root, &ws);
+    let published = published(&ws);
     diagnostics.extend(crate::check::check(
         &ws,
         &deliveries,
@@ -76,16 +88,21 @@ pub fn validate(root: &Path, now: Timestamp) -> Report {
 /// Ids of posts with a delivery recorded as published, from the state branch when the
 /// workspace is in git. Validation reads the state only for this, and treats an unreadable
 /// state as empty: `smm plan` and `smm status` report state problems.
-fn published_posts(root: &Path, ws: &Workspace) -> std::collections::BTreeSet<String> {
+fn published_posts(root: &Path, ws: &Workspace) -> BTreeSet<String> {
     let Some(settings) = &ws.settings else {
         return Default::default();
     };
     let Ok(Some(store)) = crate::state::Store::open(root, &settings.state_branch) else {
         return Default::default();
     };
-    let Ok(state) = store.read() else {
-        return Default::default();
-    };
+    match store.read() {
+        Ok(state) => published_in(&state),
+        Err(_) => Default::default(),
+    }
+}
+
+/// Ids of the posts with a delivery recorded as published in `state`.
+pub fn published_in(state: &crate::state::State) -> BTreeSet<String> {
     state
         .records
         .values()

@@ -285,7 +285,11 @@ async fn prepare(root: &Path, options: &ApplyOptions) -> Result<(Report, Plan, S
     let at = options.at;
     let any_branch = options.any_branch;
     tokio::task::spawn_blocking(move || {
-        let report = crate::validate::validate(&root, at.unwrap_or_else(Timestamp::now));
+        // Apply shows no warnings, and reads the state below, after syncing with the remote.
+        let report =
+            crate::validate::validate_with(&root, at.unwrap_or_else(Timestamp::now), |_| {
+                Default::default()
+            });
         if report.errors() > 0 {
             return Err(ApplyError::Invalid(Box::new(report)));
         }

@@ -7,7 +7,7 @@ use jiff::Timestamp;
 
 use super::{plan, snapshot_at, Inputs, Plan};
 use crate::state::{ContentRevision, State, StateError, Store};
-use crate::validate::{validate, Report};
+use crate::validate::{published_in, validate_with, Report};
 
 pub struct Options<'a> {
     /// The instant to plan at (default now).
@@ -28,21 +28,35 @@ pub enum PlanError {
 /// Validates the workspace at `root` and plans it against its state.
 pub fn plan_workspace(root: &Path, options: &Options<'_>) -> Result<(Report, Plan), PlanError> {
     let at = options.at.unwrap_or_else(Timestamp::now);
-    let report = validate(root, at);
+    // The state is read once, as soon as smm.yaml names its branch: validation needs the
+    // published posts, the plan the whole state.
+    let mut opened: Result<Option<(Store, State)>, StateError> = Ok(None);
+    let report = validate_with(root, at, |ws| {
+        let Some(settings) = &ws.settings else {
+            return Default::default();
+        };
+        opened = Store::open(root, &settings.state_branch).and_then(|store| {
+            store
+                .map(|store| store.read().map(|state| (store, state)))
+                .transpose()
+        });
+        match &opened {
+            Ok(Some((_, state))) => published_in(state),
+            _ => Default::default(),
+        }
+    });
     if report.errors() > 0 {
         return Err(PlanError::Invalid(Box::new(report)));
     }
     let Some(settings) = report.workspace.settings.as_ref() else {
         return Err(PlanError::Invalid(Box::new(report)));
     };
-    let store = Store::open(root, &settings.state_branch).map_err(PlanError::State)?;
-    let (state, content, base) = match &store {
-        Some(store) => {
-            let state = store.read().map_err(PlanError::State)?;
+    let (state, content, base) = match opened.map_err(PlanError::State)? {
+        Some((store, state)) => {
             let content = store.content_revision(root);
             let base_rev = match options.base {
                 Some(b) => Some(b.to_string()),
-                None => default_base(store, &content, &settings.publish_branch),
+                None => default_base(&store, &content, &settings.publish_branch),
             };
             let base = base_rev
                 .map(|rev| snapshot_at(store.repository(), &rev, root, at).map_err(PlanError::Base))
