@@ -17,10 +17,7 @@ fn open_store(dir: Option<&std::path::Path>) -> Result<Store, CommandError> {
         .settings
         .map_or_else(|| "smm-state".to_string(), |s| s.state_branch);
     let store = Store::open(&root, &branch)
-        .map_err(|e| CommandError {
-            message: e.to_string(),
-            help: None,
-        })?
+        .map_err(CommandError::plain)?
         .ok_or_else(|| CommandError {
             message: "the workspace is not in a git repository".into(),
             help: Some("the state lives in git: run `git init`".into()),
@@ -63,10 +60,7 @@ fn push(store: &Store, before: Option<&str>) -> Result<(), CommandError> {
 
 pub fn freeze(dir: Option<&std::path::Path>, args: &FreezeArgs) -> Result<u8, CommandError> {
     let store = open_store(dir)?;
-    let state = store.read().map_err(|e| CommandError {
-        message: e.to_string(),
-        help: None,
-    })?;
+    let state = store.read().map_err(CommandError::plain)?;
     let f = Freeze {
         reason: args.reason.clone(),
         by: who(&store),
@@ -78,10 +72,7 @@ pub fn freeze(dir: Option<&std::path::Path>, args: &FreezeArgs) -> Result<u8, Co
             Some(&f),
             &format!("freeze: {}", args.reason),
         )
-        .map_err(|e| CommandError {
-            message: e.to_string(),
-            help: None,
-        })?;
+        .map_err(CommandError::plain)?;
     push(&store, state.revision.as_deref())?;
     let _ = writeln!(
         anstream::stdout(),
@@ -92,10 +83,7 @@ pub fn freeze(dir: Option<&std::path::Path>, args: &FreezeArgs) -> Result<u8, Co
 
 pub fn unfreeze(dir: Option<&std::path::Path>) -> Result<u8, CommandError> {
     let store = open_store(dir)?;
-    let state = store.read().map_err(|e| CommandError {
-        message: e.to_string(),
-        help: None,
-    })?;
+    let state = store.read().map_err(CommandError::plain)?;
     if state.freeze.is_none() {
         let _ = writeln!(anstream::stdout(), "Not frozen.");
         return Ok(exit::OK);
@@ -106,10 +94,7 @@ pub fn unfreeze(dir: Option<&std::path::Path>) -> Result<u8, CommandError> {
             None,
             &format!("unfreeze by {}", who(&store)),
         )
-        .map_err(|e| CommandError {
-            message: e.to_string(),
-            help: None,
-        })?;
+        .map_err(CommandError::plain)?;
     push(&store, state.revision.as_deref())?;
     let _ = writeln!(
         anstream::stdout(),
@@ -124,10 +109,7 @@ pub fn resolve(dir: Option<&std::path::Path>, args: &ResolveArgs) -> Result<u8, 
         help: Some("write it as POST@CHANNEL, e.g. winter-launch@x (`smm status --state unknown` lists them)".into()),
     })?;
     let store = open_store(dir)?;
-    let state = store.read().map_err(|e| CommandError {
-        message: e.to_string(),
-        help: None,
-    })?;
+    let state = store.read().map_err(CommandError::plain)?;
     let outcome = state.records.get(&key).and_then(|r| r.outcome());
     if !matches!(
         outcome,
@@ -159,10 +141,7 @@ pub fn resolve(dir: Option<&std::path::Path>, args: &ResolveArgs) -> Result<u8, 
     let message = format!("resolve {key} by {}", who(&store));
     store
         .append(state.revision.as_deref(), &[(key.clone(), entry)], &message)
-        .map_err(|e| CommandError {
-            message: e.to_string(),
-            help: None,
-        })?;
+        .map_err(CommandError::plain)?;
     push(&store, state.revision.as_deref())?;
     let what = if args.published.is_some() {
         "published"

@@ -99,6 +99,16 @@ pub struct CommandError {
     pub help: Option<String>,
 }
 
+impl CommandError {
+    /// An error whose own words say it all (state and git errors name what failed).
+    pub fn plain(e: impl std::fmt::Display) -> CommandError {
+        CommandError {
+            message: e.to_string(),
+            help: None,
+        }
+    }
+}
+
 /// The workspace root: `-C DIR` or the current folder, or the nearest parent with smm.yaml.
 pub fn workspace_root(dir: Option<&Path>) -> Result<PathBuf, CommandError> {
     let start = match dir {
