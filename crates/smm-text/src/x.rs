@@ -700,32 +700,42 @@ fn hashtag_at(chars: &[char], p: usize) -> Option<(usize, usize)> {
 }
 
 fn extract_hashtags(text: &str) -> Vec<XEntity> {
-    let mut out = Vec::new();
     if !text.contains(['#', '＃']) {
-        return out;
+        return Vec::new();
     }
+    tags_at(text, hashtag_at)
+        .into_iter()
+        // `replace` resumes after the match, used or not.
+        .filter(|&(_, _, end)| !is_plain_match(end_hashtag_re(), &text[end..]))
+        .map(|(start, value, end)| XEntity {
+            start,
+            end,
+            kind: XEntityKind::Hashtag(text[value..end].to_string()),
+        })
+        .collect()
+}
+
+/// Every match of a `#tag`/`$tag` pattern tried at each character, resuming after each match:
+/// byte offsets of the sign, of the tag after it, and of its end.
+fn tags_at(
+    text: &str,
+    at: fn(&[char], usize) -> Option<(usize, usize)>,
+) -> Vec<(usize, usize, usize)> {
     let offsets: Vec<usize> = text
         .char_indices()
         .map(|(b, _)| b)
         .chain([text.len()])
         .collect();
     let chars: Vec<char> = text.chars().collect();
+    let mut out = Vec::new();
     let mut p = 0;
     while p < chars.len() {
-        let Some((hash, end)) = hashtag_at(&chars, p) else {
+        let Some((sign, end)) = at(&chars, p) else {
             p += 1;
             continue;
         };
-        // `replace` resumes after the match, used or not.
         p = end;
-        if is_plain_match(end_hashtag_re(), &text[offsets[end]..]) {
-            continue;
-        }
-        out.push(XEntity {
-            start: offsets[hash],
-            end: offsets[end],
-            kind: XEntityKind::Hashtag(text[offsets[hash + 1]..offsets[end]].to_string()),
-        });
+        out.push((offsets[sign], offsets[sign + 1], offsets[end]));
     }
     out
 }
@@ -779,30 +789,17 @@ fn cashtag_at(chars: &[char], p: usize) -> Option<(usize, usize)> {
 }
 
 fn extract_cashtags(text: &str) -> Vec<XEntity> {
-    let mut out = Vec::new();
     if !text.contains('$') {
-        return out;
+        return Vec::new();
     }
-    let offsets: Vec<usize> = text
-        .char_indices()
-        .map(|(b, _)| b)
-        .chain([text.len()])
-        .collect();
-    let chars: Vec<char> = text.chars().collect();
-    let mut p = 0;
-    while p < chars.len() {
-        let Some((dollar, end)) = cashtag_at(&chars, p) else {
-            p += 1;
-            continue;
-        };
-        p = end;
-        out.push(XEntity {
-            start: offsets[dollar],
-            end: offsets[end],
-            kind: XEntityKind::Cashtag(text[offsets[dollar + 1]..offsets[end]].to_string()),
-        });
-    }
-    out
+    tags_at(text, cashtag_at)
+        .into_iter()
+        .map(|(start, value, end)| XEntity {
+            start,
+            end,
+            kind: XEntityKind::Cashtag(text[value..end].to_string()),
+        })
+        .collect()
 }
 
 /// twitter-text `extractEntitiesWithIndices(text)`: URLs, mentions and lists,
