@@ -27,30 +27,7 @@ fn settings(pds: &Pds) -> String {
 }
 
 fn setup(pds: &Pds, posts: &[(&str, &str)]) -> Setup {
-    let seed = tempfile::tempdir().expect("tempdir");
-    let root = seed.path();
-    write(root, "smm.yaml", &settings(pds));
-    std::fs::create_dir_all(root.join("media")).expect("mkdir");
-    std::fs::copy(
-        support::fixtures().join("base/media/cup.png"),
-        root.join("media/cup.png"),
-    )
-    .expect("copy");
-    for (path, text) in posts {
-        write(root, path, text);
-    }
-    support::git_init(root);
-    let remote = tempfile::tempdir().expect("tempdir");
-    git(
-        &[
-            "clone",
-            "--quiet",
-            "--bare",
-            root.to_str().expect("utf-8"),
-            remote.path().to_str().expect("utf-8"),
-        ],
-        Path::new("/"),
-    );
+    let remote = support::bare_remote(&settings(pds), posts);
     let work = support::clone(remote.path());
     Setup { remote, work }
 }

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use crate::support::fault_proxy::FaultProxy;
 use crate::support::pds::Pds;
-use crate::support::{self, clone, git, http_get, stderr, stdout, write};
+use crate::support::{self, clone, git, http_get, stderr, stdout};
 
 /// The posts below are due 2027-03-02 09:00 Berlin (08:00Z); apply runs 5 minutes later.
 const AT: &str = "2027-03-02T08:05:00Z";
@@ -42,30 +42,12 @@ struct Rig {
 fn rig(posts: &[(String, String)]) -> Rig {
     let pds = Pds::start();
     let proxy = FaultProxy::start(&pds.url);
-    let seed = tempfile::tempdir().expect("tempdir");
-    let root = seed.path();
-    write(
-        root,
-        "smm.yaml",
+    let remote = support::bare_remote(
         &format!(
             "brand: Acme Tea\ntimezone: Europe/Berlin\nchannels:\n  bluesky:\n    platform: bluesky\n    account: {}\n    base_url: {}\n    credentials: {{ password: {PASSWORD_VAR} }}\ndefaults:\n  channels: [bluesky]\n",
             pds.handle, proxy.url
         ),
-    );
-    std::fs::create_dir_all(root.join("media")).expect("mkdir");
-    std::fs::copy(
-        support::fixtures().join("base/media/cup.png"),
-        root.join("media/cup.png"),
-    )
-    .expect("copy");
-    for (path, text) in posts {
-        write(root, path, text);
-    }
-    support::git_init(root);
-    let remote = tempfile::tempdir().expect("tempdir");
-    git(
-        &["clone", "--quiet", "--bare", s(root), s(remote.path())],
-        Path::new("/"),
+        posts,
     );
     Rig {
         pds,
@@ -186,10 +168,6 @@ fn tail(s: &str, n: usize) -> &str {
         cut += 1;
     }
     &s[cut..]
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("utf-8")
 }
 
 /// The last entry is `published` with the URI of the one record holding `text`, and there is

@@ -190,6 +190,34 @@ pub fn git(args: &[&str], cwd: &Path) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
+/// A content repository as CI finds it: `smm_yaml`, media/cup.png and `posts` (path, text),
+/// committed and cloned into a bare remote, which is returned.
+pub fn bare_remote(
+    smm_yaml: &str,
+    posts: &[(impl AsRef<str>, impl AsRef<str>)],
+) -> tempfile::TempDir {
+    let seed = tempfile::tempdir().expect("tempdir");
+    let root = seed.path();
+    write(root, "smm.yaml", smm_yaml);
+    std::fs::create_dir_all(root.join("media")).expect("mkdir");
+    std::fs::copy(
+        fixtures().join("base/media/cup.png"),
+        root.join("media/cup.png"),
+    )
+    .expect("copy");
+    for (path, text) in posts {
+        write(root, path.as_ref(), text.as_ref());
+    }
+    git_init(root);
+    let remote = tempfile::tempdir().expect("tempdir");
+    let (from, to) = (
+        root.to_str().expect("utf-8"),
+        remote.path().to_str().expect("utf-8"),
+    );
+    git(&["clone", "--quiet", "--bare", from, to], Path::new("/"));
+    remote
+}
+
 /// A fresh clone of `remote`, as a CI runner has it.
 pub fn clone(remote: &Path) -> tempfile::TempDir {
     let work = tempfile::tempdir().expect("tempdir");

@@ -715,12 +715,12 @@ fn extract_hashtags(text: &str) -> Vec<XEntity> {
         .collect()
 }
 
+/// A tag pattern tried at one character index: the indices of its sign and of the tag's end.
+type TagAt = fn(&[char], usize) -> Option<(usize, usize)>;
+
 /// Every match of a `#tag`/`$tag` pattern tried at each character, resuming after each match:
 /// byte offsets of the sign, of the tag after it, and of its end.
-fn tags_at(
-    text: &str,
-    at: fn(&[char], usize) -> Option<(usize, usize)>,
-) -> Vec<(usize, usize, usize)> {
+fn tags_at(text: &str, at: TagAt) -> Vec<(usize, usize, usize)> {
     let offsets: Vec<usize> = text
         .char_indices()
         .map(|(b, _)| b)
