@@ -22,5 +22,6 @@ pub mod status;
 mod suggest;
 pub use suggest::closest as suggest_closest;
 pub mod validate;
+pub mod words;
 pub mod workspace;
 pub mod yaml;

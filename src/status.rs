@@ -160,11 +160,7 @@ pub fn render_text(plan: &Plan, rows: &[Row<'_>]) -> String {
         out,
         "\n{} {}: {}.",
         rows.len(),
-        if rows.len() == 1 {
-            "delivery"
-        } else {
-            "deliveries"
-        },
+        crate::words::plural(rows.len(), "delivery", "deliveries"),
         parts.join(", ")
     );
     out

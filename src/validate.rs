@@ -9,6 +9,7 @@ use serde::Serialize;
 use crate::diagnostic::{self, Diagnostic, JsonDiagnostic, Severity};
 use crate::render::{Delivery, Renderer};
 use crate::source::Sources;
+use crate::words::plural;
 use crate::workspace::{self, When, Workspace};
 
 /// Everything validate found: the workspace, its deliveries and every problem.
@@ -125,25 +126,17 @@ pub fn render_text(report: &Report) -> String {
         (0, 0) => format!("ok: {posts} posts, {deliveries} deliveries, no problems"),
         (0, w) => format!(
             "ok: {posts} posts, {deliveries} deliveries, {w} {}",
-            plural(w, "warning")
+            plural(w, "warning", "warnings")
         ),
         (e, w) => format!(
             "failed: {e} {}, {w} {}",
-            plural(e, "error"),
-            plural(w, "warning")
+            plural(e, "error", "errors"),
+            plural(w, "warning", "warnings")
         ),
     };
     out.push_str(&summary);
     out.push('\n');
     out
-}
-
-fn plural(n: usize, word: &str) -> String {
-    if n == 1 {
-        word.to_string()
-    } else {
-        format!("{word}s")
-    }
 }
 
 /// The JSON report (schemas/validate-report.schema.json).

@@ -55,7 +55,7 @@ impl Progress for Lines {
         let _ = writeln!(
             err,
             "Publishing {total} {}.",
-            if total == 1 { "delivery" } else { "deliveries" }
+            smm::words::plural(total, "delivery", "deliveries")
         );
         if self.terminal.is_some() {
             let _ = write!(std::io::stderr(), "{}", Lines::bar(0, total));

@@ -32,12 +32,8 @@ pub fn run(dir: Option<&std::path::Path>, args: &InitArgs) -> Result<u8, Command
         Err(InitError::Exists(paths)) => Err(CommandError {
             message: format!(
                 "{} already {}; nothing was written:\n{}",
-                if paths.len() == 1 {
-                    "this file"
-                } else {
-                    "these files"
-                },
-                if paths.len() == 1 { "exists" } else { "exist" },
+                smm::words::plural(paths.len(), "this file", "these files"),
+                smm::words::plural(paths.len(), "exists", "exist"),
                 paths
                     .iter()
                     .map(|p| format!("  {}", p.display()))

@@ -56,7 +56,7 @@ pub fn invalid_workspace(
     CommandError {
         message: format!(
             "the workspace has {n} {}; nothing was {not_done}",
-            if n == 1 { "error" } else { "errors" }
+            smm::words::plural(n, "error", "errors")
         ),
         help: Some(format!(
             "fix them (smm validate lists them with warnings too), then {command} again"

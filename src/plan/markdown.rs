@@ -40,22 +40,14 @@ pub fn render_markdown(plan: &Plan) -> String {
         notes.push(format!(
             "> [!WARNING]\n> {} {} attention: see the ❗ rows.",
             s.needs_attention,
-            if s.needs_attention == 1 {
-                "delivery needs"
-            } else {
-                "deliveries need"
-            }
+            crate::words::plural(s.needs_attention, "delivery needs", "deliveries need")
         ));
     }
     if plan.warnings > 0 {
         notes.push(format!(
             "> [!NOTE]\n> `smm validate` reports {} {}.",
             plan.warnings,
-            if plan.warnings == 1 {
-                "warning"
-            } else {
-                "warnings"
-            }
+            crate::words::plural(plan.warnings, "warning", "warnings")
         ));
     }
     if plan.content.dirty {

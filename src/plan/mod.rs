@@ -25,6 +25,7 @@ pub use workspace::{plan_workspace, Options, PlanError};
 use crate::render::Delivery;
 use crate::state::{ContentRevision, DeliveryKey, Outcome, State};
 use crate::validate::Report;
+use crate::words::plural;
 use crate::workspace::{format_duration, When};
 
 /// What apply will do (or a person must do) about one delivery.
@@ -236,14 +237,6 @@ impl Plan {
 
     pub fn format_timestamp(&self, t: Timestamp) -> String {
         self.format_time(&t.to_zoned_datetime(self.zone.clone()))
-    }
-}
-
-fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
-    if n == 1 {
-        one
-    } else {
-        many
     }
 }
 

@@ -104,22 +104,14 @@ pub fn render_text(plan: &Plan) -> String {
         quiet.push(format!(
             "{} draft {}",
             s.drafts,
-            if s.drafts == 1 {
-                "delivery"
-            } else {
-                "deliveries"
-            }
+            crate::words::plural(s.drafts, "delivery", "deliveries")
         ));
     }
     if plan.warnings > 0 {
         quiet.push(format!(
             "{} validate {}",
             plan.warnings,
-            if plan.warnings == 1 {
-                "warning"
-            } else {
-                "warnings"
-            }
+            crate::words::plural(plan.warnings, "warning", "warnings")
         ));
     }
     if !quiet.is_empty() {
