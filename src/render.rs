@@ -163,13 +163,22 @@ impl<'w> Renderer<'w> {
                 (c.name.as_str(), var)
             })
             .collect();
+        let workspace_utm_campaign = ws.settings.as_ref().and_then(|s| s.utm.campaign.clone());
         let campaign_vars = ws
             .campaigns
             .values()
             .map(|c| {
+                // The utm campaign of a post's links depends on its campaign alone.
+                let utm_campaign = pick_utm(
+                    c.spec.utm.campaign.clone(),
+                    &workspace_utm_campaign,
+                    &c.slug,
+                );
+                // Fields in name order: "did you mean" help lists them as they are stored.
                 let var = minijinja::context! {
-                    slug => &c.slug, name => &c.spec.name, owner => &c.spec.owner,
-                    labels => &c.spec.labels, goal => &c.spec.goal,
+                    goal => &c.spec.goal, labels => &c.spec.labels, name => &c.spec.name,
+                    owner => &c.spec.owner, slug => &c.slug,
+                    utm => minijinja::context! { campaign => utm_campaign },
                 };
                 (c.slug.as_str(), var)
             })
@@ -389,21 +398,8 @@ impl<'w> Renderer<'w> {
             ctx.insert("channel", var.clone());
         }
         ctx.insert("post", post_var.clone());
-        if let Some(c) = campaign {
-            // The campaign's own fields, and the utm campaign this delivery's links get.
-            let mut var = BTreeMap::new();
-            if let Some(fields) = self.campaign_vars.get(c.slug.as_str()) {
-                for key in ["slug", "name", "owner", "labels", "goal"] {
-                    if let Ok(v) = fields.get_attr(key) {
-                        var.insert(key, v);
-                    }
-                }
-            }
-            var.insert(
-                "utm",
-                minijinja::context! { campaign => &utm_defaults.campaign },
-            );
-            ctx.insert("campaign", Value::from(var));
+        if let Some(var) = campaign.and_then(|c| self.campaign_vars.get(c.slug.as_str())) {
+            ctx.insert("campaign", var.clone());
         }
         ctx.insert(UTM_VAR, Value::from_object(utm_defaults));
         Value::from(ctx)
