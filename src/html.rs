@@ -76,7 +76,7 @@ pub fn calendar(
         }
     }
     body.push_str("</main>\n");
-    // By id once: a linear `preview::find` per entry would be quadratic in a large workspace.
+    // By id once: a linear `Workspace::find_post` per entry would be quadratic in a large workspace.
     let posts: BTreeMap<&str, (usize, &Post)> = report
         .workspace
         .posts

@@ -20,15 +20,6 @@ const DIM: Style = Style::new().dimmed();
 const BOLD: Style = Style::new().bold();
 const OVER: Style = AnsiColor::Red.on_default().bold();
 
-/// Finds a post by id or by its file path (with or without `.yaml`).
-pub fn find<'r>(report: &'r Report, wanted: &str) -> Option<(usize, &'r Post)> {
-    let stem = wanted.trim_end_matches(".yaml");
-    report.workspace.posts.iter().enumerate().find(|(_, p)| {
-        p.id == wanted
-            || report.sources.path(p.file).with_extension("") == std::path::Path::new(stem)
-    })
-}
-
 /// One post as each of its channels will show it.
 #[derive(Debug)]
 pub struct PostPreview<'r> {

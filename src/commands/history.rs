@@ -2,7 +2,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use crate::cli::{Format, HistoryArgs};
-use crate::commands::{exit, workspace_root, CommandError};
+use crate::commands::{exit, no_such_post, workspace_root, CommandError};
 
 pub fn run(dir: Option<&std::path::Path>, args: &HistoryArgs) -> Result<u8, CommandError> {
     let root = workspace_root(dir)?;
@@ -16,25 +16,10 @@ pub fn run(dir: Option<&std::path::Path>, args: &HistoryArgs) -> Result<u8, Comm
     })?;
     let files: Vec<(String, PathBuf)> = match (&args.post, &args.campaign) {
         (Some(post), _) => {
-            let wanted = post.trim_end_matches(".yaml");
-            let found = ws.posts.iter().find(|p| {
-                p.id == *post
-                    || sources.path(p.file).with_extension("") == std::path::Path::new(wanted)
-            });
-            match found {
-                Some(p) => vec![(p.id.clone(), sources.path(p.file).to_path_buf())],
-                None => {
-                    let ids: Vec<&str> = ws.posts.iter().map(|p| p.id.as_str()).collect();
-                    let help = match smm::suggest_closest(post, ids.iter().copied()) {
-                        Some(s) => format!("did you mean `{s}`? (`smm status` lists every post)"),
-                        None => "`smm status` lists every post with its id".into(),
-                    };
-                    return Err(CommandError {
-                        message: format!("no post with id or file `{post}`"),
-                        help: Some(help),
-                    });
-                }
-            }
+            let (_, p) = ws
+                .find_post(&sources, post)
+                .ok_or_else(|| no_such_post(&ws, post))?;
+            vec![(p.id.clone(), sources.path(p.file).to_path_buf())]
         }
         (None, Some(campaign)) => {
             if !ws.campaigns.contains_key(campaign) {

@@ -64,6 +64,18 @@ pub fn invalid_workspace(
     }
 }
 
+/// No post is `wanted` (an id or a file): says so, with the closest id.
+pub fn no_such_post(ws: &smm::workspace::Workspace, wanted: &str) -> CommandError {
+    let help = match smm::suggest_closest(wanted, ws.posts.iter().map(|p| p.id.as_str())) {
+        Some(s) => format!("did you mean `{s}`? (`smm status` lists every post)"),
+        None => "`smm status` lists every post with its id".into(),
+    };
+    CommandError {
+        message: format!("no post with id or file `{wanted}`"),
+        help: Some(help),
+    }
+}
+
 pub fn plan_or_report(
     root: &Path,
     options: &smm::plan::Options<'_>,

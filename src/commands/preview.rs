@@ -1,28 +1,16 @@
 use std::io::Write;
 
 use crate::cli::{Format, PreviewArgs};
-use crate::commands::{exit, workspace_root, write_file, CommandError};
+use crate::commands::{exit, no_such_post, workspace_root, write_file, CommandError};
 
 pub fn run(dir: Option<&std::path::Path>, args: &PreviewArgs) -> Result<u8, CommandError> {
     let post = args.post.as_str();
     let root = workspace_root(dir)?;
     let report = smm::validate::validate(&root, jiff::Timestamp::now());
-    let Some(found) = smm::preview::find(&report, post) else {
-        let ids: Vec<&str> = report
-            .workspace
-            .posts
-            .iter()
-            .map(|p| p.id.as_str())
-            .collect();
-        let help = match smm::suggest_closest(post, ids.iter().copied()) {
-            Some(s) => format!("did you mean `{s}`?"),
-            None => "`smm status` lists every post with its id".into(),
-        };
-        return Err(CommandError {
-            message: format!("no post with id or file `{post}`"),
-            help: Some(help),
-        });
-    };
+    let found = report
+        .workspace
+        .find_post(&report.sources, post)
+        .ok_or_else(|| no_such_post(&report.workspace, post))?;
     match &args.html {
         Some(path) => {
             let preview = smm::preview::preview(&report, found);

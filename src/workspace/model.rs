@@ -282,6 +282,22 @@ pub struct Workspace {
     pub templates: BTreeMap<String, String>,
 }
 
+impl Workspace {
+    /// A post by its id or by its file's path (with or without `.yaml`), with its index in
+    /// `posts`.
+    pub fn find_post(
+        &self,
+        sources: &crate::source::Sources,
+        wanted: &str,
+    ) -> Option<(usize, &Post)> {
+        let stem = std::path::Path::new(wanted.trim_end_matches(".yaml"));
+        self.posts
+            .iter()
+            .enumerate()
+            .find(|(_, p)| p.id == wanted || sources.path(p.file).with_extension("") == stem)
+    }
+}
+
 /// Parses `30m`, `2h`, `1h30m`, `1d` (the schema's duration form).
 pub fn parse_duration(s: &str) -> Option<SignedDuration> {
     let mut total: i64 = 0;
