@@ -5,6 +5,7 @@
 #![warn(clippy::unwrap_used)]
 
 pub mod apply;
+pub mod cache;
 pub mod calendar;
 pub mod check;
 pub mod diagnostic;

@@ -10,6 +10,7 @@ use minijinja::{Environment, ErrorKind, State, UndefinedBehavior, Value};
 use serde::Serialize;
 use smm_text::Platform;
 
+use crate::cache::{Cache, Cached};
 use crate::diagnostic::Diagnostic;
 use crate::source::{SourceFile, Sources, Span};
 use crate::workspace::{Channel, Media, Part, Post, Settings, When, Workspace};
@@ -192,8 +193,16 @@ impl<'w> Renderer<'w> {
         }
     }
 
-    /// Renders every delivery of every post; errors are reported at the post's text.
-    pub fn deliveries(&self, sources: &Sources, diags: &mut Vec<Diagnostic>) -> Vec<Delivery> {
+    /// Renders every delivery of every post; errors are reported at the post's text. `cached`
+    /// (one per post, from loading) gives posts already rendered; a post rendered without a
+    /// diagnostic is kept in `cache` under its key.
+    pub fn deliveries(
+        &self,
+        sources: &Sources,
+        diags: &mut Vec<Diagnostic>,
+        cached: Vec<Cached>,
+        cache: &Cache,
+    ) -> Vec<Delivery> {
         let Some(settings) = &self.ws.settings else {
             return Vec::new();
         };
@@ -203,8 +212,19 @@ impl<'w> Renderer<'w> {
             .ws
             .posts
             .par_iter()
+            .zip(cached)
             .enumerate()
-            .map(|(index, post)| {
+            .map(|(index, (post, cached))| {
+                let key = match cached {
+                    Cached::Hit(_, mut out) => {
+                        for d in &mut out {
+                            d.post = index;
+                        }
+                        return (out, Vec::new());
+                    }
+                    Cached::Miss(key) => Some(key),
+                    Cached::No => None,
+                };
                 let mut out = Vec::new();
                 let mut post_diags = Vec::new();
                 // Channels of a post mostly share its text: compile each template source once.
@@ -226,6 +246,9 @@ impl<'w> Renderer<'w> {
                     ) {
                         out.push(d);
                     }
+                }
+                if let (Some(key), true) = (key, post_diags.is_empty()) {
+                    cache.put(key, post, &out);
                 }
                 (out, post_diags)
             })
@@ -472,7 +495,7 @@ impl<'w> Renderer<'w> {
         let span = match not_a_link {
             Some(text) => crate::check::find_in_source(post, sources, pointer, text),
             None => {
-                let value = post.doc.value_span(pointer);
+                let value = post.doc(sources).value_span(pointer);
                 error_span(e, template, sources.get(post.file), value).unwrap_or(value)
             }
         };

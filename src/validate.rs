@@ -6,6 +6,7 @@ use std::path::Path;
 use jiff::Timestamp;
 use serde::Serialize;
 
+use crate::cache::Cache;
 use crate::diagnostic::{self, Diagnostic, JsonDiagnostic, Severity};
 use crate::render::{Delivery, Renderer};
 use crate::source::Sources;
@@ -47,25 +48,30 @@ impl Report {
     }
 }
 
-/// Validates the workspace at `root` as of `now`, with the published posts read from its state.
+/// Validates the workspace at `root` as of `now`, with the published posts read from its state,
+/// through the workspace's post cache.
 pub fn validate(root: &Path, now: Timestamp) -> Report {
-    validate_with(root, now, |ws| published_posts(root, ws))
+    let cache = Cache::open(root);
+    let report = validate_with(root, now, |ws| published_posts(root, ws), &cache);
+    cache.save();
+    report
 }
 
 /// Validates the workspace at `root` as of `now`; `published` gives the ids of the posts already
 /// published (no "in the past" warning for them), once the workspace is loaded. For callers that
-/// read the state themselves.
+/// read the state themselves. Unchanged posts come from `cache`; the caller saves it.
 pub fn validate_with(
     root: &Path,
     now: Timestamp,
     published: impl FnOnce(&Workspace) -> BTreeSet<String>,
+    cache: &Cache,
 ) -> Report {
     let mut sources = Sources::default();
     let mut diagnostics = Vec::new();
-    let ws = workspace::load(root, &mut sources, &mut diagnostics);
+    let (ws, cached) = workspace::load_with(root, &mut sources, &mut diagnostics, cache);
     let deliveries = {
         let renderer = Renderer::new(&ws, &mut sources, &mut diagnostics);
-        renderer.deliveries(&sources, &mut diagnostics)
+        renderer.deliveries(&sources, &mut diagnostics, cached, cache)
     };
     let published = published(&ws);
     diagnostics.extend(crate::check::check(

@@ -22,7 +22,7 @@ pub struct NodeSpans {
 }
 
 /// A parsed YAML file: its value as JSON, and the spans of its nodes by JSON pointer.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Document {
     pub value: Value,
     spans: HashMap<String, NodeSpans>,

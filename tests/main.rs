@@ -5,6 +5,7 @@ mod support;
 mod adapters;
 mod apply;
 mod broken_workspaces;
+mod cache;
 mod cli;
 mod contract;
 mod example_calendar;

@@ -286,10 +286,11 @@ async fn prepare(root: &Path, options: &ApplyOptions) -> Result<(Report, Plan, S
     let any_branch = options.any_branch;
     tokio::task::spawn_blocking(move || {
         // Apply shows no warnings, and reads the state below, after syncing with the remote.
+        let cache = crate::cache::Cache::open(&root);
+        let at_or_now = at.unwrap_or_else(Timestamp::now);
         let report =
-            crate::validate::validate_with(&root, at.unwrap_or_else(Timestamp::now), |_| {
-                Default::default()
-            });
+            crate::validate::validate_with(&root, at_or_now, |_| Default::default(), &cache);
+        cache.save();
         if report.errors() > 0 {
             return Err(ApplyError::Invalid(Box::new(report)));
         }

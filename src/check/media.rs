@@ -4,10 +4,15 @@ use std::collections::BTreeMap;
 
 use crate::diagnostic::Diagnostic;
 use crate::render::Delivery;
-use crate::source::{FileId, Span};
+use crate::source::{FileId, Sources, Span};
 use crate::workspace::{Level, Workspace};
 
-pub(super) fn check(ws: &Workspace, deliveries: &[Delivery], out: &mut Vec<Diagnostic>) {
+pub(super) fn check(
+    ws: &Workspace,
+    deliveries: &[Delivery],
+    sources: &Sources,
+    out: &mut Vec<Diagnostic>,
+) {
     let alt_severity = ws
         .settings
         .as_ref()
@@ -33,7 +38,7 @@ pub(super) fn check(ws: &Workspace, deliveries: &[Delivery], out: &mut Vec<Diagn
                     )
                     .at(
                         post.file,
-                        post.doc
+                        post.doc(sources)
                             .value_span(&format!("{}/{}", part.media_pointer, rules.max_items)),
                     )
                     .label(format!(
@@ -47,8 +52,11 @@ pub(super) fn check(ws: &Workspace, deliveries: &[Delivery], out: &mut Vec<Diagn
                 );
             }
             for (i, media) in part.media.iter().enumerate() {
-                let file_ptr = format!("{}/{i}/file", part.media_pointer);
-                let span = post.doc.value_span(&file_ptr);
+                // Only a diagnostic needs the position (a cached post parses its file for it).
+                let span = || {
+                    post.doc(sources)
+                        .value_span(&format!("{}/{i}/file", part.media_pointer))
+                };
                 let size = *sizes.entry(media.file.as_str()).or_insert_with(|| {
                     std::fs::metadata(ws.root.join(&media.file))
                         .ok()
@@ -63,7 +71,7 @@ pub(super) fn check(ws: &Workspace, deliveries: &[Delivery], out: &mut Vec<Diagn
                                 "E0204",
                                 format!("media file `{}` does not exist", media.file),
                             )
-                            .at(post.file, span)
+                            .at(post.file, span())
                             .label("not found")
                             .help("paths are relative to the workspace root, e.g. media/cup.jpg"),
                         );
@@ -83,11 +91,13 @@ pub(super) fn check(ws: &Workspace, deliveries: &[Delivery], out: &mut Vec<Diagn
                         .iter()
                         .chain(rules.video_formats)
                         .copied();
-                    let entry = refused.entry((post.file, span)).or_insert_with(|| Refused {
-                        ext: ext.clone(),
-                        platforms: Vec::new(),
-                        accepted: accepted.clone().collect(),
-                    });
+                    let entry = refused
+                        .entry((post.file, span()))
+                        .or_insert_with(|| Refused {
+                            ext: ext.clone(),
+                            platforms: Vec::new(),
+                            accepted: accepted.clone().collect(),
+                        });
                     if !entry.platforms.contains(&d.platform.as_str()) {
                         entry.platforms.push(d.platform.as_str());
                     }
@@ -99,7 +109,7 @@ pub(super) fn check(ws: &Workspace, deliveries: &[Delivery], out: &mut Vec<Diagn
                             "E0507",
                             format!("smm cannot upload `{}` to {}: {why}", media.file, d.platform.as_str()),
                         )
-                        .at(post.file, span)
+                        .at(post.file, span())
                         .help(format!(
                             "give `{}` a variant without it (`variants: {{ {}: {{ media: [] }} }}`), or leave the channel out of this post",
                             d.platform.as_str(),
@@ -115,7 +125,7 @@ pub(super) fn check(ws: &Workspace, deliveries: &[Delivery], out: &mut Vec<Diagn
                     if size > max {
                         out.push(
                             Diagnostic::error("E0504", format!("`{}` is {} bytes; {} takes at most {max}", media.file, size, d.platform.as_str()))
-                                .at(post.file, span)
+                                .at(post.file, span())
                                 .help("compress or resize the file, or give this platform a variant with a smaller one"),
                         );
                     }
@@ -129,7 +139,7 @@ pub(super) fn check(ws: &Workspace, deliveries: &[Delivery], out: &mut Vec<Diagn
                                 "P0502",
                                 format!("`{}` has no alt text", media.file),
                             )
-                            .at(post.file, span)
+                            .at(post.file, span())
                             .help(
                                 "add `alt:` describing the image for people using screen readers",
                             ),
@@ -148,7 +158,7 @@ pub(super) fn check(ws: &Workspace, deliveries: &[Delivery], out: &mut Vec<Diagn
                             )
                             .at(
                                 post.file,
-                                post.doc
+                                post.doc(sources)
                                     .value_span(&format!("{}/{i}/alt", part.media_pointer)),
                             )
                             .help("shorten the description"),

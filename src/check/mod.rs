@@ -23,7 +23,7 @@ pub fn check(
 ) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     references::check(ws, sources, now, published, &mut out);
-    media::check(ws, deliveries, &mut out);
+    media::check(ws, deliveries, sources, &mut out);
     policy::check(ws, deliveries, sources, &mut out);
     out
 }
@@ -40,7 +40,7 @@ fn severity(level: Option<Level>, default: Level) -> Option<Severity> {
 /// The span of `needle` inside the post's source at `pointer` when it is written there
 /// literally (case-insensitively), else the whole value: diagnostics point at the words.
 pub(crate) fn find_in_source(post: &Post, sources: &Sources, pointer: &str, needle: &str) -> Span {
-    let span = post.doc.value_span(pointer);
+    let span = post.doc(sources).value_span(pointer);
     let text = &sources.get(post.file).text;
     let Some(value) = text.get(span.start..span.end) else {
         return span;

@@ -27,17 +27,23 @@ pub(super) fn check(
     let policy = &settings.policy;
     for d in deliveries {
         let post = &ws.posts[d.post];
-        length(settings, d, post, out);
+        length(settings, d, post, sources, out);
         for part in &d.parts {
             text_rules(policy, d, post, part, sources, out);
         }
         disclosure(policy, d, post, sources, out);
     }
-    same_text(policy, ws, deliveries, out);
-    schedule(settings, ws, deliveries, out);
+    same_text(policy, ws, deliveries, sources, out);
+    schedule(settings, ws, deliveries, sources, out);
 }
 
-fn length(settings: &Settings, d: &Delivery, post: &Post, out: &mut Vec<Diagnostic>) {
+fn length(
+    settings: &Settings,
+    d: &Delivery,
+    post: &Post,
+    sources: &Sources,
+    out: &mut Vec<Diagnostic>,
+) {
     let sev = severity(settings.policy.length.severity, Level::Error);
     for (index, part) in d.parts.iter().enumerate() {
         // Part 0 is the post itself, the others are the thread's replies.
@@ -51,7 +57,7 @@ fn length(settings: &Settings, d: &Delivery, post: &Post, out: &mut Vec<Diagnost
                     "E0505",
                     format!("the text for `{}` is empty after rendering", d.channel),
                 )
-                .at(post.file, post.doc.value_span(&part.pointer))
+                .at(post.file, post.doc(sources).value_span(&part.pointer))
                 .help("write some text, or check the template's conditions"),
             );
             continue;
@@ -72,7 +78,7 @@ fn length(settings: &Settings, d: &Delivery, post: &Post, out: &mut Vec<Diagnost
                             m.unit
                         ),
                     )
-                    .at(post.file, post.doc.value_span(&part.pointer))
+                    .at(post.file, post.doc(sources).value_span(&part.pointer))
                     .label(format!("{}/{}", m.length, m.limit))
                     .help(if index == 0 {
                         format!(
@@ -155,7 +161,7 @@ fn text_rules(
                         d.platform.as_str()
                     ),
                 )
-                .at(post.file, post.doc.value_span(&part.pointer))
+                .at(post.file, post.doc(sources).value_span(&part.pointer))
                 .help("keep the few that people actually follow"),
             );
         }
@@ -256,7 +262,13 @@ fn disclosure(
 }
 
 /// Warns when one text goes unchanged to several platforms ("never post the same message everywhere").
-fn same_text(policy: &Policy, ws: &Workspace, deliveries: &[Delivery], out: &mut Vec<Diagnostic>) {
+fn same_text(
+    policy: &Policy,
+    ws: &Workspace,
+    deliveries: &[Delivery],
+    sources: &Sources,
+    out: &mut Vec<Diagnostic>,
+) {
     let Some(sev) = severity(policy.same_text.severity, Level::Warning) else {
         return;
     };
@@ -282,7 +294,7 @@ fn same_text(policy: &Policy, ws: &Workspace, deliveries: &[Delivery], out: &mut
                     "P0512",
                     format!("the same text goes to {}", list.join(", ")),
                 )
-                .at(post.file, post.doc.value_span("/text"))
+                .at(post.file, post.doc(sources).value_span("/text"))
                 .help(format!(
                     "write a variant per platform, e.g. `variants: {{ {}: {{ text: ... }} }}`",
                     list[0]
@@ -328,6 +340,7 @@ fn schedule(
     settings: &Settings,
     ws: &Workspace,
     deliveries: &[Delivery],
+    sources: &Sources,
     out: &mut Vec<Diagnostic>,
 ) {
     let policy = &settings.policy;
@@ -348,7 +361,7 @@ fn schedule(
 
     let at_span = |d: &Delivery| {
         let p = &ws.posts[d.post];
-        (p.file, p.doc.value_span("/publish_at"))
+        (p.file, p.doc(sources).value_span("/publish_at"))
     };
 
     // One diagnostic per post naming every channel, not one per channel at the same place.
@@ -392,7 +405,7 @@ fn schedule(
                             quoted_list(&channels)
                         ),
                     )
-                    .at(p.file, p.doc.value_span("/publish_at"))
+                    .at(p.file, p.doc(sources).value_span("/publish_at"))
                     .help("move it outside quiet hours, or change `policy.quiet_hours`"),
                 );
             }
@@ -427,7 +440,7 @@ fn schedule(
                             quoted_list(&channels)
                         ),
                     )
-                    .at(p.file, p.doc.value_span("/publish_at"))
+                    .at(p.file, p.doc(sources).value_span("/publish_at"))
                     .help("nothing may go out in a blackout window: move the post"),
                 );
             }

@@ -21,10 +21,9 @@ pub(super) fn check(
 
     let mut ids: BTreeMap<&str, &crate::workspace::Post> = BTreeMap::new();
     for post in &ws.posts {
-        hashtags_lost_to_comments(post, sources, out);
         if let Some(first) = ids.get(post.id.as_str()) {
             let where_ = if post.explicit_id {
-                post.doc.value_span("/id")
+                post.doc(sources).value_span("/id")
             } else {
                 crate::source::Span::new(0, 0)
             };
@@ -41,7 +40,7 @@ pub(super) fn check(
             Some(channels) => {
                 for (i, name) in channels.iter().enumerate() {
                     if !settings.channels.contains_key(name) {
-                        out.push(unknown_channel(name, &known, post.file, post.doc.value_span(&format!("/channels/{i}"))));
+                        out.push(unknown_channel(name, &known, post.file, post.doc(sources).value_span(&format!("/channels/{i}"))));
                     }
                 }
             }
@@ -77,7 +76,7 @@ pub(super) fn check(
                         "E0206",
                         format!("variant `{key}` is neither a platform nor a channel"),
                     )
-                    .at(post.file, post.doc.key_span(&pointer))
+                    .at(post.file, post.doc(sources).key_span(&pointer))
                     .label("unknown variant");
                     out.push(match crate::suggest::closest(key, names.iter().copied()) {
                         Some(s) => d.help(format!("did you mean `{s}`?")),
@@ -98,7 +97,7 @@ pub(super) fn check(
                         "W0207",
                         format!("variant `{key}` is never used: the post does not go to it"),
                     )
-                    .at(post.file, post.doc.key_span(&pointer))
+                    .at(post.file, post.doc(sources).key_span(&pointer))
                     .help("add the channel to `channels:` or remove the variant"),
                 );
             }
@@ -108,7 +107,7 @@ pub(super) fn check(
             if at.timestamp() < now && !published.contains(&post.id) {
                 out.push(
                     Diagnostic::new(Severity::Warning, "W0303", format!("`publish_at` {} is in the past", at.strftime("%Y-%m-%d %H:%M %Z")))
-                        .at(post.file, post.doc.value_span("/publish_at"))
+                        .at(post.file, post.doc(sources).value_span("/publish_at"))
                         .help("unless it was already published, move it to a future time: apply never publishes late beyond the grace window"),
                 );
             }
@@ -131,58 +130,11 @@ pub(super) fn check(
                     out.push(
                         Diagnostic::new(Severity::Warning, "W0306", format!("the post is scheduled outside its campaign ({} to {})",
                             campaign.spec.starts.as_deref().unwrap_or("…"), campaign.spec.ends.as_deref().unwrap_or("…")))
-                            .at(post.file, post.doc.value_span("/publish_at"))
+                            .at(post.file, post.doc(sources).value_span("/publish_at"))
                             .help(format!("move it into the campaign's dates or extend them in campaigns/{}/campaign.yaml", campaign.slug)),
                     );
                 }
             }
         }
-    }
-}
-
-/// `text: New tea #tea` is YAML for the text "New tea" and a comment: the hashtag silently
-/// disappears. Flags plain (unquoted, single-line) text values followed by ` #` on their line.
-fn hashtags_lost_to_comments(
-    post: &crate::workspace::Post,
-    sources: &Sources,
-    out: &mut Vec<Diagnostic>,
-) {
-    let text = &sources.get(post.file).text;
-    let mut pointers = vec!["/text".to_string()];
-    pointers.extend((0..post.spec.thread.len()).map(|i| format!("/thread/{i}")));
-    pointers.extend(
-        post.spec
-            .variants
-            .keys()
-            .map(|k| format!("/variants/{}/text", crate::yaml::pointer_segment(k))),
-    );
-    for pointer in pointers {
-        let Some(node) = post.doc.node(&pointer) else {
-            continue;
-        };
-        let span = node.value;
-        let plain = text[span.start..]
-            .chars()
-            .next()
-            .is_some_and(|c| !matches!(c, '"' | '\'' | '|' | '>'));
-        let rest = text[span.end..].split('\n').next().unwrap_or_default();
-        let Some(comment) = rest
-            .strip_prefix(|c: char| c == ' ' || c == '\t')
-            .map(str::trim_start)
-            .filter(|r| r.starts_with('#'))
-        else {
-            continue;
-        };
-        if !plain {
-            continue;
-        }
-        let at = span.end + (rest.len() - rest.trim_start().len());
-        let shown: String = comment.chars().take(30).collect();
-        out.push(
-            Diagnostic::new(Severity::Warning, "W0108", format!("`{shown}` is a YAML comment, not part of the text"))
-                .at(post.file, crate::source::Span::new(at, at + comment.len()))
-                .label("dropped from the post")
-                .help("put the text in quotes, or write it as a block: `text: |` and the text on the next lines"),
-        );
     }
 }

@@ -30,6 +30,7 @@ pub fn snapshot_at(
     rev: &str,
     workspace_root: &Path,
     at: Timestamp,
+    cache: &crate::cache::Cache,
 ) -> Result<BaseSnapshot, String> {
     let commit = repo
         .revparse_single(rev)
@@ -88,7 +89,8 @@ pub fn snapshot_at(
     if let Some(e) = failure {
         return Err(e);
     }
-    let report = crate::validate::validate(dir.path(), at);
+    // Nothing at the base is published as far as this check goes: its warnings are not shown.
+    let report = crate::validate::validate_with(dir.path(), at, |_| Default::default(), cache);
     let deliveries = report
         .deliveries
         .iter()

@@ -6,6 +6,7 @@ use std::path::Path;
 use jiff::Timestamp;
 
 use super::{plan, snapshot_at, Inputs, Plan};
+use crate::cache::Cache;
 use crate::state::{ContentRevision, State, StateError, Store};
 use crate::validate::{published_in, validate_with, Report};
 
@@ -27,24 +28,41 @@ pub enum PlanError {
 
 /// Validates the workspace at `root` and plans it against its state.
 pub fn plan_workspace(root: &Path, options: &Options<'_>) -> Result<(Report, Plan), PlanError> {
+    // One cache for the workspace and its base revision: most of their posts are the same.
+    let cache = Cache::open(root);
+    let planned = plan_with(root, options, &cache);
+    cache.save();
+    planned
+}
+
+fn plan_with(
+    root: &Path,
+    options: &Options<'_>,
+    cache: &Cache,
+) -> Result<(Report, Plan), PlanError> {
     let at = options.at.unwrap_or_else(Timestamp::now);
     // The state is read once, as soon as smm.yaml names its branch: validation needs the
     // published posts, the plan the whole state.
     let mut opened: Result<Option<(Store, State)>, StateError> = Ok(None);
-    let report = validate_with(root, at, |ws| {
-        let Some(settings) = &ws.settings else {
-            return Default::default();
-        };
-        opened = Store::open(root, &settings.state_branch).and_then(|store| {
-            store
-                .map(|store| store.read().map(|state| (store, state)))
-                .transpose()
-        });
-        match &opened {
-            Ok(Some((_, state))) => published_in(state),
-            _ => Default::default(),
-        }
-    });
+    let report = validate_with(
+        root,
+        at,
+        |ws| {
+            let Some(settings) = &ws.settings else {
+                return Default::default();
+            };
+            opened = Store::open(root, &settings.state_branch).and_then(|store| {
+                store
+                    .map(|store| store.read().map(|state| (store, state)))
+                    .transpose()
+            });
+            match &opened {
+                Ok(Some((_, state))) => published_in(state),
+                _ => Default::default(),
+            }
+        },
+        cache,
+    );
     if report.errors() > 0 {
         return Err(PlanError::Invalid(Box::new(report)));
     }
@@ -59,7 +77,9 @@ pub fn plan_workspace(root: &Path, options: &Options<'_>) -> Result<(Report, Pla
                 None => default_base(&store, &content, &settings.publish_branch),
             };
             let base = base_rev
-                .map(|rev| snapshot_at(store.repository(), &rev, root, at).map_err(PlanError::Base))
+                .map(|rev| {
+                    snapshot_at(store.repository(), &rev, root, at, cache).map_err(PlanError::Base)
+                })
                 .transpose()?;
             (state, content, base)
         }

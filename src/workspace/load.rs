@@ -12,6 +12,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde::de::DeserializeOwned;
 
 use super::model::*;
+use crate::cache::{Cache, Cached, Inputs};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::schema::{self, FileKind};
 use crate::source::{FileId, SourceFile, Sources, Span};
@@ -29,6 +30,17 @@ pub fn find_root(start: &Path) -> Option<PathBuf> {
 
 /// Loads everything under `root`; problems go to `diags`, file texts to `sources`.
 pub fn load(root: &Path, sources: &mut Sources, diags: &mut Vec<Diagnostic>) -> Workspace {
+    load_with(root, sources, diags, &Cache::off()).0
+}
+
+/// [`load`], taking unchanged posts from `cache`; says for each post (in `Workspace::posts`
+/// order) what the cache had.
+pub fn load_with(
+    root: &Path,
+    sources: &mut Sources,
+    diags: &mut Vec<Diagnostic>,
+    cache: &Cache,
+) -> (Workspace, Vec<Cached>) {
     let mut ws = Workspace {
         root: root.to_path_buf(),
         ..Workspace::default()
@@ -87,7 +99,11 @@ pub fn load(root: &Path, sources: &mut Sources, diags: &mut Vec<Diagnostic>) -> 
             .into_iter()
             .map(|p| (p, None)),
     );
-    ws.posts = loader.posts(&post_files, zone.as_ref());
+    // Templates first: they are part of every post's cache key.
+    ws.templates = read_templates(root, loader.diags);
+    let inputs = post_inputs(&ws, loader.sources, cache);
+    let (posts, cached) = loader.posts(&post_files, zone.as_ref(), &inputs, cache);
+    ws.posts = posts;
     // Posts in a campaign folder that has no campaign.yaml.
     for slug in campaign_dirs
         .iter()
@@ -114,8 +130,36 @@ pub fn load(root: &Path, sources: &mut Sources, diags: &mut Vec<Diagnostic>) -> 
         }
     }
     loader.warn_stray_yaml();
-    ws.templates = read_templates(root, loader.diags);
-    ws
+    (ws, cached)
+}
+
+/// The cache inputs of posts by campaign (`None`: posts/), besides the post itself: smm.yaml,
+/// templates/ and the campaign's file. Empty without a cache or without valid settings.
+fn post_inputs(
+    ws: &Workspace,
+    sources: &Sources,
+    cache: &Cache,
+) -> BTreeMap<Option<String>, Inputs> {
+    let Some(settings) = &ws.settings else {
+        return BTreeMap::new();
+    };
+    let shared = cache.inputs(
+        std::iter::once((SETTINGS_FILE, sources.get(settings.file).text.as_str()))
+            .chain(ws.templates.iter().map(|(n, t)| (n.as_str(), t.as_str()))),
+    );
+    let Some(shared) = shared else {
+        return BTreeMap::new();
+    };
+    let mut out: BTreeMap<Option<String>, Inputs> = ws
+        .campaigns
+        .values()
+        .map(|c| {
+            let text = &sources.get(c.file).text;
+            (Some(c.slug.clone()), shared.with(&c.slug, text))
+        })
+        .collect();
+    out.insert(None, shared);
+    out
 }
 
 struct Loader<'a> {
@@ -131,8 +175,15 @@ impl Loader<'_> {
         check_doc(self.sources, file, kind, self.diags).map(|doc| (file, doc))
     }
 
-    /// Reads the post files in order, then checks them in parallel (each file independently).
-    fn posts(&mut self, files: &[(PathBuf, Option<String>)], zone: Option<&TimeZone>) -> Vec<Post> {
+    /// Reads the post files in order, then checks them in parallel (each file independently);
+    /// a post whose key is in the cache is taken from there.
+    fn posts(
+        &mut self,
+        files: &[(PathBuf, Option<String>)],
+        zone: Option<&TimeZone>,
+        inputs: &BTreeMap<Option<String>, Inputs>,
+        cache: &Cache,
+    ) -> (Vec<Post>, Vec<Cached>) {
         use rayon::prelude::*;
         // Reading thousands of small files waits on the file system: both cores read.
         let contents: Vec<std::io::Result<Vec<u8>>> = files
@@ -148,19 +199,40 @@ impl Loader<'_> {
             })
             .collect();
         let sources: &Sources = self.sources;
-        let checked: Vec<(Option<Post>, Vec<Diagnostic>)> = read
+        let utc = TimeZone::UTC;
+        let checked: Vec<(Option<Post>, Vec<Diagnostic>, Cached)> = read
             .par_iter()
             .map(|&(file, rel, campaign)| {
+                // No inputs for a campaign without a valid campaign.yaml: not cached.
+                let key = inputs
+                    .get(&campaign.map(str::to_string))
+                    .map(|i| Cache::key(i, rel, &sources.get(file).text));
+                if let Some(key) = key {
+                    if let Some((post, deliveries)) =
+                        cache.get(&key, file, campaign, zone.unwrap_or(&utc))
+                    {
+                        return (Some(post), Vec::new(), Cached::Hit(key, deliveries));
+                    }
+                }
                 let mut diags = Vec::new();
-                (post(sources, file, rel, campaign, zone, &mut diags), diags)
+                let post = post(sources, file, rel, campaign, zone, &mut diags);
+                let cached = match key {
+                    Some(key) if diags.is_empty() => Cached::Miss(key),
+                    _ => Cached::No,
+                };
+                (post, diags, cached)
             })
             .collect();
-        let mut out = Vec::with_capacity(checked.len());
-        for (p, diags) in checked {
+        let mut posts = Vec::with_capacity(checked.len());
+        let mut cached = Vec::with_capacity(checked.len());
+        for (p, diags, c) in checked {
             self.diags.extend(diags);
-            out.extend(p);
+            if let Some(p) = p {
+                posts.push(p);
+                cached.push(c);
+            }
         }
-        out
+        (posts, cached)
     }
 
     /// Reads one file into the sources; `None` when it cannot be read or is not UTF-8 (reported).
@@ -518,19 +590,67 @@ fn post(
         }
         (Some(at), false) => When::At(publish_time(file, &doc, at, zone, diags)?),
     };
+    hashtags_lost_to_comments(file, &sources.get(file).text, &doc, &spec, diags);
     let (id, explicit_id) = match &spec.id {
         Some(id) => (id.clone(), true),
         None => (derived_id(rel), false),
     };
     Some(Post {
         file,
-        doc,
+        doc: doc.into(),
         id,
         explicit_id,
         campaign: campaign.map(str::to_string),
         when,
         spec,
     })
+}
+
+/// `text: New tea #tea` is YAML for the text "New tea" and a comment: the hashtag silently
+/// disappears. Flags plain (unquoted, single-line) text values followed by ` #` on their line.
+fn hashtags_lost_to_comments(
+    file: FileId,
+    text: &str,
+    doc: &Document,
+    spec: &PostSpec,
+    out: &mut Vec<Diagnostic>,
+) {
+    let mut pointers = vec!["/text".to_string()];
+    pointers.extend((0..spec.thread.len()).map(|i| format!("/thread/{i}")));
+    pointers.extend(
+        spec.variants
+            .keys()
+            .map(|k| format!("/variants/{}/text", yaml::pointer_segment(k))),
+    );
+    for pointer in pointers {
+        let Some(node) = doc.node(&pointer) else {
+            continue;
+        };
+        let span = node.value;
+        let plain = text[span.start..]
+            .chars()
+            .next()
+            .is_some_and(|c| !matches!(c, '"' | '\'' | '|' | '>'));
+        let rest = text[span.end..].split('\n').next().unwrap_or_default();
+        let Some(comment) = rest
+            .strip_prefix(|c: char| c == ' ' || c == '\t')
+            .map(str::trim_start)
+            .filter(|r| r.starts_with('#'))
+        else {
+            continue;
+        };
+        if !plain {
+            continue;
+        }
+        let at = span.end + (rest.len() - rest.trim_start().len());
+        let shown: String = comment.chars().take(30).collect();
+        out.push(
+            Diagnostic::new(Severity::Warning, "W0108", format!("`{shown}` is a YAML comment, not part of the text"))
+                .at(file, Span::new(at, at + comment.len()))
+                .label("dropped from the post")
+                .help("put the text in quotes, or write it as a block: `text: |` and the text on the next lines"),
+        );
+    }
 }
 
 /// Resolves `publish_at` to an instant. Local times in a DST gap or fold are refused: a

@@ -1,13 +1,14 @@
 //! The typed workspace: what the YAML files mean once they passed their schemas.
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, ZonedDateTime};
 use serde::Deserialize;
 use smm_text::Platform;
 
-use crate::source::FileId;
+use crate::source::{FileId, Sources};
 use crate::yaml::Document;
 
 /// `smm.yaml`.
@@ -99,13 +100,26 @@ pub enum When {
 #[derive(Debug)]
 pub struct Post {
     pub file: FileId,
-    pub doc: Document,
+    /// The parsed file with its spans: kept from loading, or parsed again on first use for a
+    /// post that came from the cache (only diagnostics need it). Use [`Post::doc`].
+    pub(crate) doc: OnceLock<Document>,
     pub id: String,
     /// Whether `id:` was written in the file (identity survives a move) or derived from the path.
     pub explicit_id: bool,
     pub campaign: Option<String>,
     pub when: When,
     pub spec: PostSpec,
+}
+
+impl Post {
+    /// The post file parsed, with the spans of its nodes.
+    pub fn doc(&self, sources: &Sources) -> &Document {
+        self.doc.get_or_init(|| {
+            // The same bytes parsed when the post was cached, so this cannot fail; an empty
+            // document only loses the position of a diagnostic.
+            crate::yaml::parse(&sources.get(self.file).text).unwrap_or_default()
+        })
+    }
 }
 
 #[derive(Clone, Debug, Deserialize)]

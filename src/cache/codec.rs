@@ -1,0 +1,499 @@
+//! A compact binary form of a loaded post and its deliveries, for the cache.
+//!
+//! Hand-written rather than derived: `Delivery`'s serde form is the plan's JSON (and, for some
+//! fields, the bytes of a content hash recorded in every state), which must not change for the
+//! cache's sake. Structs are written by destructuring, so a new field fails to compile here
+//! instead of being silently dropped from cached posts.
+
+use std::collections::BTreeMap;
+
+use jiff::tz::TimeZone;
+use jiff::Timestamp;
+use smm_text::{CountOptions, Platform, SpanKind};
+
+use crate::render::{Delivery, RenderedPart};
+use crate::workspace::{Media, Part, PostSpec, Variant, When};
+
+#[derive(Default)]
+pub(super) struct Writer(pub(super) Vec<u8>);
+
+pub(super) struct Reader<'a> {
+    bytes: &'a [u8],
+}
+
+impl Writer {
+    fn uint(&mut self, mut v: u64) {
+        // LEB128: lengths and counts are small.
+        loop {
+            let byte = (v & 0x7f) as u8;
+            v >>= 7;
+            if v == 0 {
+                self.0.push(byte);
+                return;
+            }
+            self.0.push(byte | 0x80);
+        }
+    }
+
+    /// Zig-zag, so small negative numbers (instants before 1970) stay short.
+    fn int(&mut self, v: i64) {
+        self.uint(((v << 1) ^ (v >> 63)) as u64);
+    }
+
+    fn bytes(&mut self, b: &[u8]) {
+        self.uint(b.len() as u64);
+        self.0.extend_from_slice(b);
+    }
+}
+
+impl<'a> Reader<'a> {
+    pub(super) fn new(bytes: &'a [u8]) -> Reader<'a> {
+        Reader { bytes }
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+
+    fn uint(&mut self) -> Option<u64> {
+        let mut v = 0u64;
+        for shift in (0..64).step_by(7) {
+            let (&byte, rest) = self.bytes.split_first()?;
+            self.bytes = rest;
+            v |= u64::from(byte & 0x7f) << shift;
+            if byte & 0x80 == 0 {
+                return Some(v);
+            }
+        }
+        None
+    }
+
+    fn int(&mut self) -> Option<i64> {
+        let z = self.uint()?;
+        Some(((z >> 1) as i64) ^ -((z & 1) as i64))
+    }
+
+    fn bytes(&mut self) -> Option<&'a [u8]> {
+        let len = usize::try_from(self.uint()?).ok()?;
+        if len > self.bytes.len() {
+            return None;
+        }
+        let (b, rest) = self.bytes.split_at(len);
+        self.bytes = rest;
+        Some(b)
+    }
+}
+
+/// A value in the cache's binary form. `get` returns `None` for bytes it cannot read (a damaged
+/// cache is a miss, never an error).
+pub(super) trait Codec: Sized {
+    fn put(&self, w: &mut Writer);
+    fn get(r: &mut Reader<'_>) -> Option<Self>;
+}
+
+impl Codec for u64 {
+    fn put(&self, w: &mut Writer) {
+        w.uint(*self);
+    }
+    fn get(r: &mut Reader<'_>) -> Option<Self> {
+        r.uint()
+    }
+}
+
+impl Codec for usize {
+    fn put(&self, w: &mut Writer) {
+        w.uint(*self as u64);
+    }
+    fn get(r: &mut Reader<'_>) -> Option<Self> {
+        usize::try_from(r.uint()?).ok()
+    }
+}
+
+impl Codec for bool {
+    fn put(&self, w: &mut Writer) {
+        w.uint(u64::from(*self));
+    }
+    fn get(r: &mut Reader<'_>) -> Option<Self> {
+        match r.uint()? {
+            0 => Some(false),
+            1 => Some(true),
+            _ => None,
+        }
+    }
+}
+
+impl Codec for String {
+    fn put(&self, w: &mut Writer) {
+        w.bytes(self.as_bytes());
+    }
+    fn get(r: &mut Reader<'_>) -> Option<Self> {
+        std::str::from_utf8(r.bytes()?).ok().map(str::to_string)
+    }
+}
+
+impl<T: Codec> Codec for Option<T> {
+    fn put(&self, w: &mut Writer) {
+        match self {
+            None => w.uint(0),
+            Some(v) => {
+                w.uint(1);
+                v.put(w);
+            }
+        }
+    }
+    fn get(r: &mut Reader<'_>) -> Option<Self> {
+        match r.uint()? {
+            0 => Some(None),
+            1 => T::get(r).map(Some),
+            _ => None,
+        }
+    }
+}
+
+impl<T: Codec> Codec for Vec<T> {
+    fn put(&self, w: &mut Writer) {
+        w.uint(self.len() as u64);
+        for v in self {
+            v.put(w);
+        }
+    }
+    fn get(r: &mut Reader<'_>) -> Option<Self> {
+        let len = usize::get(r)?;
+        // Each element takes at least a byte: a damaged length cannot allocate wildly.
+        if len > r.bytes.len() {
+            return None;
+        }
+        (0..len).map(|_| T::get(r)).collect()
+    }
+}
+
+impl<V: Codec> Codec for BTreeMap<String, V> {
+    fn put(&self, w: &mut Writer) {
+        w.uint(self.len() as u64);
+        for (k, v) in self {
+            k.put(w);
+            v.put(w);
+        }
+    }
+    fn get(r: &mut Reader<'_>) -> Option<Self> {
+        let len = usize::get(r)?;
+        if len > r.bytes.len() {
+            return None;
+        }
+        (0..len)
+            .map(|_| Some((String::get(r)?, V::get(r)?)))
+            .collect()
+    }
+}
+
+impl Codec for Platform {
+    fn put(&self, w: &mut Writer) {
+        w.bytes(self.as_str().as_bytes());
+    }
+    fn get(r: &mut Reader<'_>) -> Option<Self> {
+        Platform::parse(std::str::from_utf8(r.bytes()?).ok()?)
+    }
+}
+
+impl Codec for Media {
+    fn put(&self, w: &mut Writer) {
+        let Media { file, alt } = self;
+        file.put(w);
+        alt.put(w);
+    }
+    fn get(r: &mut Reader<'_>) -> Option<Self> {
+        Some(Media {
+            file: Codec::get(r)?,
+            alt: Codec::get(r)?,
+        })
+    }
+}
+
+impl Codec for Part {
+    fn put(&self, w: &mut Writer) {
+        match self {
+            Part::Text(text) => {
+                w.uint(0);
+                text.put(w);
+            }
+            Part::Full { text, media } => {
+                w.uint(1);
+                text.put(w);
+                media.put(w);
+            }
+        }
+    }
+    fn get(r: &mut Reader<'_>) -> Option<Self> {
+        match r.uint()? {
+            0 => Some(Part::Text(Codec::get(r)?)),
+            1 => Some(Part::Full {
+                text: Codec::get(r)?,
+                media: Codec::get(r)?,
+            }),
+            _ => None,
+        }
+    }
+}
+
+impl Codec for Variant {
+    fn put(&self, w: &mut Writer) {
+        let Variant {
+            text,
+            thread,
+            media,
+            link,
+            skip,
+        } = self;
+        text.put(w);
+        thread.put(w);
+        media.put(w);
+        link.put(w);
+        skip.put(w);
+    }
+    fn get(r: &mut Reader<'_>) -> Option<Self> {
+        Some(Variant {
+            text: Codec::get(r)?,
+            thread: Codec::get(r)?,
+            media: Codec::get(r)?,
+            link: Codec::get(r)?,
+            skip: Codec::get(r)?,
+        })
+    }
+}
+
+impl Codec for PostSpec {
+    fn put(&self, w: &mut Writer) {
+        let PostSpec {
+            id,
+            publish_at,
+            draft,
+            delete,
+            channels,
+            labels,
+            text,
+            thread,
+            media,
+            link,
+            variants,
+        } = self;
+        id.put(w);
+        publish_at.put(w);
+        draft.put(w);
+        delete.put(w);
+        channels.put(w);
+        labels.put(w);
+        text.put(w);
+        thread.put(w);
+        media.put(w);
+        link.put(w);
+        variants.put(w);
+    }
+    fn get(r: &mut Reader<'_>) -> Option<Self> {
+        Some(PostSpec {
+            id: Codec::get(r)?,
+            publish_at: Codec::get(r)?,
+            draft: Codec::get(r)?,
+            delete: Codec::get(r)?,
+            channels: Codec::get(r)?,
+            labels: Codec::get(r)?,
+            text: Codec::get(r)?,
+            thread: Codec::get(r)?,
+            media: Codec::get(r)?,
+            link: Codec::get(r)?,
+            variants: Codec::get(r)?,
+        })
+    }
+}
+
+/// `When` is written as the instant; the zone (the workspace's, part of the cache key) is given
+/// back on reading.
+pub(super) fn put_when(when: &When, w: &mut Writer) {
+    match when {
+        When::Draft => w.uint(0),
+        When::At(at) => {
+            w.uint(1);
+            let ts = at.timestamp();
+            w.int(ts.as_second());
+            w.int(i64::from(ts.subsec_nanosecond()));
+        }
+    }
+}
+
+pub(super) fn get_when(r: &mut Reader<'_>, zone: &TimeZone) -> Option<When> {
+    match r.uint()? {
+        0 => Some(When::Draft),
+        1 => {
+            let seconds = r.int()?;
+            let nanos = i32::try_from(r.int()?).ok()?;
+            let ts = Timestamp::new(seconds, nanos).ok()?;
+            Some(When::At(ts.to_zoned_datetime(zone.clone())))
+        }
+        _ => None,
+    }
+}
+
+fn put_entity(e: &smm_text::Span, w: &mut Writer) {
+    let smm_text::Span {
+        start,
+        end,
+        kind,
+        value,
+    } = e;
+    start.put(w);
+    end.put(w);
+    w.uint(match kind {
+        SpanKind::Link => 0,
+        SpanKind::Mention => 1,
+        SpanKind::Hashtag => 2,
+    });
+    value.put(w);
+}
+
+fn get_entity(r: &mut Reader<'_>) -> Option<smm_text::Span> {
+    Some(smm_text::Span {
+        start: Codec::get(r)?,
+        end: Codec::get(r)?,
+        kind: match r.uint()? {
+            0 => SpanKind::Link,
+            1 => SpanKind::Mention,
+            2 => SpanKind::Hashtag,
+            _ => return None,
+        },
+        value: Codec::get(r)?,
+    })
+}
+
+fn put_part(p: &RenderedPart, w: &mut Writer) {
+    let RenderedPart {
+        text,
+        media,
+        pointer,
+        media_pointer,
+        measures,
+        entities,
+    } = p;
+    text.put(w);
+    media.put(w);
+    pointer.put(w);
+    media_pointer.put(w);
+    // Units and rules are static texts of smm-text: only the numbers are stored.
+    w.uint(measures.len() as u64);
+    for m in measures {
+        m.length.put(w);
+        m.limit.put(w);
+    }
+    w.uint(entities.len() as u64);
+    for e in entities {
+        put_entity(e, w);
+    }
+}
+
+fn get_part(r: &mut Reader<'_>, platform: Platform) -> Option<RenderedPart> {
+    let text = String::get(r)?;
+    let media: Vec<Media> = Codec::get(r)?;
+    let pointer = Codec::get(r)?;
+    let media_pointer = Codec::get(r)?;
+    // The labels of the platform's measures, in order (measuring "" costs nothing).
+    let opts = CountOptions {
+        limit: None,
+        caption: !media.is_empty(),
+    };
+    let mut measures = smm_text::measure(platform, "", opts);
+    if usize::get(r)? != measures.len() {
+        return None;
+    }
+    for m in &mut measures {
+        m.length = Codec::get(r)?;
+        m.limit = Codec::get(r)?;
+    }
+    let entities = (0..usize::get(r)?)
+        .map(|_| get_entity(r))
+        .collect::<Option<Vec<_>>>()?;
+    Some(RenderedPart {
+        text,
+        media,
+        pointer,
+        media_pointer,
+        measures,
+        entities,
+    })
+}
+
+pub(super) fn put_delivery(d: &Delivery, w: &mut Writer) {
+    let Delivery {
+        post: _, // the post's index, given back on reading
+        post_id,
+        channel,
+        platform,
+        parts,
+        link,
+    } = d;
+    post_id.put(w);
+    channel.put(w);
+    platform.put(w);
+    w.uint(parts.len() as u64);
+    for p in parts {
+        put_part(p, w);
+    }
+    link.put(w);
+}
+
+pub(super) fn get_delivery(r: &mut Reader<'_>, post: usize) -> Option<Delivery> {
+    let post_id = Codec::get(r)?;
+    let channel = Codec::get(r)?;
+    let platform = Platform::get(r)?;
+    let parts = (0..usize::get(r)?)
+        .map(|_| get_part(r, platform))
+        .collect::<Option<Vec<_>>>()?;
+    Some(Delivery {
+        post,
+        post_id,
+        channel,
+        platform,
+        parts,
+        link: Codec::get(r)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_and_instants_round_trip() {
+        let zone = TimeZone::get("Europe/Berlin").expect("zone");
+        for v in [0u64, 1, 127, 128, 300, u64::from(u32::MAX), u64::MAX] {
+            let mut w = Writer::default();
+            v.put(&mut w);
+            assert_eq!(u64::get(&mut Reader::new(&w.0)), Some(v));
+        }
+        for at in [
+            "2026-12-03T08:00:00Z",
+            "1969-07-20T20:17:40.5Z",
+            "1969-12-31T23:59:59.5Z",
+        ] {
+            let when = When::At(
+                at.parse::<Timestamp>()
+                    .expect("ts")
+                    .to_zoned_datetime(zone.clone()),
+            );
+            let mut w = Writer::default();
+            put_when(&when, &mut w);
+            assert_eq!(get_when(&mut Reader::new(&w.0), &zone), Some(when));
+        }
+    }
+
+    #[test]
+    fn damaged_bytes_are_refused_not_trusted() {
+        let mut w = Writer::default();
+        vec!["tea".to_string(), "cup".to_string()].put(&mut w);
+        for cut in 0..w.0.len() {
+            assert_eq!(Vec::<String>::get(&mut Reader::new(&w.0[..cut])), None);
+        }
+        // A huge count with nothing behind it.
+        assert_eq!(
+            Vec::<String>::get(&mut Reader::new(&[0xff, 0xff, 0x7f])),
+            None
+        );
+    }
+}

@@ -1,0 +1,283 @@
+//! The post cache (`.git/smm/posts-*.cache`): a run that takes posts from the cache says exactly
+//! what a run without it says, after any kind of edit, and a damaged or missing cache only costs
+//! time.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use crate::support::{self, git_commit_all, git_init, stdout, write};
+
+const AT: &str = "2027-01-15T10:00:00Z";
+
+fn run(args: &[&str], root: &Path, cache: bool) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_smm"));
+    cmd.args(args).current_dir(root).env("NO_COLOR", "1");
+    if cache {
+        cmd.env_remove("SMM_NO_CACHE");
+    } else {
+        cmd.env("SMM_NO_CACHE", "1");
+    }
+    cmd.output().expect("run smm")
+}
+
+/// Everything a user sees from `args`: exit code, stdout and stderr.
+fn seen(args: &[&str], root: &Path, cache: bool) -> String {
+    let o = run(args, root, cache);
+    format!(
+        "exit {:?}\n{}\n--- stderr\n{}",
+        o.status.code(),
+        stdout(&o),
+        support::stderr(&o)
+    )
+}
+
+fn cache_files(root: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(root.join(".git/smm"))
+        .map(|rd| rd.filter_map(Result::ok).map(|e| e.path()).collect())
+        .unwrap_or_default()
+}
+
+/// Runs validate and plan (JSON and text) with the cache, twice, and without it; asserts all
+/// three agree and returns what they said.
+fn agreed(root: &Path) -> String {
+    let commands: [&[&str]; 3] = [
+        &["validate", "--format", "json"],
+        &["plan", "--at", AT, "--format", "json"],
+        &["plan", "--at", AT],
+    ];
+    let mut all = String::new();
+    for args in commands {
+        let fresh = seen(args, root, false);
+        let first = seen(args, root, true);
+        let second = seen(args, root, true);
+        assert_eq!(
+            first,
+            fresh,
+            "`smm {}` with the cache differs",
+            args.join(" ")
+        );
+        assert_eq!(
+            second,
+            fresh,
+            "`smm {}` from the cache differs",
+            args.join(" ")
+        );
+        all.push_str(&fresh);
+    }
+    all
+}
+
+fn edit(root: &Path, rel: &str, from: &str, to: &str) {
+    let path = root.join(rel);
+    let text = std::fs::read_to_string(&path).expect("read");
+    assert!(text.contains(from), "{rel} has no `{from}`");
+    std::fs::write(&path, text.replacen(from, to, 1)).expect("write");
+}
+
+#[test]
+fn cached_runs_say_what_fresh_runs_say_after_every_kind_of_edit() {
+    let ws = support::workspace(None);
+    let root = ws.path();
+    git_init(root);
+    let mut before = agreed(root);
+    assert_eq!(cache_files(root).len(), 1, "one cache file in .git/smm");
+
+    // Each edit changes an input of some post's rendering; each must show, cached or not.
+    let edits = [
+        (
+            "templates/sign.j2",
+            "- the Acme team",
+            "- the Acme tea team",
+        ),
+        (
+            "campaigns/launch/campaign.yaml",
+            "name: Spring Launch",
+            "name: Spring Launch\nutm: { campaign: spring-27 }",
+        ),
+        (
+            "smm.yaml",
+            "timezone: Europe/Berlin",
+            "timezone: Europe/Lisbon",
+        ),
+        (
+            "smm.yaml",
+            "    account: \"@acmetea\"",
+            "    account: \"@acmetea\"\n    limit: 25000",
+        ),
+        (
+            "campaigns/launch/hello.yaml",
+            "Spring tea, finally.",
+            "Spring tea, at last.",
+        ),
+    ];
+    for (rel, from, to) in edits {
+        edit(root, rel, from, to);
+        let after = agreed(root);
+        assert_ne!(after, before, "editing {rel} changed nothing");
+        before = after;
+    }
+
+    // A pull request: the plan also renders the base revision, through the same cache.
+    git_commit_all(&git2::Repository::open(root).expect("repo"), "edits");
+    support::git(&["checkout", "-q", "-b", "change"], root);
+    edit(
+        root,
+        "posts/notice.yaml",
+        "Back on Saturday!",
+        "Back on Monday!",
+    );
+    git_commit_all(&git2::Repository::open(root).expect("repo"), "notice");
+    let pr = agreed(root);
+    assert!(
+        pr.contains("\"edited\""),
+        "the plan compares with main:\n{pr}"
+    );
+}
+
+#[test]
+fn an_unchanged_workspace_does_not_rewrite_the_cache() {
+    let ws = support::workspace(None);
+    let root = ws.path();
+    git_init(root);
+    run(&["validate"], root, true);
+    let [file] = cache_files(root).try_into().expect("one cache file");
+    let written = std::fs::read(&file).expect("cache");
+    let modified = std::fs::metadata(&file)
+        .and_then(|m| m.modified())
+        .expect("mtime");
+    std::thread::sleep(std::time::Duration::from_millis(20));
+
+    run(&["validate"], root, true);
+    run(&["plan", "--at", AT], root, true);
+    assert_eq!(
+        std::fs::metadata(&file)
+            .and_then(|m| m.modified())
+            .expect("mtime"),
+        modified,
+        "every post came from the cache, so it was not written again"
+    );
+
+    // One post changed: its new rendering replaces the old one.
+    edit(
+        root,
+        "posts/notice.yaml",
+        "Back on Saturday!",
+        "Back on Monday!",
+    );
+    run(&["validate"], root, true);
+    let rewritten = std::fs::read(&file).expect("cache");
+    assert_ne!(rewritten, written);
+    assert!(
+        rewritten.windows(6).any(|w| w == b"Monday")
+            && !rewritten.windows(8).any(|w| w == b"Saturday"),
+        "the old rendering of the edited post is dropped"
+    );
+}
+
+#[test]
+fn a_cached_post_is_still_checked_and_points_at_the_right_line() {
+    let ws = support::workspace(None);
+    let root = ws.path();
+    write(
+        root,
+        "posts/photo.yaml",
+        "publish_at: 2027-02-01 10:00\n\
+         text: A cup of tea.\n\
+         media:\n  - file: media/cup.png\n    alt: A cup of green tea on a wooden table\n",
+    );
+    git_init(root);
+    let clean = agreed(root);
+    assert!(!clean.contains("E0204"));
+
+    // The media file is not an input of the rendering: the cached post is checked again, and
+    // its diagnostic points into the file (parsed again just for the position).
+    std::fs::remove_file(root.join("media/cup.png")).expect("remove");
+    let broken = agreed(root);
+    assert!(
+        broken.contains("media file `media/cup.png` does not exist"),
+        "{broken}"
+    );
+    let text = seen(&["validate"], root, true);
+    assert!(text.contains("posts/photo.yaml:4:11"), "{text}");
+}
+
+#[test]
+fn a_post_with_a_warning_warns_on_every_run() {
+    let ws = support::workspace(None);
+    let root = ws.path();
+    write(
+        root,
+        "posts/tag.yaml",
+        "publish_at: 2027-02-01 10:00\ntext: New tea #tea\n",
+    );
+    git_init(root);
+    for _ in 0..3 {
+        let o = seen(&["validate"], root, true);
+        assert!(o.contains("W0108"), "{o}");
+    }
+}
+
+#[test]
+fn a_damaged_cache_is_ignored_and_replaced() {
+    let ws = support::workspace(None);
+    let root = ws.path();
+    git_init(root);
+    let expected = agreed(root);
+    let [file] = cache_files(root).try_into().expect("one cache file");
+    let good = std::fs::read(&file).expect("cache");
+    let damaged: [Vec<u8>; 4] = [
+        b"not a cache at all".to_vec(),
+        good[..good.len() / 2].to_vec(),
+        // Same header and layout, payload bytes flipped.
+        {
+            let mut b = good.clone();
+            let n = b.len();
+            for byte in &mut b[n - 40..] {
+                *byte ^= 0x5a;
+            }
+            b
+        },
+        Vec::new(),
+    ];
+    for bytes in damaged {
+        std::fs::write(&file, &bytes).expect("damage");
+        assert_eq!(agreed(root), expected);
+        assert_eq!(
+            std::fs::read(&file).expect("cache"),
+            good,
+            "rewritten whole"
+        );
+    }
+}
+
+#[test]
+fn no_cache_without_git_or_with_smm_no_cache() {
+    let ws = support::workspace(None);
+    let root = ws.path();
+    let listing = |root: &Path| {
+        let mut all = Vec::new();
+        let mut stack = vec![root.to_path_buf()];
+        while let Some(dir) = stack.pop() {
+            for e in std::fs::read_dir(&dir).expect("dir").filter_map(Result::ok) {
+                if e.path().is_dir() {
+                    stack.push(e.path());
+                }
+                all.push(e.path());
+            }
+        }
+        all.sort();
+        all
+    };
+    let files = listing(root);
+    run(&["validate"], root, true);
+    run(&["plan", "--at", AT], root, true);
+    assert_eq!(listing(root), files, "outside git nothing is written");
+
+    git_init(root);
+    run(&["validate"], root, false);
+    run(&["plan", "--at", AT], root, false);
+    assert!(
+        cache_files(root).is_empty(),
+        "SMM_NO_CACHE=1 writes no cache"
+    );
+}
