@@ -349,9 +349,12 @@ fn edits_since_the_base_revision_show_as_word_diffs() {
         ),
         "{text}"
     );
+    // What the reviewers approved before is counted, not shown again.
+    assert!(!text.contains("launch-hello@bluesky"), "{text}");
+    assert!(!text.contains("notice@"), "{text}");
     assert!(
-        text.contains("# launch-hello@bluesky is scheduled for 2027-03-02 09:00 +01:00\n"),
-        "unchanged stays plain: {text}"
+        text.contains("4 scheduled deliveries unchanged since the base revision (not shown)"),
+        "{text}"
     );
     assert!(text.contains("1 edit,"), "{text}");
     insta::assert_snapshot!("plan_edits_since_base", text);
@@ -367,6 +370,17 @@ fn edits_since_the_base_revision_show_as_word_diffs() {
         root,
     )));
     assert!(md.contains("```diff\n- Spring tea, finally."), "{md}");
+    assert!(!md.contains("launch-hello@bluesky"), "{md}");
+    assert!(
+        md.contains("4 scheduled deliveries unchanged since the base revision are not shown."),
+        "{md}"
+    );
+    // The saved plan (JSON) keeps every delivery: apply and scripts read it.
+    let json = stdout(&smm(
+        &["plan", "--at", "2027-03-01T08:00:00Z", "--format", "json"],
+        root,
+    ));
+    assert!(json.contains("launch-hello@bluesky"), "{json}");
 }
 
 #[test]

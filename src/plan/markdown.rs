@@ -50,6 +50,14 @@ pub fn render_markdown(plan: &Plan) -> String {
             crate::words::plural(plan.warnings, "warning", "warnings")
         ));
     }
+    let unchanged = plan.unchanged();
+    if unchanged > 0 {
+        notes.push(format!(
+            "> [!NOTE]\n> {unchanged} scheduled {} unchanged since the base revision {} not shown.",
+            crate::words::plural(unchanged, "delivery", "deliveries"),
+            crate::words::plural(unchanged, "is", "are")
+        ));
+    }
     if plan.content.dirty {
         notes.push("> [!CAUTION]\n> Planned from uncommitted changes.".to_string());
     }
@@ -57,10 +65,10 @@ pub fn render_markdown(plan: &Plan) -> String {
         let _ = writeln!(out, "{n}\n");
     }
 
-    if plan.actions().next().is_some() {
+    if plan.shown().next().is_some() {
         let _ = writeln!(out, "| | delivery | when | length |");
         let _ = writeln!(out, "|---|---|---|---|");
-        for item in plan.actions() {
+        for item in plan.shown() {
             let when = item
                 .publish_at
                 .as_ref()
@@ -87,7 +95,7 @@ pub fn render_markdown(plan: &Plan) -> String {
         out.push('\n');
     }
 
-    for item in plan.actions() {
+    for item in plan.shown() {
         let file = item
             .file
             .as_deref()

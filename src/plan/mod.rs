@@ -131,6 +131,12 @@ pub struct Item {
     pub pending: Option<Pending>,
 }
 
+impl Item {
+    fn unchanged_since_base(&self) -> bool {
+        self.action == Action::Schedule && self.change == Some(Change::Unchanged)
+    }
+}
+
 /// What an earlier apply left for a delivery without a result.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Pending {
@@ -201,6 +207,17 @@ impl Plan {
         self.items
             .iter()
             .filter(|i| !matches!(i.action, Action::Published | Action::Draft))
+    }
+
+    /// What a person reading the plan needs to see: the actions but the scheduled deliveries
+    /// unchanged since the base revision (approved before; counted by [`Plan::unchanged`]).
+    pub fn shown(&self) -> impl Iterator<Item = &Item> {
+        self.actions().filter(|i| !i.unchanged_since_base())
+    }
+
+    /// How many scheduled deliveries are unchanged since the base revision.
+    pub fn unchanged(&self) -> usize {
+        self.items.iter().filter(|i| i.unchanged_since_base()).count()
     }
 
     /// Whether `smm apply` would change anything on a platform now.

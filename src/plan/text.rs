@@ -73,7 +73,7 @@ pub fn render_text(plan: &Plan) -> String {
 
     let mut seen: Vec<&str> = Vec::new();
     let mut legend = Vec::new();
-    for item in plan.actions() {
+    for item in plan.shown() {
         let (sym, style, words) = symbol(item.action);
         if !seen.contains(&sym) {
             seen.push(sym);
@@ -88,7 +88,7 @@ pub fn render_text(plan: &Plan) -> String {
         let _ = writeln!(out, "\nSymbols:\n{}", legend.join("\n"));
     }
 
-    for item in plan.actions() {
+    for item in plan.shown() {
         out.push('\n');
         render_item(&mut out, plan, item);
     }
@@ -97,6 +97,13 @@ pub fn render_text(plan: &Plan) -> String {
     let _ = writeln!(out, "{BOLD}{}{BOLD:#}", plan.summary_line());
     let s = plan.summary();
     let mut quiet = Vec::new();
+    let unchanged = plan.unchanged();
+    if unchanged > 0 {
+        quiet.push(format!(
+            "{unchanged} scheduled {} unchanged since the base revision (not shown)",
+            crate::words::plural(unchanged, "delivery", "deliveries")
+        ));
+    }
     if s.published > 0 {
         quiet.push(format!("{} published and unchanged", s.published));
     }
