@@ -23,8 +23,11 @@ fn main() {
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
         .unwrap_or_else(|| "unknown commit".to_string());
     println!("cargo:rustc-env=SMM_GIT_COMMIT={commit}");
-    println!("cargo:rerun-if-changed=.git/HEAD");
-    println!("cargo:rerun-if-changed=.git/refs/heads");
+    // In a worktree `.git` is a file: a path under it never exists and would rebuild every time.
+    if Path::new(".git").is_dir() {
+        println!("cargo:rerun-if-changed=.git/HEAD");
+        println!("cargo:rerun-if-changed=.git/refs/heads");
+    }
 
     // SipHash with fixed keys: the same sources give the same id on every build.
     #[allow(deprecated)]

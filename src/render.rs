@@ -4,10 +4,12 @@
 //! the variables documented in docs/format.md; a runaway loop runs out of fuel.
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 use minijinja::value::Kwargs;
 use minijinja::{Environment, ErrorKind, State, UndefinedBehavior, Value};
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 use smm_text::Platform;
 
 use crate::cache::{Cache, Cached};
@@ -30,7 +32,57 @@ pub struct Delivery {
     pub platform: Platform,
     pub parts: Vec<RenderedPart>,
     pub link: Option<String>,
+    /// Its content hash, computed from the fields above at first use (deliveries do not change
+    /// after rendering) or taken from the post cache.
+    #[serde(skip)]
+    pub(crate) hash: OnceLock<String>,
 }
+
+impl Delivery {
+    /// The identity of what would be sent: the same hash means the same post.
+    pub fn content_hash(&self) -> &str {
+        self.hash.get_or_init(|| content_hash(self))
+    }
+}
+
+/// The identity of what would be sent, computed (see [`Delivery::content_hash`]).
+fn content_hash(d: &Delivery) -> String {
+    // The hashed bytes are recorded in every state: they must never change. They are the JSON
+    // `{"platform":…,"parts":[{"text":…,"media":[…]}],"link":…}`, fields in this order.
+    #[derive(serde::Serialize)]
+    struct Hashed<'a> {
+        platform: &'a str,
+        parts: Vec<HashedPart<'a>>,
+        link: &'a Option<String>,
+    }
+    #[derive(serde::Serialize)]
+    struct HashedPart<'a> {
+        text: &'a str,
+        media: &'a [crate::workspace::Media],
+    }
+    let hashed = Hashed {
+        platform: d.platform.as_str(),
+        parts: d
+            .parts
+            .iter()
+            .map(|p| HashedPart {
+                text: &p.text,
+                media: &p.media,
+            })
+            .collect(),
+        link: &d.link,
+    };
+    let bytes = serde_json::to_vec(&hashed).unwrap_or_default();
+    let mut out = String::with_capacity(7 + 64);
+    out.push_str("sha256:");
+    for b in Sha256::digest(&bytes) {
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 0xf)]));
+    }
+    out
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
 
 #[derive(Clone, Debug, Serialize)]
 pub struct RenderedPart {
@@ -379,6 +431,7 @@ impl<'w> Renderer<'w> {
             platform: channel.platform,
             parts,
             link,
+            hash: OnceLock::new(),
         })
     }
 

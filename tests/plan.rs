@@ -17,7 +17,7 @@ fn hash_of(root: &Path, post: &str, channel: &str) -> (String, Vec<String>) {
         .find(|d| d.post_id == post && d.channel == channel)
         .unwrap_or_else(|| panic!("no delivery {post}@{channel}"));
     (
-        smm::plan::content_hash(d),
+        d.content_hash().to_string(),
         d.parts.iter().map(|p| p.text.clone()).collect(),
     )
 }

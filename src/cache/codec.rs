@@ -427,7 +427,9 @@ pub(super) fn put_delivery(d: &Delivery, w: &mut Writer) {
         platform,
         parts,
         link,
+        hash: _, // written from content_hash() below
     } = d;
+    w.bytes(d.content_hash().as_bytes());
     post_id.put(w);
     channel.put(w);
     platform.put(w);
@@ -439,6 +441,7 @@ pub(super) fn put_delivery(d: &Delivery, w: &mut Writer) {
 }
 
 pub(super) fn get_delivery(r: &mut Reader<'_>, post: usize) -> Option<Delivery> {
+    let hash = String::get(r)?;
     let post_id = Codec::get(r)?;
     let channel = Codec::get(r)?;
     let platform = Platform::get(r)?;
@@ -452,6 +455,7 @@ pub(super) fn get_delivery(r: &mut Reader<'_>, post: usize) -> Option<Delivery> 
         platform,
         parts,
         link: Codec::get(r)?,
+        hash: hash.into(),
     })
 }
 

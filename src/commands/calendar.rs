@@ -96,7 +96,7 @@ pub fn run(dir: Option<&std::path::Path>, args: &CalendarArgs) -> Result<u8, Com
                 crate::cli::Format::Text => smm::calendar::render_agenda(&plan, &entries, &window),
                 crate::cli::Format::Json => smm::calendar::render_json(&plan, &entries, &window),
             };
-            let _ = anstream::stdout().write_all(text.as_bytes());
+            super::print(&text);
         }
     }
     Ok(exit::OK)

@@ -1,4 +1,3 @@
-use std::io::Write;
 use std::path::PathBuf;
 
 use crate::cli::{Format, HistoryArgs};
@@ -66,6 +65,6 @@ pub fn run(dir: Option<&std::path::Path>, args: &HistoryArgs) -> Result<u8, Comm
         Format::Text => smm::history::render_text(&entries, &settings.zone, &title),
         Format::Json => smm::history::render_json(&entries),
     };
-    let _ = anstream::stdout().write_all(text.as_bytes());
+    super::print(&text);
     Ok(exit::OK)
 }

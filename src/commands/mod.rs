@@ -10,6 +10,7 @@ pub mod preview;
 pub mod status;
 pub mod validate;
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 /// Stable exit codes (documented in README.md).
@@ -28,7 +29,45 @@ pub mod exit {
     pub const FROZEN: u8 = 6;
 }
 
-/// Plans the workspace; an invalid workspace prints its diagnostics and stops the command.
+/// Writes a command's output to stdout. Where stdout takes no colours (a file, a pipe,
+/// `NO_COLOR`), the styles are cut out by a scan for escape characters: anstream's stripper,
+/// byte by byte, took 0.1 s for a 10,000-post plan.
+pub fn print(text: &str) {
+    let stdout = std::io::stdout();
+    let _ = if anstream::AutoStream::choice(&stdout) == anstream::ColorChoice::Never {
+        stdout.lock().write_all(strip_styles(text).as_bytes())
+    } else {
+        anstream::stdout().write_all(text.as_bytes())
+    };
+}
+
+/// `text` without escape sequences (`ESC [ … final byte`, or ESC and one character).
+fn strip_styles(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains('\x1b') {
+        return text.into();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('\x1b') {
+        out.push_str(&rest[..at]);
+        let mut after = rest[at + 1..].chars();
+        match after.next() {
+            // Parameters and intermediates up to the final byte, @ to ~.
+            Some('[') => {
+                let csi = after.as_str();
+                let end = csi
+                    .find(|c: char| ('@'..='~').contains(&c))
+                    .map_or(csi.len(), |e| e + 1);
+                rest = &csi[end..];
+            }
+            Some(_) => rest = after.as_str(),
+            None => rest = "",
+        }
+    }
+    out.push_str(rest);
+    out.into()
+}
+
 /// Leaves a command's large results to the operating system, which reclaims them at exit at
 /// once; freeing a big workspace's posts and deliveries one by one took 5% of `smm validate`.
 pub fn exiting<T>(results: T) {
@@ -76,6 +115,7 @@ pub fn no_such_post(ws: &smm::workspace::Workspace, wanted: &str) -> CommandErro
     }
 }
 
+/// Plans the workspace; an invalid workspace prints its diagnostics and stops the command.
 pub fn plan_or_report(
     root: &Path,
     options: &smm::plan::Options<'_>,
@@ -144,4 +184,24 @@ pub fn workspace_root(dir: Option<&Path>) -> Result<PathBuf, CommandError> {
         ),
         help: Some("run smm inside a workspace, pass -C DIR, or create one with `smm init`".into()),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn strip_styles_removes_what_anstream_removes() {
+        use anstyle::{AnsiColor, Style};
+        let bold = Style::new().bold();
+        let red = AnsiColor::Red.on_default().bold();
+        let text = format!(
+            "{bold}smm plan{bold:#} · x\n  {red}!{red:#} reply 1 {}(301/300){:#}\nplain ☕ ünïcode\n\u{1b}",
+            Style::new().dimmed(),
+            Style::new().dimmed()
+        );
+        assert_eq!(
+            super::strip_styles(&text),
+            anstream::adapter::strip_str(&text).to_string()
+        );
+        assert_eq!(super::strip_styles("no styles"), "no styles");
+    }
 }

@@ -15,8 +15,7 @@ pub fn run(dir: Option<&std::path::Path>, args: &PlanArgs) -> Result<u8, Command
         PlanFormat::Json => smm::plan::render_json(&plan),
         PlanFormat::Markdown => smm::plan::render_markdown(&plan),
     };
-    let mut out = anstream::stdout();
-    let _ = out.write_all(text.as_bytes());
+    super::print(&text);
     if let Some(path) = &args.out {
         std::fs::write(path, smm::plan::render_json(&plan)).map_err(|e| CommandError {
             message: format!("cannot write the plan to {}: {e}", path.display()),

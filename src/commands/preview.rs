@@ -33,7 +33,7 @@ pub fn run(dir: Option<&std::path::Path>, args: &PreviewArgs) -> Result<u8, Comm
                 Format::Text => smm::preview::render(&report, found),
                 Format::Json => smm::preview::render_json(&smm::preview::preview(&report, found)),
             };
-            let _ = anstream::stdout().write_all(text.as_bytes());
+            super::print(&text);
         }
     }
     Ok(if report.errors() > 0 {

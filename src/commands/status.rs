@@ -1,5 +1,3 @@
-use std::io::Write;
-
 use crate::cli::{Format, StatusArgs};
 use crate::commands::{exit, plan_or_report, workspace_root, CommandError};
 
@@ -22,6 +20,6 @@ pub fn run(dir: Option<&std::path::Path>, args: &StatusArgs) -> Result<u8, Comma
         Format::Text => smm::status::render_text(&plan, &rows),
         Format::Json => smm::status::render_json(&rows),
     };
-    let _ = anstream::stdout().write_all(text.as_bytes());
+    super::print(&text);
     Ok(exit::OK)
 }

@@ -1,5 +1,3 @@
-use std::io::Write;
-
 use crate::cli::{Format, ValidateArgs};
 use crate::commands::{exit, workspace_root, CommandError};
 
@@ -11,9 +9,7 @@ pub fn run(dir: Option<&std::path::Path>, args: &ValidateArgs) -> Result<u8, Com
         Format::Text => smm::validate::render_text(&report),
         Format::Json => smm::validate::render_json(&report),
     };
-    // anstream strips colours when stdout is not a terminal or NO_COLOR is set.
-    let mut out = anstream::stdout();
-    let _ = out.write_all(text.as_bytes());
+    super::print(&text);
     let code = if report.errors() > 0 {
         exit::ERROR
     } else {

@@ -96,7 +96,7 @@ pub fn snapshot_at(
         .iter()
         .map(|d| {
             let snap = Snapshot {
-                content_hash: super::content_hash(d),
+                content_hash: d.content_hash().to_string(),
                 texts: d.parts.iter().map(|p| p.text.clone()).collect(),
             };
             (DeliveryKey::new(&d.post_id, &d.channel), snap)

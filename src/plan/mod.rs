@@ -10,11 +10,9 @@ mod text;
 mod workspace;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Write as _;
 
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ZonedDateTime};
-use sha2::{Digest, Sha256};
 
 pub use base::{snapshot_at, BaseSnapshot, Snapshot};
 pub use json::{render_json, PLAN_FORMAT_VERSION};
@@ -217,7 +215,10 @@ impl Plan {
 
     /// How many scheduled deliveries are unchanged since the base revision.
     pub fn unchanged(&self) -> usize {
-        self.items.iter().filter(|i| i.unchanged_since_base()).count()
+        self.items
+            .iter()
+            .filter(|i| i.unchanged_since_base())
+            .count()
     }
 
     /// Whether `smm apply` would change anything on a platform now.
@@ -257,42 +258,6 @@ impl Plan {
     }
 }
 
-/// The identity of what would be sent: the same hash means the same post.
-pub fn content_hash(d: &Delivery) -> String {
-    // The hashed bytes are recorded in every state: they must never change. They are the JSON
-    // `{"platform":…,"parts":[{"text":…,"media":[…]}],"link":…}`, fields in this order.
-    #[derive(serde::Serialize)]
-    struct Hashed<'a> {
-        platform: &'a str,
-        parts: Vec<HashedPart<'a>>,
-        link: &'a Option<String>,
-    }
-    #[derive(serde::Serialize)]
-    struct HashedPart<'a> {
-        text: &'a str,
-        media: &'a [crate::workspace::Media],
-    }
-    let hashed = Hashed {
-        platform: d.platform.as_str(),
-        parts: d
-            .parts
-            .iter()
-            .map(|p| HashedPart {
-                text: &p.text,
-                media: &p.media,
-            })
-            .collect(),
-        link: &d.link,
-    };
-    let bytes = serde_json::to_vec(&hashed).unwrap_or_default();
-    let mut out = String::with_capacity(7 + 64);
-    out.push_str("sha256:");
-    for b in Sha256::digest(&bytes) {
-        let _ = write!(out, "{b:02x}");
-    }
-    out
-}
-
 /// What plan needs besides the validated workspace.
 pub struct Inputs<'a> {
     pub report: &'a Report,
@@ -330,13 +295,11 @@ pub fn plan(inputs: &Inputs<'_>) -> Plan {
         }
     }
 
-    let hashes: Vec<String> = {
-        use rayon::prelude::*;
-        report.deliveries.par_iter().map(content_hash).collect()
-    };
-    let mut items = Vec::new();
-    let mut moved_from: BTreeSet<DeliveryKey> = BTreeSet::new();
-    for (d, hash) in report.deliveries.iter().zip(hashes) {
+    // Each delivery's item depends on that delivery alone: both cores build them.
+    let item_of = |d: &Delivery| -> Option<(Item, Option<DeliveryKey>)> {
+        let hash = d.content_hash();
+        // The published delivery this one repeats, when its post moved without an id.
+        let mut moved = None;
         let post = &ws.posts[d.post];
         let key = DeliveryKey::new(&d.post_id, &d.channel);
         let file = report.sources.path(post.file).display().to_string();
@@ -413,17 +376,16 @@ pub fn plan(inputs: &Inputs<'_>) -> Plan {
                 item.action = Action::Published;
                 item.reason = "deleted from the platform on request".into();
             }
-            _ if post.spec.delete => continue,
+            _ if post.spec.delete => return None,
             _ => {
                 let Some(when) = &publish_at else {
                     item.action = Action::Draft;
                     item.reason = "a draft: not scheduled".into();
-                    items.push(item);
-                    continue;
+                    return Some((item, None));
                 };
                 let due = when.timestamp();
-                if let Some(old) = removed_by_hash.get(hash.as_str()) {
-                    moved_from.insert(old.clone());
+                if let Some(old) = removed_by_hash.get(hash) {
+                    moved = Some(old.clone());
                     item.action = Action::Moved;
                     item.reason = format!("the same content was published as `{old}`, whose post is gone: publishing would post it twice");
                     item.hint = Some(format!("add `id: {}` to this post to keep its identity, or change its text if it is a new post", old.post));
@@ -460,7 +422,17 @@ pub fn plan(inputs: &Inputs<'_>) -> Plan {
                 }
             }
         }
+        Some((item, moved))
+    };
+    let built: Vec<Option<(Item, Option<DeliveryKey>)>> = {
+        use rayon::prelude::*;
+        report.deliveries.par_iter().map(item_of).collect()
+    };
+    let mut items = Vec::with_capacity(built.len());
+    let mut moved_from: BTreeSet<DeliveryKey> = BTreeSet::new();
+    for (item, moved) in built.into_iter().flatten() {
         items.push(item);
+        moved_from.extend(moved);
     }
 
     for (key, record) in &inputs.state.records {
@@ -564,6 +536,7 @@ mod tests {
     use super::*;
     use crate::render::RenderedPart;
     use crate::workspace::Media;
+    use sha2::{Digest, Sha256};
 
     fn part(text: &str, media: Vec<Media>) -> RenderedPart {
         RenderedPart {
@@ -597,6 +570,7 @@ mod tests {
                 part("reply", Vec::new()),
             ],
             link: Some("https://example.org/".into()),
+            hash: Default::default(),
         };
         let first_format = serde_json::json!({
             "platform": d.platform.as_str(),
@@ -605,9 +579,12 @@ mod tests {
         });
         let digest = Sha256::digest(first_format.to_string().as_bytes());
         let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-        assert_eq!(content_hash(&d), format!("sha256:{hex}"));
-        let mut no_link = d.clone();
-        no_link.link = None;
-        assert_ne!(content_hash(&no_link), content_hash(&d));
+        assert_eq!(d.content_hash(), format!("sha256:{hex}"));
+        let no_link = Delivery {
+            link: None,
+            hash: Default::default(),
+            ..d.clone()
+        };
+        assert_ne!(no_link.content_hash(), d.content_hash());
     }
 }
