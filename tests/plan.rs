@@ -383,6 +383,61 @@ fn edits_since_the_base_revision_show_as_word_diffs() {
     assert!(json.contains("launch-hello@bluesky"), "{json}");
 }
 
+/// The base revision is rendered with its own templates and settings: a pull request that edits
+/// a shared template shows every post that includes it as edited, and only those.
+#[test]
+fn a_template_edited_since_the_base_shows_in_every_post_that_uses_it() {
+    let ws = support::workspace(None);
+    let root = ws.path();
+    let repo = support::git_init(root);
+    let main = repo.head().expect("head").peel_to_commit().expect("commit");
+    repo.branch("signature", &main, false).expect("branch");
+    repo.set_head("refs/heads/signature").expect("switch");
+    write(root, "templates/sign.j2", "- the Acme tea team");
+    // Also moved without an id (a new post at the new path) and one deleted.
+    std::fs::rename(
+        root.join("posts/notice.yaml"),
+        root.join("posts/closed.yaml"),
+    )
+    .expect("move");
+    support::git_commit_all(&repo, "sign as the tea team");
+
+    let o = smm(&["plan", "--at", "2027-03-01T08:00:00Z"], root);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = redact_ids(&stdout(&o));
+    assert!(
+        text.contains("# closed@bluesky is scheduled for 2027-03-10 12:00 +01:00, new since the base revision"),
+        "{text}"
+    );
+    assert!(text.contains("- the Acme tea team"), "{text}");
+    // hello does not include the template: unchanged, so not shown.
+    assert!(!text.contains("launch-hello@"), "{text}");
+    assert!(
+        text.contains("3 scheduled deliveries unchanged since the base revision"),
+        "{text}"
+    );
+
+    // Now only the template: notice is edited where it includes it, on bluesky (mastodon has a
+    // variant without it).
+    std::fs::rename(
+        root.join("posts/closed.yaml"),
+        root.join("posts/notice.yaml"),
+    )
+    .expect("move back");
+    support::git_commit_all(&repo, "move back");
+    let text = redact_ids(&stdout(&smm(
+        &["plan", "--at", "2027-03-01T08:00:00Z"],
+        root,
+    )));
+    assert!(
+        text.contains("# notice@bluesky is scheduled for 2027-03-10 12:00 +01:00, edited since the base revision"),
+        "{text}"
+    );
+    assert!(text.contains("- the Acme {+tea +}team"), "{text}");
+    assert!(!text.contains("notice@mastodon"), "{text}");
+    assert!(text.contains("1 edit,"), "{text}");
+}
+
 #[test]
 fn moving_a_post_that_has_an_id_keeps_its_identity() {
     let ws = support::workspace(None);

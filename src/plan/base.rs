@@ -1,13 +1,15 @@
 //! The workspace as it was at a base revision (what a reviewer already approved), so the plan
 //! can say which unpublished deliveries are new or edited.
 
-use std::collections::BTreeMap;
-use std::path::Path;
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
 
-use git2::{ObjectType, Repository, TreeWalkMode, TreeWalkResult};
+use git2::{ObjectType, Oid, Repository, TreeWalkMode, TreeWalkResult};
 use jiff::Timestamp;
 
+use crate::cache::Cache;
 use crate::state::DeliveryKey;
+use crate::validate::Report;
 
 /// A delivery at the base revision.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -23,14 +25,18 @@ pub struct BaseSnapshot {
     pub deliveries: BTreeMap<DeliveryKey, Snapshot>,
 }
 
-/// Renders the workspace as of `rev` (a commit, branch or tag). Files are written to a temporary
-/// folder so the same loader runs on them; the working tree is not touched.
+/// Renders the workspace as of `rev` (a commit, branch or tag). A post file that is byte for
+/// byte the same at `rev` as in `current` (the validated working tree) renders the same there
+/// when everything posts share (smm.yaml, templates, campaign files) is the same too: its
+/// deliveries are taken from `current`. The other files are written to a temporary folder so
+/// the same loader renders them; the working tree is not touched.
 pub fn snapshot_at(
     repo: &Repository,
     rev: &str,
     workspace_root: &Path,
     at: Timestamp,
-    cache: &crate::cache::Cache,
+    cache: &Cache,
+    current: &Report,
 ) -> Result<BaseSnapshot, String> {
     let commit = repo
         .revparse_single(rev)
@@ -59,41 +65,38 @@ pub fn snapshot_at(
             }
         }
     };
-    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let mut failure = None;
+    let mut files: BTreeMap<PathBuf, Oid> = BTreeMap::new();
     sub.walk(TreeWalkMode::PreOrder, |parent, entry| {
-        if entry.kind() != Some(ObjectType::Blob) {
-            return TreeWalkResult::Ok;
-        }
-        let Ok(name) = entry.name() else {
-            return TreeWalkResult::Ok;
-        };
-        let path = dir.path().join(parent).join(name);
-        let written = repo
-            .find_blob(entry.id())
-            .map_err(|e| e.message().to_string())
-            .and_then(|b| {
-                std::fs::create_dir_all(path.parent().unwrap_or(dir.path()))
-                    .map_err(|e| e.to_string())?;
-                std::fs::write(&path, b.content()).map_err(|e| e.to_string())
-            });
-        match written {
-            Ok(()) => TreeWalkResult::Ok,
-            Err(e) => {
-                failure = Some(e);
-                TreeWalkResult::Abort
+        if entry.kind() == Some(ObjectType::Blob) {
+            if let Ok(name) = entry.name() {
+                files.insert(Path::new(parent).join(name), entry.id());
             }
         }
+        TreeWalkResult::Ok
     })
-    .map_err(|e| failure.clone().unwrap_or_else(|| e.message().to_string()))?;
-    if let Some(e) = failure {
-        return Err(e);
+    .map_err(|e| e.message().to_string())?;
+
+    let reused = unchanged_posts(&files, current);
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    for (path, oid) in &files {
+        if reused.contains(path.as_path()) {
+            continue;
+        }
+        let blob = repo.find_blob(*oid).map_err(|e| e.message().to_string())?;
+        let to = dir.path().join(path);
+        std::fs::create_dir_all(to.parent().unwrap_or(dir.path())).map_err(|e| e.to_string())?;
+        std::fs::write(&to, blob.content()).map_err(|e| e.to_string())?;
     }
     // Nothing at the base is published as far as this check goes: its warnings are not shown.
     let report = crate::validate::validate_with(dir.path(), at, |_| Default::default(), cache);
+    let reused_deliveries = current
+        .deliveries
+        .iter()
+        .filter(|d| reused.contains(current.sources.path(current.workspace.posts[d.post].file)));
     let deliveries = report
         .deliveries
         .iter()
+        .chain(reused_deliveries)
         .map(|d| {
             let snap = Snapshot {
                 content_hash: d.content_hash().to_string(),
@@ -106,4 +109,56 @@ pub fn snapshot_at(
         revision: commit.id().to_string(),
         deliveries,
     })
+}
+
+/// The post files of `current` that are the same at the base (`files`: path in the workspace
+/// to blob id), when smm.yaml, every template and every campaign file are the same too; else
+/// none.
+fn unchanged_posts<'r>(files: &BTreeMap<PathBuf, Oid>, current: &'r Report) -> HashSet<&'r Path> {
+    let ws = &current.workspace;
+    let same = |path: &Path, text: &str| {
+        files.get(path).is_some_and(|oid| {
+            Oid::hash_object(ObjectType::Blob, text.as_bytes()).is_ok_and(|o| o == *oid)
+        })
+    };
+    let Some(settings) = &ws.settings else {
+        return HashSet::new();
+    };
+    let templates_at_base = files.keys().filter(|p| p.starts_with("templates")).count();
+    let shared_same = same(
+        Path::new(crate::workspace::SETTINGS_FILE),
+        &current.sources.get(settings.file).text,
+    ) && templates_at_base == ws.templates.len()
+        && ws
+            .templates
+            .iter()
+            .all(|(name, text)| same(&Path::new("templates").join(name), text))
+        && files.keys().filter(|p| is_campaign_file(p)).count() == ws.campaigns.len()
+        && ws.campaigns.values().all(|c| {
+            same(
+                current.sources.path(c.file),
+                &current.sources.get(c.file).text,
+            )
+        });
+    if !shared_same {
+        return HashSet::new();
+    }
+    use rayon::prelude::*;
+    ws.posts
+        .par_iter()
+        .map(|p| current.sources.get(p.file))
+        .filter(|f| same(&f.path, &f.text))
+        .map(|f| f.path.as_path())
+        .collect()
+}
+
+/// `campaigns/<slug>/campaign.yaml` (or `.yml`).
+fn is_campaign_file(path: &Path) -> bool {
+    let parts: Vec<_> = path.components().collect();
+    parts.len() == 3
+        && parts[0].as_os_str() == "campaigns"
+        && matches!(
+            parts[2].as_os_str().to_str(),
+            Some("campaign.yaml" | "campaign.yml")
+        )
 }

@@ -78,7 +78,8 @@ fn plan_with(
             };
             let base = base_rev
                 .map(|rev| {
-                    snapshot_at(store.repository(), &rev, root, at, cache).map_err(PlanError::Base)
+                    snapshot_at(store.repository(), &rev, root, at, cache, &report)
+                        .map_err(PlanError::Base)
                 })
                 .transpose()?;
             (state, content, base)
