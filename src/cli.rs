@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand, ValueEnum};
     about = "Social media content as code: validate, plan and publish a content calendar kept in git",
     long_about = "smm reads a workspace (smm.yaml, campaigns/, posts/, templates/, media/), checks every post \
                   against each platform's rules and the brand's policy, and shows what will be published where and when.",
-    after_help = "Examples:\n  smm validate                 check the workspace in this folder (or a parent)\n  smm -C example-calendar validate --format json\n\nDocumentation: docs/format.md (files), docs/diagnostics.md (error codes)."
+    after_help = "Examples:\n  smm validate                 check the workspace in this folder (or a parent)\n  smm -C example-calendar validate --format json\n\nUnchanged posts come from a cache in the git directory (.git/smm/); SMM_NO_CACHE=1 turns it off.\nDocumentation: docs/format.md (files), docs/diagnostics.md (error codes)."
 )]
 pub struct Cli {
     /// Run as if smm was started in DIR (like `git -C`)

@@ -27,19 +27,25 @@ pub struct FileId(pub(crate) usize);
 pub struct SourceFile {
     pub path: PathBuf,
     pub text: String,
-    line_starts: Vec<usize>,
+    /// Where each line starts; computed when a diagnostic first needs a line number.
+    line_starts: std::sync::OnceLock<Vec<usize>>,
 }
 
 impl SourceFile {
     pub fn new(path: PathBuf, text: String) -> SourceFile {
-        let line_starts = std::iter::once(0)
-            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-            .collect();
         SourceFile {
             path,
             text,
-            line_starts,
+            line_starts: Default::default(),
         }
+    }
+
+    fn line_starts(&self) -> &[usize] {
+        self.line_starts.get_or_init(|| {
+            std::iter::once(0)
+                .chain(self.text.match_indices('\n').map(|(i, _)| i + 1))
+                .collect()
+        })
     }
 
     /// The span widened to character boundaries and kept inside the text.
@@ -57,8 +63,8 @@ impl SourceFile {
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.text.len());
-        let line = self.line_starts.partition_point(|&s| s <= offset).max(1) - 1;
-        let start = self.line_starts[line];
+        let line = self.line_starts().partition_point(|&s| s <= offset).max(1) - 1;
+        let start = self.line_starts()[line];
         let col = self
             .text
             .get(start..offset)
@@ -68,12 +74,10 @@ impl SourceFile {
 
     /// Byte range of a 1-based line, without its line break.
     pub fn line_span(&self, line: usize) -> Span {
-        let idx = line.saturating_sub(1).min(self.line_starts.len() - 1);
-        let start = self.line_starts[idx];
-        let end = self
-            .line_starts
-            .get(idx + 1)
-            .map_or(self.text.len(), |&e| e - 1);
+        let starts = self.line_starts();
+        let idx = line.saturating_sub(1).min(starts.len() - 1);
+        let start = starts[idx];
+        let end = starts.get(idx + 1).map_or(self.text.len(), |&e| e - 1);
         let end = if self.text[start..end].ends_with('\r') {
             end - 1
         } else {

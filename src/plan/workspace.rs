@@ -30,7 +30,18 @@ pub enum PlanError {
 pub fn plan_workspace(root: &Path, options: &Options<'_>) -> Result<(Report, Plan), PlanError> {
     // One cache for the workspace and its base revision: most of their posts are the same.
     let cache = Cache::open(root);
-    let planned = plan_with(root, options, &cache);
+    let planned = std::thread::scope(|scope| {
+        // `git status` of the workspace (is it dirty?) waits on the file system: it runs beside
+        // validation, on its own handle of the repository.
+        let content = scope.spawn(|| {
+            git2::Repository::discover(root)
+                .ok()
+                .map(|repo| ContentRevision::of(&repo, root))
+        });
+        plan_with(root, options, &cache, || {
+            content.join().ok().flatten().unwrap_or_default()
+        })
+    });
     cache.save();
     planned
 }
@@ -39,6 +50,7 @@ fn plan_with(
     root: &Path,
     options: &Options<'_>,
     cache: &Cache,
+    content_revision: impl FnOnce() -> ContentRevision,
 ) -> Result<(Report, Plan), PlanError> {
     let at = options.at.unwrap_or_else(Timestamp::now);
     // The state is read once, as soon as smm.yaml names its branch: validation needs the
@@ -71,7 +83,7 @@ fn plan_with(
     };
     let (state, content, base) = match opened.map_err(PlanError::State)? {
         Some((store, state)) => {
-            let content = store.content_revision(root);
+            let content = content_revision();
             let base_rev = match options.base {
                 Some(b) => Some(b.to_string()),
                 None => default_base(&store, &content, &settings.publish_branch),

@@ -518,7 +518,15 @@ impl Store {
 
     /// The content commit the workspace is at, and whether its folder has uncommitted changes.
     pub fn content_revision(&self, workspace_root: &Path) -> ContentRevision {
-        let head = self.repo.head().ok();
+        ContentRevision::of(&self.repo, workspace_root)
+    }
+}
+
+impl ContentRevision {
+    /// The revision of the workspace at `workspace_root` in `repo`: HEAD, its branch, and
+    /// whether anything under the workspace differs from it (a `git status`).
+    pub fn of(repo: &Repository, workspace_root: &Path) -> ContentRevision {
+        let head = repo.head().ok();
         let commit = head
             .as_ref()
             .and_then(|h| h.target())
@@ -527,26 +535,26 @@ impl Store {
             .as_ref()
             .filter(|h| h.is_branch())
             .and_then(|h| h.shorthand().ok().map(str::to_string));
-        let dirty = self.workspace_dirty(workspace_root).unwrap_or(true);
+        let dirty = workspace_dirty(repo, workspace_root).unwrap_or(true);
         ContentRevision {
             commit,
             branch,
             dirty,
         }
     }
+}
 
-    fn workspace_dirty(&self, workspace_root: &Path) -> Option<bool> {
-        let workdir = self.repo.workdir()?.canonicalize().ok()?;
-        let root = workspace_root.canonicalize().ok()?;
-        let rel = root.strip_prefix(&workdir).ok()?;
-        let mut opts = git2::StatusOptions::new();
-        opts.include_untracked(true)
-            .recurse_untracked_dirs(true)
-            .include_ignored(false);
-        if !rel.as_os_str().is_empty() {
-            opts.pathspec(rel);
-        }
-        let statuses = self.repo.statuses(Some(&mut opts)).ok()?;
-        Some(!statuses.is_empty())
+fn workspace_dirty(repo: &Repository, workspace_root: &Path) -> Option<bool> {
+    let workdir = repo.workdir()?.canonicalize().ok()?;
+    let root = workspace_root.canonicalize().ok()?;
+    let rel = root.strip_prefix(&workdir).ok()?;
+    let mut opts = git2::StatusOptions::new();
+    opts.include_untracked(true)
+        .recurse_untracked_dirs(true)
+        .include_ignored(false);
+    if !rel.as_os_str().is_empty() {
+        opts.pathspec(rel);
     }
+    let statuses = repo.statuses(Some(&mut opts)).ok()?;
+    Some(!statuses.is_empty())
 }

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::string::FromUtf8Error;
 
 use jiff::civil::DateTime;
 use jiff::tz::{AmbiguousOffset, TimeZone};
@@ -185,10 +186,11 @@ impl Loader<'_> {
         cache: &Cache,
     ) -> (Vec<Post>, Vec<Cached>) {
         use rayon::prelude::*;
-        // Reading thousands of small files waits on the file system: both cores read.
-        let contents: Vec<std::io::Result<Vec<u8>>> = files
+        // Reading thousands of small files waits on the file system: both cores read (and check
+        // the UTF-8).
+        let contents: Vec<std::io::Result<Result<String, FromUtf8Error>>> = files
             .par_iter()
-            .map(|(rel, _)| std::fs::read(self.root.join(rel)))
+            .map(|(rel, _)| std::fs::read(self.root.join(rel)).map(String::from_utf8))
             .collect();
         let read: Vec<(FileId, &Path, Option<&str>)> = files
             .iter()
@@ -237,14 +239,19 @@ impl Loader<'_> {
 
     /// Reads one file into the sources; `None` when it cannot be read or is not UTF-8 (reported).
     fn read(&mut self, rel: &Path) -> Option<FileId> {
-        self.accept(rel, std::fs::read(self.root.join(rel)))
+        let read = std::fs::read(self.root.join(rel)).map(String::from_utf8);
+        self.accept(rel, read)
     }
 
-    /// Adds a file's bytes, as read, to the sources; `None` (reported) when they could not be
-    /// read or are not UTF-8.
-    fn accept(&mut self, rel: &Path, bytes: std::io::Result<Vec<u8>>) -> Option<FileId> {
-        let bytes = match bytes {
-            Ok(b) => b,
+    /// Adds a file's text, as read, to the sources; `None` (reported) when it could not be
+    /// read or is not UTF-8.
+    fn accept(
+        &mut self,
+        rel: &Path,
+        read: std::io::Result<Result<String, FromUtf8Error>>,
+    ) -> Option<FileId> {
+        let decoded = match read {
+            Ok(d) => d,
             Err(e) => {
                 self.diags.push(Diagnostic::error(
                     "E0104",
@@ -253,7 +260,7 @@ impl Loader<'_> {
                 return None;
             }
         };
-        let text = match String::from_utf8(bytes) {
+        let text = match decoded {
             Ok(t) => t,
             Err(e) => {
                 let at = e.utf8_error().valid_up_to();
@@ -795,7 +802,8 @@ fn sorted_entries(dir: &Path) -> Vec<(PathBuf, bool)> {
                 .collect()
         })
         .unwrap_or_default();
-    v.sort();
+    // Entries of one folder differ only in their names: comparing those is comparing the paths.
+    v.sort_unstable_by(|a, b| a.0.file_name().cmp(&b.0.file_name()));
     v
 }
 
