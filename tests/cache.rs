@@ -157,7 +157,7 @@ fn an_unchanged_workspace_does_not_rewrite_the_cache() {
         "every post came from the cache, so it was not written again"
     );
 
-    // One post changed: its new rendering replaces the old one.
+    // One post changed: its new rendering is appended, the file is not rewritten.
     edit(
         root,
         "posts/notice.yaml",
@@ -165,13 +165,30 @@ fn an_unchanged_workspace_does_not_rewrite_the_cache() {
         "Back on Monday!",
     );
     run(&["validate"], root, true);
-    let rewritten = std::fs::read(&file).expect("cache");
-    assert_ne!(rewritten, written);
+    let appended = std::fs::read(&file).expect("cache");
+    assert!(appended.len() > written.len() && appended.starts_with(&written));
+    let has = |bytes: &[u8], word: &str| bytes.windows(word.len()).any(|w| w == word.as_bytes());
+    assert!(has(&appended, "Monday") && has(&appended, "Saturday"));
+
+    // Once the renderings no run uses outnumber the used ones, the file is rewritten with only
+    // these: the old texts are gone and it is back to its size.
+    for day in ["Tuesday", "Wednesday"] {
+        edit(
+            root,
+            "posts/notice.yaml",
+            "Back on ",
+            &format!("Back on {day} or "),
+        );
+        run(&["validate"], root, true);
+    }
+    let compacted = std::fs::read(&file).expect("cache");
+    assert!(!has(&compacted, "Saturday") && has(&compacted, "Wednesday"));
     assert!(
-        rewritten.windows(6).any(|w| w == b"Monday")
-            && !rewritten.windows(8).any(|w| w == b"Saturday"),
-        "the old rendering of the edited post is dropped"
+        compacted.len() < appended.len(),
+        "{} bytes",
+        compacted.len()
     );
+    assert_eq!(agreed(root), agreed(root));
 }
 
 #[test]
@@ -225,9 +242,11 @@ fn a_damaged_cache_is_ignored_and_replaced() {
     let expected = agreed(root);
     let [file] = cache_files(root).try_into().expect("one cache file");
     let good = std::fs::read(&file).expect("cache");
-    let damaged: [Vec<u8>; 4] = [
+    let damaged: [Vec<u8>; 5] = [
         b"not a cache at all".to_vec(),
         good[..good.len() / 2].to_vec(),
+        // A torn append: a key and half a length.
+        [good.as_slice(), &[7; 34]].concat(),
         // Same header and layout, payload bytes flipped.
         {
             let mut b = good.clone();

@@ -6,8 +6,9 @@
 //! still runs on every post, so a cached post is exactly what a fresh load and render would
 //! give. The key covers the smm build (a hash of its sources), smm.yaml, templates/, the post's
 //! campaign.yaml, the post's path and its bytes. The cache is one file in the git directory:
-//! never committed, one per clone, rewritten only when something changed. Outside git there is
-//! none; `SMM_NO_CACHE=1` turns it off.
+//! never committed, one per clone. A run appends the posts it rendered; the file is rewritten
+//! with only the entries a run used once those are fewer than the rest (or it is damaged).
+//! Outside git there is none; `SMM_NO_CACHE=1` turns it off.
 
 mod codec;
 
@@ -15,6 +16,7 @@ use std::collections::HashMap;
 use std::io::Write as _;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 use jiff::tz::TimeZone;
@@ -69,7 +71,11 @@ pub struct Cache {
     file: Option<PathBuf>,
     bytes: Vec<u8>,
     index: HashMap<Key, Range<usize>>,
-    /// What the next cache file holds: entries this run used or made.
+    /// Entries in the file, superseded ones included.
+    stored: usize,
+    /// The file is unreadable past some point, or an entry failed its checksum.
+    damaged: AtomicBool,
+    /// Entries this run used or made: what a rewritten file holds.
     keep: Mutex<HashMap<Key, Entry>>,
 }
 
@@ -90,11 +96,13 @@ impl Cache {
             return Cache::off();
         };
         let bytes = std::fs::read(&file).unwrap_or_default();
-        let index = index(&bytes).unwrap_or_default();
+        let read = index(&bytes);
         Cache {
             file: Some(file),
             bytes,
-            index,
+            index: read.index,
+            stored: read.stored,
+            damaged: AtomicBool::new(read.damaged),
             keep: Mutex::default(),
         }
     }
@@ -105,6 +113,8 @@ impl Cache {
             file: None,
             bytes: Vec::new(),
             index: HashMap::new(),
+            stored: 0,
+            damaged: AtomicBool::new(false),
             keep: Mutex::default(),
         }
     }
@@ -146,6 +156,7 @@ impl Cache {
         // The key hashes the inputs, not the entry: a damaged entry is caught by its checksum.
         let (check, payload) = self.bytes.get(range.clone())?.split_at_checked(CHECK)?;
         if check != checksum(payload) {
+            self.damaged.store(true, Ordering::Relaxed);
             return None;
         }
         let mut r = Reader::new(payload);
@@ -188,28 +199,35 @@ impl Cache {
         self.lock().insert(key, Entry::New(entry));
     }
 
-    /// Writes the entries this run used or made, when they differ from what was read. A cache
-    /// that cannot be written only costs time, so failures are ignored.
+    /// Appends the entries this run made; rewrites the file with only the entries this run used
+    /// or made when the others would outnumber them, or when it was damaged. A cache that cannot
+    /// be written only costs time, so failures are ignored.
     pub fn save(&self) {
         let Some(file) = &self.file else { return };
         let keep = self.lock();
-        let unchanged =
-            keep.len() == self.index.len() && keep.values().all(|e| matches!(e, Entry::Old(_)));
-        if unchanged {
-            return;
-        }
-        let mut entries: Vec<(&Key, &[u8])> = keep
+        let mut new: Vec<(&Key, &[u8])> = keep
             .iter()
-            .map(|(k, e)| {
-                let bytes = match e {
-                    Entry::Old(range) => &self.bytes[range.clone()],
-                    Entry::New(bytes) => bytes.as_slice(),
-                };
-                (k, bytes)
+            .filter_map(|(k, e)| match e {
+                Entry::New(bytes) => Some((k, bytes.as_slice())),
+                Entry::Old(_) => None,
             })
             .collect();
-        entries.sort_unstable_by_key(|(k, _)| *k);
-        let _ = write_file(file, &entries);
+        new.sort_unstable_by_key(|(k, _)| *k);
+        let unused = (self.stored + new.len()).saturating_sub(keep.len());
+        let fresh = self.bytes.is_empty();
+        if fresh || self.damaged.load(Ordering::Relaxed) || unused > keep.len() {
+            let mut all: Vec<(&Key, &[u8])> = keep
+                .iter()
+                .map(|(k, e)| match e {
+                    Entry::Old(range) => (k, &self.bytes[range.clone()]),
+                    Entry::New(bytes) => (k, bytes.as_slice()),
+                })
+                .collect();
+            all.sort_unstable_by_key(|(k, _)| *k);
+            let _ = rewrite(file, &all);
+        } else if !new.is_empty() {
+            let _ = append(file, &new);
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Entry>> {
@@ -227,45 +245,83 @@ fn checksum(payload: &[u8]) -> [u8; CHECK] {
     out
 }
 
-/// `MAGIC`, the build id and a newline, then per entry: key, length (u32 LE), entry (a
-/// checksum of the payload, then the payload).
-fn index(bytes: &[u8]) -> Option<HashMap<Key, Range<usize>>> {
-    let rest = bytes.strip_prefix(MAGIC)?;
-    let rest = rest
-        .strip_prefix(BUILD_ID.as_bytes())?
-        .strip_prefix(b"\n")?;
-    let mut at = bytes.len() - rest.len();
-    let mut index = HashMap::new();
-    while at < bytes.len() {
-        let key: Key = bytes.get(at..at + 32)?.try_into().ok()?;
-        let len = u32::from_le_bytes(bytes.get(at + 32..at + 36)?.try_into().ok()?) as usize;
-        let start = at + 36;
-        bytes.get(start..start + len)?;
-        index.insert(key, start..start + len);
-        at = start + len;
-    }
-    Some(index)
+/// What reading a cache file found.
+struct Read {
+    index: HashMap<Key, Range<usize>>,
+    stored: usize,
+    damaged: bool,
 }
 
-fn write_file(file: &Path, entries: &[(&Key, &[u8])]) -> std::io::Result<()> {
-    let dir = file.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    let mut out = std::io::BufWriter::new(tmp.as_file_mut());
-    out.write_all(MAGIC)?;
-    out.write_all(BUILD_ID.as_bytes())?;
-    out.write_all(b"\n")?;
+/// `MAGIC`, the build id and a newline, then per entry: key, length (u32 LE), entry (a
+/// checksum of the payload, then the payload). A later entry for a key wins. Reading stops at
+/// a damaged tail, keeping what came before.
+fn index(bytes: &[u8]) -> Read {
+    let mut read = Read {
+        index: HashMap::new(),
+        stored: 0,
+        damaged: !bytes.is_empty(),
+    };
+    let Some(rest) = bytes
+        .strip_prefix(MAGIC)
+        .and_then(|r| r.strip_prefix(BUILD_ID.as_bytes()))
+        .and_then(|r| r.strip_prefix(b"\n"))
+    else {
+        return read;
+    };
+    let mut at = bytes.len() - rest.len();
+    while at < bytes.len() {
+        let entry = || {
+            let key: Key = bytes.get(at..at + 32)?.try_into().ok()?;
+            let len = u32::from_le_bytes(bytes.get(at + 32..at + 36)?.try_into().ok()?) as usize;
+            let start = at + 36;
+            bytes.get(start..start + len)?;
+            Some((key, start..start + len))
+        };
+        let Some((key, range)) = entry() else {
+            return read;
+        };
+        at = range.end;
+        read.index.insert(key, range);
+        read.stored += 1;
+    }
+    read.damaged = false;
+    read
+}
+
+fn entries_bytes(out: &mut Vec<u8>, entries: &[(&Key, &[u8])]) -> std::io::Result<()> {
     for (key, entry) in entries {
         let len = u32::try_from(entry.len()).map_err(std::io::Error::other)?;
-        out.write_all(&key[..])?;
-        out.write_all(&len.to_le_bytes())?;
-        out.write_all(entry)?;
+        out.extend_from_slice(&key[..]);
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(entry);
     }
-    out.flush()?;
-    drop(out);
-    // Renamed into place: a concurrent run reads the old file or the new one, never half.
+    Ok(())
+}
+
+/// The whole file, renamed into place: a concurrent run reads the old file or the new one.
+fn rewrite(file: &Path, entries: &[(&Key, &[u8])]) -> std::io::Result<()> {
+    let dir = file.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let mut out = Vec::new();
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(BUILD_ID.as_bytes());
+    out.push(b'\n');
+    entries_bytes(&mut out, entries)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(&out)?;
     tmp.persist(file).map_err(|e| e.error)?;
     Ok(())
+}
+
+/// New entries at the end, in one write: runs appending at once do not interleave, and a torn
+/// tail is found by the next reader (which then rewrites the file).
+fn append(file: &Path, entries: &[(&Key, &[u8])]) -> std::io::Result<()> {
+    let mut out = Vec::new();
+    entries_bytes(&mut out, entries)?;
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(file)?
+        .write_all(&out)
 }
 
 /// `<git dir>/smm/posts-<hash of the workspace's place in the repository>.cache`, so two
