@@ -195,20 +195,6 @@ impl Codec for Platform {
     }
 }
 
-impl Codec for Media {
-    fn put(&self, w: &mut Writer) {
-        let Media { file, alt } = self;
-        file.put(w);
-        alt.put(w);
-    }
-    fn get(r: &mut Reader<'_>) -> Option<Self> {
-        Some(Media {
-            file: Codec::get(r)?,
-            alt: Codec::get(r)?,
-        })
-    }
-}
-
 impl Codec for Part {
     fn put(&self, w: &mut Writer) {
         match self {
@@ -235,75 +221,44 @@ impl Codec for Part {
     }
 }
 
-impl Codec for Variant {
-    fn put(&self, w: &mut Writer) {
-        let Variant {
-            text,
-            thread,
-            media,
-            link,
-            skip,
-        } = self;
-        text.put(w);
-        thread.put(w);
-        media.put(w);
-        link.put(w);
-        skip.put(w);
-    }
-    fn get(r: &mut Reader<'_>) -> Option<Self> {
-        Some(Variant {
-            text: Codec::get(r)?,
-            thread: Codec::get(r)?,
-            media: Codec::get(r)?,
-            link: Codec::get(r)?,
-            skip: Codec::get(r)?,
-        })
-    }
+/// `Codec` for a struct, field by field in the order given. The value is destructured, so a
+/// field missing from the list fails to compile.
+macro_rules! struct_codec {
+    ($ty:ident { $($field:ident),* $(,)? }) => {
+        impl Codec for $ty {
+            fn put(&self, w: &mut Writer) {
+                let $ty { $($field),* } = self;
+                $($field.put(w);)*
+            }
+            fn get(r: &mut Reader<'_>) -> Option<Self> {
+                // Fields are read in the order they are written in the literal.
+                Some($ty { $($field: Codec::get(r)?),* })
+            }
+        }
+    };
 }
 
-impl Codec for PostSpec {
-    fn put(&self, w: &mut Writer) {
-        let PostSpec {
-            id,
-            publish_at,
-            draft,
-            delete,
-            channels,
-            labels,
-            text,
-            thread,
-            media,
-            link,
-            variants,
-        } = self;
-        id.put(w);
-        publish_at.put(w);
-        draft.put(w);
-        delete.put(w);
-        channels.put(w);
-        labels.put(w);
-        text.put(w);
-        thread.put(w);
-        media.put(w);
-        link.put(w);
-        variants.put(w);
-    }
-    fn get(r: &mut Reader<'_>) -> Option<Self> {
-        Some(PostSpec {
-            id: Codec::get(r)?,
-            publish_at: Codec::get(r)?,
-            draft: Codec::get(r)?,
-            delete: Codec::get(r)?,
-            channels: Codec::get(r)?,
-            labels: Codec::get(r)?,
-            text: Codec::get(r)?,
-            thread: Codec::get(r)?,
-            media: Codec::get(r)?,
-            link: Codec::get(r)?,
-            variants: Codec::get(r)?,
-        })
-    }
-}
+struct_codec!(Media { file, alt });
+struct_codec!(Variant {
+    text,
+    thread,
+    media,
+    link,
+    skip
+});
+struct_codec!(PostSpec {
+    id,
+    publish_at,
+    draft,
+    delete,
+    channels,
+    labels,
+    text,
+    thread,
+    media,
+    link,
+    variants,
+});
 
 /// `When` is written as the instant; the zone (the workspace's, part of the cache key) is given
 /// back on reading.

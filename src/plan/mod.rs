@@ -17,7 +17,7 @@ use jiff::{Timestamp, ZonedDateTime};
 pub use base::{snapshot_at, BaseSnapshot, Snapshot};
 pub use json::{render_json, PLAN_FORMAT_VERSION};
 pub use markdown::render_markdown;
-pub use text::render_text;
+pub use text::{render_text, render_text_chunks};
 pub use workspace::{plan_workspace, Options, PlanError};
 
 use crate::render::Delivery;
