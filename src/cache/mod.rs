@@ -137,15 +137,12 @@ impl Cache {
 
     /// Hashes the workspace-wide inputs (smm.yaml, templates, a campaign), in a fixed order;
     /// `None` with the cache off.
-    pub fn inputs<'a>(
-        &self,
-        texts: impl IntoIterator<Item = (&'a str, &'a str)>,
-    ) -> Option<Inputs> {
+    pub fn inputs<'a>(&self, texts: impl IntoIterator<Item = (String, &'a str)>) -> Option<Inputs> {
         self.file.as_ref()?;
         let mut h = Sha256::new();
         h.update(BUILD_ID);
         for (name, text) in texts {
-            hash_field(&mut h, name);
+            hash_field(&mut h, &name);
             hash_field(&mut h, text);
         }
         Some(Inputs(h))

@@ -144,9 +144,17 @@ fn post_inputs(
     let Some(settings) = &ws.settings else {
         return BTreeMap::new();
     };
+    // Each file by its path in the workspace, so no two sets of files hash alike.
     let shared = cache.inputs(
-        std::iter::once((SETTINGS_FILE, sources.get(settings.file).text.as_str()))
-            .chain(ws.templates.iter().map(|(n, t)| (n.as_str(), t.as_str()))),
+        std::iter::once((
+            SETTINGS_FILE.to_string(),
+            sources.get(settings.file).text.as_str(),
+        ))
+        .chain(
+            ws.templates
+                .iter()
+                .map(|(n, t)| (format!("templates/{n}"), t.as_str())),
+        ),
     );
     let Some(shared) = shared else {
         return BTreeMap::new();
@@ -155,8 +163,9 @@ fn post_inputs(
         .campaigns
         .values()
         .map(|c| {
-            let text = &sources.get(c.file).text;
-            (Some(c.slug.clone()), shared.with(&c.slug, text))
+            let file = sources.get(c.file);
+            let inputs = shared.with(&file.path.to_string_lossy(), &file.text);
+            (Some(c.slug.clone()), inputs)
         })
         .collect();
     out.insert(None, shared);
