@@ -268,7 +268,7 @@ impl<'w> Renderer<'w> {
             .enumerate()
             .map(|(index, (post, cached))| {
                 let key = match cached {
-                    Cached::Hit(_, mut out) => {
+                    Cached::Hit(mut out) => {
                         for d in &mut out {
                             d.post = index;
                         }

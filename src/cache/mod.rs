@@ -44,7 +44,7 @@ pub enum Cached {
     /// Render it; keep it under this key if it renders without a diagnostic.
     Miss(Key),
     /// Loaded from the cache, with its deliveries already rendered.
-    Hit(Key, Vec<Delivery>),
+    Hit(Vec<Delivery>),
 }
 
 /// The workspace-wide inputs of a post's rendering, hashed once per campaign.

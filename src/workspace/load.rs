@@ -222,7 +222,7 @@ impl Loader<'_> {
                     if let Some((post, deliveries)) =
                         cache.get(&key, file, campaign, zone.unwrap_or(&utc))
                     {
-                        return (Some(post), Vec::new(), Cached::Hit(key, deliveries));
+                        return (Some(post), Vec::new(), Cached::Hit(deliveries));
                     }
                 }
                 let mut diags = Vec::new();

@@ -117,12 +117,7 @@ pub fn measure(platform: Platform, text: &str, opts: CountOptions) -> Vec<Measur
             },
         ],
         Platform::Mastodon => vec![mastodon_measure(mastodon::length(text), opts)],
-        Platform::X => vec![Measure {
-            length: x::parse_tweet(text).weighted_length,
-            limit: primary(x::MAX_WEIGHTED_LENGTH),
-            unit: "weighted characters",
-            rule: "X weighted length (twitter-text v3: URLs count 23, CJK and emoji 2)",
-        }],
+        Platform::X => vec![x_measure(x::parse_tweet(text).weighted_length, opts)],
         Platform::LinkedIn => vec![Measure {
             length: chars(text),
             limit: primary(LINKEDIN_LIMIT),
@@ -200,6 +195,15 @@ fn span_of(e: x::XEntity) -> Span {
     }
 }
 
+fn x_measure(weighted_length: usize, opts: CountOptions) -> Measure {
+    Measure {
+        length: weighted_length,
+        limit: opts.limit.unwrap_or(x::MAX_WEIGHTED_LENGTH),
+        unit: "weighted characters",
+        rule: "X weighted length (twitter-text v3: URLs count 23, CJK and emoji 2)",
+    }
+}
+
 fn mastodon_measure(length: usize, opts: CountOptions) -> Measure {
     Measure {
         length,
@@ -211,7 +215,7 @@ fn mastodon_measure(length: usize, opts: CountOptions) -> Measure {
 }
 
 /// `measure` and `entities` together, sharing the work where a platform's rules allow
-/// (Mastodon finds URLs and mentions once for both).
+/// (Mastodon finds URLs and mentions once for both, X its URLs).
 pub fn analyze(platform: Platform, text: &str, opts: CountOptions) -> (Vec<Measure>, Vec<Span>) {
     match platform {
         Platform::Mastodon => {
@@ -219,6 +223,13 @@ pub fn analyze(platform: Platform, text: &str, opts: CountOptions) -> (Vec<Measu
             (
                 vec![mastodon_measure(length, opts)],
                 spans.into_iter().map(span_of).collect(),
+            )
+        }
+        Platform::X => {
+            let (parse, entities) = x::parse_and_extract(text);
+            (
+                vec![x_measure(parse.weighted_length, opts)],
+                entities.into_iter().map(span_of).collect(),
             )
         }
         _ => (measure(platform, text, opts), entities(platform, text)),

@@ -388,6 +388,10 @@ fn analyze_agrees_with_measure_and_entities_on_every_platform() {
         "@bob hi @carol@example.org: #one #two https://x.co ＃three",
         "   ",
         "Emoji 👩‍👩‍👧 and café https://bench.tea/p/1?utm_source=x",
+        // Not in NFC (X counts the composed form, extracts from the text as written).
+        "Cafe\u{301} https://decomposed.example/cafe\u{301} #cafe\u{301}",
+        // Astral characters around a URL (UTF-16 indices differ from bytes).
+        "𝒳 https://astral.example/path 𝒳 #𝒳 @x",
     ];
     for platform in Platform::ALL {
         for text in texts {

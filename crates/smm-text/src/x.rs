@@ -540,22 +540,39 @@ fn char_weight(unit: u16) -> usize {
 
 /// twitter-text `parseTweet(text)` with the default (v3) configuration.
 pub fn parse_tweet(text: &str) -> XParse {
-    let normalized: Cow<'_, str> =
-        if text.is_ascii() || is_nfc_quick(text.chars()) == IsNormalized::Yes {
-            Cow::Borrowed(text)
-        } else {
-            Cow::Owned(text.nfc().collect())
-        };
-    let normalized: &str = &normalized;
+    let normalized = nfc(text);
+    let urls = extract_urls_utf16(&normalized);
+    parse_with_urls(text, &normalized, &urls)
+}
+
+/// [`parse_tweet`] and [`extract_entities`] of one text. Counting works on the NFC form and
+/// extraction on the text as written; a text already in NFC (nearly every one) has its URLs
+/// scanned once for both.
+pub fn parse_and_extract(text: &str) -> (XParse, Vec<XEntity>) {
+    let normalized = nfc(text);
+    let urls = extract_urls_utf16(&normalized);
+    let parse = parse_with_urls(text, &normalized, &urls);
+    let urls = match normalized {
+        Cow::Borrowed(_) => urls,
+        Cow::Owned(_) => extract_urls_utf16(text),
+    };
+    (parse, entities_with_urls(text, urls))
+}
+
+fn nfc(text: &str) -> Cow<'_, str> {
+    if text.is_ascii() || is_nfc_quick(text.chars()) == IsNormalized::Yes {
+        Cow::Borrowed(text)
+    } else {
+        Cow::Owned(text.nfc().collect())
+    }
+}
+
+/// The weighted length of `normalized` (the NFC form of `text`) whose URLs are `urls`.
+fn parse_with_urls(text: &str, normalized: &str, urls: &[UrlEnt]) -> XParse {
     let units: Vec<u16> = normalized.encode_utf16().collect();
 
     // start -> url length
-    let urls = by_start(
-        extract_urls_utf16(normalized)
-            .into_iter()
-            .map(|u| (u.start, utf16::len(&u.url)))
-            .collect(),
-    );
+    let urls = by_start(urls.iter().map(|u| (u.start, utf16::len(&u.url))).collect());
     let emoji_bytes = if normalized.is_ascii() {
         Vec::new()
     } else {
@@ -805,7 +822,12 @@ fn extract_cashtags(text: &str) -> Vec<XEntity> {
 /// twitter-text `extractEntitiesWithIndices(text)`: URLs, mentions and lists,
 /// hashtags and cashtags, overlaps removed, sorted by start. Byte offsets.
 pub fn extract_entities(text: &str) -> Vec<XEntity> {
-    let mut all: Vec<XEntity> = extract_urls(text);
+    entities_with_urls(text, extract_urls_utf16(text))
+}
+
+/// [`extract_entities`] of `text` whose URLs (UTF-16 indices) are `urls`.
+fn entities_with_urls(text: &str, urls: Vec<UrlEnt>) -> Vec<XEntity> {
+    let mut all: Vec<XEntity> = urls_in_bytes(text, urls);
     all.extend(extract_mentions(text));
     all.extend(extract_hashtags(text));
     all.extend(extract_cashtags(text));
@@ -829,7 +851,11 @@ pub(crate) fn remove_overlapping(entities: &mut Vec<XEntity>) {
 
 /// URLs as twitter-text extracts them (byte offsets), used by other platforms.
 pub fn extract_urls(text: &str) -> Vec<XEntity> {
-    let urls = extract_urls_utf16(text);
+    urls_in_bytes(text, extract_urls_utf16(text))
+}
+
+/// URL entities with UTF-16 indices into `text` as entities with byte offsets.
+fn urls_in_bytes(text: &str, urls: Vec<UrlEnt>) -> Vec<XEntity> {
     if urls.is_empty() {
         return Vec::new();
     }
