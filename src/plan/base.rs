@@ -78,8 +78,16 @@ pub fn snapshot_at(
 
     let reused = unchanged_posts(&files, current);
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    // Deliveries come from smm.yaml, templates and post files alone: media (possibly large
+    // videos) and anything else are not written.
+    let renders = |path: &Path| {
+        path == Path::new(crate::workspace::SETTINGS_FILE)
+            || ["templates", "campaigns", "posts"]
+                .iter()
+                .any(|dir| path.starts_with(dir))
+    };
     for (path, oid) in &files {
-        if reused.contains(path.as_path()) {
+        if reused.contains(path.as_path()) || !renders(path) {
             continue;
         }
         let blob = repo.find_blob(*oid).map_err(|e| e.message().to_string())?;
