@@ -366,10 +366,7 @@ mod tests {
 
     #[test]
     fn parts_over_discord_limits_are_refused_before_sending() {
-        let part = |text: String| OutgoingPart {
-            text,
-            media: Vec::new(),
-        };
+        let part = OutgoingPart::text;
         assert!(check_part(&part("é".repeat(2000))).is_ok());
         assert!(check_part(&part("é".repeat(2001))).is_err());
     }

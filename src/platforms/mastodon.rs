@@ -521,13 +521,7 @@ mod tests {
             key: DeliveryKey::new(post, "mastodon"),
             content_hash: hash.to_string(),
             publish_at: "2026-12-03T08:00:00Z".parse().expect("time"),
-            parts: parts
-                .iter()
-                .map(|t| OutgoingPart {
-                    text: t.to_string(),
-                    media: Vec::new(),
-                })
-                .collect(),
+            parts: parts.iter().copied().map(OutgoingPart::text).collect(),
             link: None,
         }
     }

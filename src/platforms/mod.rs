@@ -78,6 +78,16 @@ pub struct OutgoingPart {
     pub media: Vec<OutgoingMedia>,
 }
 
+impl OutgoingPart {
+    /// A part without media.
+    pub fn text(text: impl Into<String>) -> OutgoingPart {
+        OutgoingPart {
+            text: text.into(),
+            media: Vec::new(),
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct OutgoingMedia {
     /// Absolute path of the file.

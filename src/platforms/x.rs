@@ -788,10 +788,7 @@ mod tests {
             content_hash: "h".into(),
             publish_at: "2026-12-03T08:00:00Z".parse().expect("time"),
             parts: ["One https://northwind.coffee", "Two"]
-                .map(|t| OutgoingPart {
-                    text: t.into(),
-                    media: Vec::new(),
-                })
+                .map(OutgoingPart::text)
                 .to_vec(),
             link: None,
         };

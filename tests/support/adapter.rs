@@ -48,13 +48,7 @@ pub fn outgoing(channel: &str, parts: &[&str]) -> Outgoing {
         key: DeliveryKey::new("launch", channel),
         content_hash: "hash1".into(),
         publish_at: "2026-12-03T08:00:00Z".parse().expect("time"),
-        parts: parts
-            .iter()
-            .map(|t| OutgoingPart {
-                text: t.to_string(),
-                media: Vec::new(),
-            })
-            .collect(),
+        parts: parts.iter().copied().map(OutgoingPart::text).collect(),
         link: None,
     }
 }
