@@ -183,17 +183,7 @@ fn workspace(root: &Path, port: u16) -> Vec<(String, String)> {
         .expect("post");
     }
     git(&ws, &["init", "--quiet", "--initial-branch", "main"]);
-    git(
-        &ws,
-        &[
-            "-c",
-            "user.name=bench",
-            "-c",
-            "user.email=b@example.org",
-            "add",
-            ".",
-        ],
-    );
+    git(&ws, &["add", "."]);
     git(
         &ws,
         &[
