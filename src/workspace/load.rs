@@ -134,15 +134,28 @@ pub fn load_with(
     (ws, cached)
 }
 
-/// The cache inputs of posts by campaign (`None`: posts/), besides the post itself: smm.yaml,
-/// templates/ and the campaign's file. Empty without a cache or without valid settings.
-fn post_inputs(
-    ws: &Workspace,
-    sources: &Sources,
-    cache: &Cache,
-) -> BTreeMap<Option<String>, Inputs> {
+/// The cache inputs of posts besides the post itself: smm.yaml, templates/ and the campaign's
+/// file. None without a cache or without valid settings.
+#[derive(Default)]
+struct PostInputs {
+    /// For posts in posts/.
+    shared: Option<Inputs>,
+    /// For posts in a campaign with a valid campaign.yaml (the others are not cached).
+    campaigns: BTreeMap<String, Inputs>,
+}
+
+impl PostInputs {
+    fn of(&self, campaign: Option<&str>) -> Option<&Inputs> {
+        match campaign {
+            None => self.shared.as_ref(),
+            Some(slug) => self.campaigns.get(slug),
+        }
+    }
+}
+
+fn post_inputs(ws: &Workspace, sources: &Sources, cache: &Cache) -> PostInputs {
     let Some(settings) = &ws.settings else {
-        return BTreeMap::new();
+        return PostInputs::default();
     };
     // Each file by its path in the workspace, so no two sets of files hash alike.
     let shared = cache.inputs(
@@ -157,19 +170,21 @@ fn post_inputs(
         ),
     );
     let Some(shared) = shared else {
-        return BTreeMap::new();
+        return PostInputs::default();
     };
-    let mut out: BTreeMap<Option<String>, Inputs> = ws
+    let campaigns = ws
         .campaigns
         .values()
         .map(|c| {
             let file = sources.get(c.file);
             let inputs = shared.with(&file.path.to_string_lossy(), &file.text);
-            (Some(c.slug.clone()), inputs)
+            (c.slug.clone(), inputs)
         })
         .collect();
-    out.insert(None, shared);
-    out
+    PostInputs {
+        shared: Some(shared),
+        campaigns,
+    }
 }
 
 struct Loader<'a> {
@@ -191,7 +206,7 @@ impl Loader<'_> {
         &mut self,
         files: &[(PathBuf, Option<String>)],
         zone: Option<&TimeZone>,
-        inputs: &BTreeMap<Option<String>, Inputs>,
+        inputs: &PostInputs,
         cache: &Cache,
     ) -> (Vec<Post>, Vec<Cached>) {
         use rayon::prelude::*;
@@ -214,9 +229,8 @@ impl Loader<'_> {
         let checked: Vec<(Option<Post>, Vec<Diagnostic>, Cached)> = read
             .par_iter()
             .map(|&(file, rel, campaign)| {
-                // No inputs for a campaign without a valid campaign.yaml: not cached.
                 let key = inputs
-                    .get(&campaign.map(str::to_string))
+                    .of(campaign)
                     .map(|i| Cache::key(i, rel, &sources.get(file).text));
                 if let Some(key) = key {
                     if let Some((post, deliveries)) =
