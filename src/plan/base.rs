@@ -66,12 +66,25 @@ pub fn snapshot_at(
             }
         }
     };
+    // Deliveries come from smm.yaml, templates and post files alone: media (possibly large
+    // videos) and anything else are neither walked nor written.
+    let renders = |path: &Path| {
+        path == Path::new(crate::workspace::SETTINGS_FILE)
+            || ["templates", "campaigns", "posts"]
+                .iter()
+                .any(|dir| path.starts_with(dir))
+    };
     let mut files: BTreeMap<PathBuf, Oid> = BTreeMap::new();
     sub.walk(TreeWalkMode::PreOrder, |parent, entry| {
+        let Ok(name) = entry.name() else {
+            return TreeWalkResult::Skip;
+        };
+        let path = Path::new(parent).join(name);
+        if !renders(&path) {
+            return TreeWalkResult::Skip;
+        }
         if entry.kind() == Some(ObjectType::Blob) {
-            if let Ok(name) = entry.name() {
-                files.insert(Path::new(parent).join(name), entry.id());
-            }
+            files.insert(path, entry.id());
         }
         TreeWalkResult::Ok
     })
@@ -79,16 +92,8 @@ pub fn snapshot_at(
 
     let reused = unchanged_posts(&files, current);
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    // Deliveries come from smm.yaml, templates and post files alone: media (possibly large
-    // videos) and anything else are not written.
-    let renders = |path: &Path| {
-        path == Path::new(crate::workspace::SETTINGS_FILE)
-            || ["templates", "campaigns", "posts"]
-                .iter()
-                .any(|dir| path.starts_with(dir))
-    };
     for (path, oid) in &files {
-        if reused.contains(path.as_path()) || !renders(path) {
+        if reused.contains(path.as_path()) {
             continue;
         }
         let blob = repo.find_blob(*oid).map_err(|e| e.message().to_string())?;
