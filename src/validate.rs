@@ -69,7 +69,6 @@ pub fn validate_with(
     let mut sources = Sources::default();
     let mut diagnostics = Vec::new();
     let (ws, cached) = workspace::load_with(root, &mut sources, &mut diagnostics, cache);
-    cache.release();
     let deliveries = {
         let renderer = Renderer::new(&ws, &mut sources, &mut diagnostics);
         renderer.deliveries(&sources, &mut diagnostics, cached, cache)

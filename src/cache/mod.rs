@@ -256,7 +256,7 @@ impl Cache {
         }
     }
 
-    /// Frees the file's bytes once the posts are loaded (18 MB at 10,000 posts); later lookups
+    /// Frees the file's bytes once every lookup is done (18 MB at 10,000 posts); later lookups
     /// miss.
     pub fn release(&self) {
         *self.bytes.write().unwrap_or_else(|e| e.into_inner()) = Vec::new();
