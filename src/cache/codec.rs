@@ -6,6 +6,7 @@
 //! instead of being silently dropped from cached posts.
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
@@ -343,17 +344,36 @@ fn put_part(p: &RenderedPart, w: &mut Writer) {
     }
 }
 
+/// The measures a platform applies (with or without media), numbers to be filled in: their unit
+/// and rule texts are smm-text's, so they are not stored. Measured on "" once per process.
+fn measure_labels(platform: Platform, caption: bool) -> &'static [smm_text::Measure] {
+    type Labels = Vec<((Platform, bool), Vec<smm_text::Measure>)>;
+    static LABELS: OnceLock<Labels> = OnceLock::new();
+    let labels = LABELS.get_or_init(|| {
+        Platform::ALL
+            .iter()
+            .flat_map(|&p| [false, true].map(|caption| (p, caption)))
+            .map(|(p, caption)| {
+                let opts = CountOptions {
+                    limit: None,
+                    caption,
+                };
+                ((p, caption), smm_text::measure(p, "", opts))
+            })
+            .collect()
+    });
+    labels
+        .iter()
+        .find(|(key, _)| *key == (platform, caption))
+        .map_or(&[], |(_, m)| m.as_slice())
+}
+
 fn get_part(r: &mut Reader<'_>, platform: Platform) -> Option<RenderedPart> {
     let text = String::get(r)?;
     let media: Vec<Media> = Codec::get(r)?;
     let pointer = Codec::get(r)?;
     let media_pointer = Codec::get(r)?;
-    // The labels of the platform's measures, in order (measuring "" costs nothing).
-    let opts = CountOptions {
-        limit: None,
-        caption: !media.is_empty(),
-    };
-    let mut measures = smm_text::measure(platform, "", opts);
+    let mut measures = measure_labels(platform, !media.is_empty()).to_vec();
     if usize::get(r)? != measures.len() {
         return None;
     }
