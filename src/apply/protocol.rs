@@ -12,7 +12,7 @@ use crate::platforms::{
     self, Adapter, Dedup, Lookup, Outgoing, OutgoingMedia, OutgoingPart, Posted, PublishError,
 };
 use crate::render::Delivery;
-use crate::state::{DeliveryKey, Entry, Event, Store};
+use crate::state::{ContentRevision, DeliveryKey, Entry, Event, Store};
 use crate::validate::Report;
 
 /// How long another run leaves a delivery alone after this run announced it.
@@ -311,7 +311,7 @@ async fn prepare(root: &Path, options: &ApplyOptions) -> Result<(Report, Plan, S
                 at: f.at,
             });
         }
-        let content = store.content_revision(&root);
+        let content = ContentRevision::of(store.repository(), &root);
         if !any_branch && content.branch.as_deref() != Some(settings.publish_branch.as_str()) {
             return Err(ApplyError::WrongBranch {
                 branch: content.branch.clone(),

@@ -515,11 +515,6 @@ impl Store {
         }
         Ok(())
     }
-
-    /// The content commit the workspace is at, and whether its folder has uncommitted changes.
-    pub fn content_revision(&self, workspace_root: &Path) -> ContentRevision {
-        ContentRevision::of(&self.repo, workspace_root)
-    }
 }
 
 impl ContentRevision {
