@@ -93,7 +93,6 @@ pub fn invalid_workspace(
     not_done: &str,
     command: &str,
 ) -> CommandError {
-    use std::io::Write;
     let mut err = anstream::stderr();
     for d in report
         .diagnostics
