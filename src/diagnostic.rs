@@ -132,7 +132,7 @@ pub fn render(d: &Diagnostic, sources: &Sources) -> String {
     );
     let _ = writeln!(out, "{pad} {GUTTER}|{GUTTER:#}");
     let line_span = file.line_span(line);
-    let (text, start_col, carets) = shown_line(&file.text, line_span, span, d.redact);
+    let (text, start_col, carets) = shown_line(file.text(), line_span, span, d.redact);
     let text = text.as_str();
     let _ = writeln!(out, "{GUTTER}{line} |{GUTTER:#} {text}");
     let indent: String = text

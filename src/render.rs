@@ -12,7 +12,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use smm_text::Platform;
 
-use crate::cache::{Cache, Cached};
+use crate::cache::{Cached, Deferred, Pending};
 use crate::diagnostic::Diagnostic;
 use crate::source::{SourceFile, Sources, Span};
 use crate::workspace::{Channel, Media, Part, Post, Settings, When, Workspace};
@@ -84,22 +84,46 @@ fn content_hash(d: &Delivery) -> String {
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
-#[derive(Clone, Debug, Serialize)]
+/// One part of a delivery (the post, or a reply of its thread): its media, and its text with
+/// what the platform counts in it. Reads as its [`PartText`] (`part.text`, `part.measures`).
+#[derive(Clone, Debug)]
 pub struct RenderedPart {
-    pub text: String,
     pub media: Vec<Media>,
-    /// JSON pointer of the template this text came from, in the post file.
-    #[serde(skip)]
-    pub pointer: String,
     /// JSON pointer of the media list (for diagnostics about media).
-    #[serde(skip)]
     pub media_pointer: String,
+    /// Decoded on first use for a post from the cache: validating a cached post that passed its
+    /// text checks reads only its media and schedule.
+    body: Deferred<PartText>,
+}
+
+/// A part's text and what its platform counts in it.
+#[derive(Clone, Debug, Default)]
+pub struct PartText {
+    pub text: String,
+    /// JSON pointer of the template this text came from, in the post file.
+    pub pointer: String,
     /// Every constraint the platform counts (first: the one users compare), computed once.
-    #[serde(skip)]
     pub measures: Vec<smm_text::Measure>,
     /// Links, mentions and hashtags as the platform detects them.
-    #[serde(skip)]
     pub entities: Vec<smm_text::Span>,
+}
+
+impl std::ops::Deref for RenderedPart {
+    type Target = PartText;
+
+    fn deref(&self) -> &PartText {
+        self.body.get()
+    }
+}
+
+impl Serialize for RenderedPart {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("RenderedPart", 2)?;
+        st.serialize_field("text", &self.body.get().text)?;
+        st.serialize_field("media", &self.media)?;
+        st.end()
+    }
 }
 
 impl RenderedPart {
@@ -116,13 +140,24 @@ impl RenderedPart {
             caption: !media.is_empty(),
         };
         let (measures, entities) = smm_text::analyze(platform, &text, opts);
-        RenderedPart {
+        let body = PartText {
             text,
-            media,
             pointer,
-            media_pointer,
             measures,
             entities,
+        };
+        RenderedPart::from_parts(media, media_pointer, Deferred::ready(body))
+    }
+
+    pub(crate) fn from_parts(
+        media: Vec<Media>,
+        media_pointer: String,
+        body: Deferred<PartText>,
+    ) -> RenderedPart {
+        RenderedPart {
+            media,
+            media_pointer,
+            body,
         }
     }
 
@@ -246,21 +281,20 @@ impl<'w> Renderer<'w> {
     }
 
     /// Renders every delivery of every post; errors are reported at the post's text. `cached`
-    /// (one per post, from loading) gives posts already rendered; a post rendered without a
-    /// diagnostic is kept in `cache` under its key.
+    /// (one per post, from loading) gives posts already rendered. Says for each post what the
+    /// cache is to do with it once checked.
     pub fn deliveries(
         &self,
         sources: &Sources,
         diags: &mut Vec<Diagnostic>,
         cached: Vec<Cached>,
-        cache: &Cache,
-    ) -> Vec<Delivery> {
+    ) -> (Vec<Delivery>, Vec<Pending>) {
         let Some(settings) = &self.ws.settings else {
-            return Vec::new();
+            return Default::default();
         };
         use rayon::prelude::*;
         // Posts render independently: both cores share the work, results keep post order.
-        let per_post: Vec<(Vec<Delivery>, Vec<Diagnostic>)> = self
+        let per_post: Vec<(Vec<Delivery>, Vec<Diagnostic>, Pending)> = self
             .ws
             .posts
             .par_iter()
@@ -268,11 +302,19 @@ impl<'w> Renderer<'w> {
             .enumerate()
             .map(|(index, (post, cached))| {
                 let key = match cached {
-                    Cached::Hit(mut out) => {
-                        for d in &mut out {
+                    Cached::Hit {
+                        mut deliveries,
+                        checked,
+                    } => {
+                        for d in &mut deliveries {
                             d.post = index;
                         }
-                        return (out, Vec::new());
+                        let pending = if checked {
+                            Pending::Checked
+                        } else {
+                            Pending::Nothing
+                        };
+                        return (deliveries, Vec::new(), pending);
                     }
                     Cached::Miss(key) => Some(key),
                     Cached::No => None,
@@ -299,18 +341,21 @@ impl<'w> Renderer<'w> {
                         out.push(d);
                     }
                 }
-                if let (Some(key), true) = (key, post_diags.is_empty()) {
-                    cache.put(key, post, &out);
-                }
-                (out, post_diags)
+                let pending = match key {
+                    Some(key) if post_diags.is_empty() => Pending::Keep(key),
+                    _ => Pending::Nothing,
+                };
+                (out, post_diags, pending)
             })
             .collect();
-        let mut out = Vec::with_capacity(per_post.iter().map(|(d, _)| d.len()).sum());
-        for (d, post_diags) in per_post {
+        let mut out = Vec::with_capacity(per_post.iter().map(|(d, ..)| d.len()).sum());
+        let mut pending = Vec::with_capacity(per_post.len());
+        for (d, post_diags, p) in per_post {
             out.extend(d);
             diags.extend(post_diags);
+            pending.push(p);
         }
-        out
+        (out, pending)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -666,14 +711,14 @@ fn error_span(
     let target = (value_line + line - 1).checked_sub(blank)?;
     let line = file.line_span(target);
     let line = Span::new(line.start.max(value.start), line.end.min(value.end));
-    let text = file.text.get(line.start..line.end)?.trim_end();
+    let text = file.text().get(line.start..line.end)?.trim_end();
     let indent = text.len() - text.trim_start().len();
     if indent == text.len() {
         return None;
     }
     // The expression itself when the file holds it as written (escapes in a quoted scalar can
     // hide it), from that line on: a `>` block folds lines, so it may be further down.
-    let rest = file.text.get(line.start..value.end)?;
+    let rest = file.text().get(line.start..value.end)?;
     let snippet = e
         .range()
         .and_then(|r| template.get(r))

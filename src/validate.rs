@@ -6,7 +6,8 @@ use std::path::Path;
 use jiff::Timestamp;
 use serde::Serialize;
 
-use crate::cache::Cache;
+use crate::cache::{Cache, Pending};
+use crate::check;
 use crate::diagnostic::{self, Diagnostic, JsonDiagnostic, Severity};
 use crate::render::{Delivery, Renderer};
 use crate::source::Sources;
@@ -69,12 +70,17 @@ pub fn validate_with(
     let mut sources = Sources::default();
     let mut diagnostics = Vec::new();
     let (ws, cached) = workspace::load_with(root, &mut sources, &mut diagnostics, cache);
-    let deliveries = {
+    let (deliveries, pending) = {
         let renderer = Renderer::new(&ws, &mut sources, &mut diagnostics);
-        renderer.deliveries(&sources, &mut diagnostics, cached, cache)
+        renderer.deliveries(&sources, &mut diagnostics, cached)
     };
+    let checked = check::each_post(&ws, &deliveries, &sources, |post| {
+        pending[post] == Pending::Checked
+    });
+    keep(cache, &ws, &deliveries, &pending, &checked);
+    diagnostics.extend(checked.into_iter().flat_map(|(_, found)| found));
     let published = published(&ws);
-    diagnostics.extend(crate::check::check(
+    diagnostics.extend(check::across_posts(
         &ws,
         &deliveries,
         &sources,
@@ -90,6 +96,35 @@ pub fn validate_with(
         deliveries,
         diagnostics,
     }
+}
+
+/// Keeps in the cache each post that rendered without a diagnostic, with whether it passed its
+/// own checks (`checked`: the findings of each post checked).
+fn keep(
+    cache: &Cache,
+    ws: &Workspace,
+    deliveries: &[Delivery],
+    pending: &[Pending],
+    checked: &[(usize, Vec<Diagnostic>)],
+) {
+    let mut passed = vec![true; pending.len()];
+    for (post, found) in checked {
+        passed[*post] = found.is_empty();
+    }
+    // Deliveries come in post order: each post's are one run of them.
+    let mut of_post = vec![0..0; pending.len()];
+    let mut at = 0;
+    for run in deliveries.chunk_by(|a, b| a.post == b.post) {
+        of_post[run[0].post] = at..at + run.len();
+        at += run.len();
+    }
+    use rayon::prelude::*;
+    pending.par_iter().enumerate().for_each(|(post, pending)| {
+        if let Pending::Keep(key) = pending {
+            let of_post = &deliveries[of_post[post].clone()];
+            cache.put(*key, &ws.posts[post], of_post, passed[post]);
+        }
+    });
 }
 
 /// Ids of posts with a delivery recorded as published, from the state branch when the

@@ -31,10 +31,20 @@ fn seen(args: &[&str], root: &Path, cache: bool) -> String {
     )
 }
 
-fn cache_files(root: &Path) -> Vec<PathBuf> {
+/// The files in `.git/smm` named `*.{extension}`.
+fn smm_files(root: &Path, extension: &str) -> Vec<PathBuf> {
     std::fs::read_dir(root.join(".git/smm"))
-        .map(|rd| rd.filter_map(Result::ok).map(|e| e.path()).collect())
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|e| e == extension))
+                .collect()
+        })
         .unwrap_or_default()
+}
+
+fn cache_files(root: &Path) -> Vec<PathBuf> {
+    smm_files(root, "cache")
 }
 
 /// Runs validate and plan (JSON and text) with the cache, twice, and without it; asserts all
@@ -219,6 +229,54 @@ fn a_cached_post_is_still_checked_and_points_at_the_right_line() {
     );
     let text = seen(&["validate"], root, true);
     assert!(text.contains("posts/photo.yaml:4:11"), "{text}");
+}
+
+#[test]
+fn an_unread_file_is_read_again_when_its_stamp_changes_and_for_a_diagnostic() {
+    let ws = support::workspace(None);
+    let root = ws.path();
+    write(
+        root,
+        "posts/photo.yaml",
+        "publish_at: 2027-02-01 10:00\n\
+         text: A cup of tea.\n\
+         media:\n  - file: media/cup.png\n    alt: A cup of green tea on a wooden table\n",
+    );
+    git_init(root);
+    // Stamps vouch only for files last changed two seconds before a run.
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let before = agreed(root);
+    let [stamps] = smm_files(root, "stamps")
+        .try_into()
+        .expect("one stamps file");
+    let recorded = std::fs::read(&stamps).expect("stamps");
+    assert!(recorded
+        .windows("posts/notice.yaml".len())
+        .any(|w| w == b"posts/notice.yaml"));
+
+    // Same size, and the modification time set back as `touch -d` would: the change time still
+    // tells, so the post is read and rendered again.
+    let path = root.join("posts/notice.yaml");
+    let modified = std::fs::metadata(&path)
+        .and_then(|m| m.modified())
+        .expect("mtime");
+    edit(root, "posts/notice.yaml", "Saturday", "Thursday");
+    std::fs::File::options()
+        .write(true)
+        .open(&path)
+        .and_then(|f| f.set_modified(modified))
+        .expect("set mtime");
+    let after = agreed(root);
+    assert!(
+        !before.contains("Thursday") && after.contains("Thursday"),
+        "{after}"
+    );
+
+    // A post no run read since its stamp was recorded is read for a diagnostic's position.
+    std::fs::remove_file(root.join("media/cup.png")).expect("remove");
+    let text = seen(&["validate"], root, true);
+    assert!(text.contains("posts/photo.yaml:4:11"), "{text}");
+    assert!(text.contains("  - file: media/cup.png"), "{text}");
 }
 
 #[test]

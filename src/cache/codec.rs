@@ -6,13 +6,14 @@
 //! instead of being silently dropped from cached posts.
 
 use std::collections::BTreeMap;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 use smm_text::{CountOptions, Platform, SpanKind};
 
-use crate::render::{Delivery, RenderedPart};
+use super::Deferred;
+use crate::render::{Delivery, PartText, RenderedPart};
 use crate::workspace::{Media, Part, PostSpec, Variant, When};
 
 #[derive(Default)]
@@ -20,6 +21,8 @@ pub(super) struct Writer(pub(super) Vec<u8>);
 
 pub(super) struct Reader<'a> {
     bytes: &'a [u8],
+    /// Where the bytes still to read start in the buffer deferred values refer to.
+    offset: usize,
 }
 
 impl Writer {
@@ -49,7 +52,12 @@ impl Writer {
 
 impl<'a> Reader<'a> {
     pub(super) fn new(bytes: &'a [u8]) -> Reader<'a> {
-        Reader { bytes }
+        Reader::at(bytes, 0)
+    }
+
+    /// Reads `bytes`, which start at `offset` of the shared buffer.
+    pub(super) fn at(bytes: &'a [u8], offset: usize) -> Reader<'a> {
+        Reader { bytes, offset }
     }
 
     pub(super) fn is_empty(&self) -> bool {
@@ -61,6 +69,7 @@ impl<'a> Reader<'a> {
         for shift in (0..64).step_by(7) {
             let (&byte, rest) = self.bytes.split_first()?;
             self.bytes = rest;
+            self.offset += 1;
             v |= u64::from(byte & 0x7f) << shift;
             if byte & 0x80 == 0 {
                 return Some(v);
@@ -81,6 +90,7 @@ impl<'a> Reader<'a> {
         }
         let (b, rest) = self.bytes.split_at(len);
         self.bytes = rest;
+        self.offset += len;
         Some(b)
     }
 }
@@ -98,6 +108,24 @@ impl Codec for u64 {
     }
     fn get(r: &mut Reader<'_>) -> Option<Self> {
         r.uint()
+    }
+}
+
+impl Codec for i64 {
+    fn put(&self, w: &mut Writer) {
+        w.int(*self);
+    }
+    fn get(r: &mut Reader<'_>) -> Option<Self> {
+        r.int()
+    }
+}
+
+impl<const N: usize> Codec for [u8; N] {
+    fn put(&self, w: &mut Writer) {
+        w.bytes(self);
+    }
+    fn get(r: &mut Reader<'_>) -> Option<Self> {
+        r.bytes()?.try_into().ok()
     }
 }
 
@@ -319,29 +347,33 @@ fn get_entity(r: &mut Reader<'_>) -> Option<smm_text::Span> {
     })
 }
 
-fn put_part(p: &RenderedPart, w: &mut Writer) {
-    let RenderedPart {
+/// Media first; then the text and what is counted in it, as one length-prefixed block that
+/// is decoded only when used (see [`Deferred`]).
+fn put_part(p: &RenderedPart, platform: Platform, w: &mut Writer) {
+    let PartText {
         text,
-        media,
         pointer,
-        media_pointer,
         measures,
         entities,
-    } = p;
-    text.put(w);
-    media.put(w);
-    pointer.put(w);
-    media_pointer.put(w);
+    } = &**p;
+    p.media.put(w);
+    p.media_pointer.put(w);
+    let mut body = Writer::default();
+    platform.put(&mut body);
+    (!p.media.is_empty()).put(&mut body);
+    text.put(&mut body);
+    pointer.put(&mut body);
     // Units and rules are static texts of smm-text: only the numbers are stored.
-    w.uint(measures.len() as u64);
+    body.uint(measures.len() as u64);
     for m in measures {
-        m.length.put(w);
-        m.limit.put(w);
+        m.length.put(&mut body);
+        m.limit.put(&mut body);
     }
-    w.uint(entities.len() as u64);
+    body.uint(entities.len() as u64);
     for e in entities {
-        put_entity(e, w);
+        put_entity(e, &mut body);
     }
+    w.bytes(&body.0);
 }
 
 /// The measures a platform applies (with or without media), numbers to be filled in: their unit
@@ -368,12 +400,22 @@ fn measure_labels(platform: Platform, caption: bool) -> &'static [smm_text::Meas
         .map_or(&[], |(_, m)| m.as_slice())
 }
 
-fn get_part(r: &mut Reader<'_>, platform: Platform) -> Option<RenderedPart> {
-    let text = String::get(r)?;
-    let media: Vec<Media> = Codec::get(r)?;
-    let pointer = Codec::get(r)?;
+/// A part whose text stays in `shared` (the buffer `r` reads) until used.
+fn get_part(r: &mut Reader<'_>, shared: &Arc<Vec<u8>>) -> Option<RenderedPart> {
+    let media = Codec::get(r)?;
     let media_pointer = Codec::get(r)?;
-    let mut measures = measure_labels(platform, !media.is_empty()).to_vec();
+    let len = r.bytes()?.len();
+    let body = Deferred::stored(Arc::clone(shared), r.offset - len..r.offset, get_part_text);
+    Some(RenderedPart::from_parts(media, media_pointer, body))
+}
+
+fn get_part_text(bytes: &[u8]) -> Option<PartText> {
+    let r = &mut Reader::new(bytes);
+    let platform = Platform::get(r)?;
+    let caption = bool::get(r)?;
+    let text = String::get(r)?;
+    let pointer = String::get(r)?;
+    let mut measures = measure_labels(platform, caption).to_vec();
     if usize::get(r)? != measures.len() {
         return None;
     }
@@ -384,11 +426,9 @@ fn get_part(r: &mut Reader<'_>, platform: Platform) -> Option<RenderedPart> {
     let entities = (0..usize::get(r)?)
         .map(|_| get_entity(r))
         .collect::<Option<Vec<_>>>()?;
-    Some(RenderedPart {
+    r.is_empty().then_some(PartText {
         text,
-        media,
         pointer,
-        media_pointer,
         measures,
         entities,
     })
@@ -410,18 +450,23 @@ pub(super) fn put_delivery(d: &Delivery, w: &mut Writer) {
     platform.put(w);
     w.uint(parts.len() as u64);
     for p in parts {
-        put_part(p, w);
+        put_part(p, *platform, w);
     }
     link.put(w);
 }
 
-pub(super) fn get_delivery(r: &mut Reader<'_>, post: usize) -> Option<Delivery> {
+/// A delivery read from `shared` (the buffer `r` reads), its texts left there until used.
+pub(super) fn get_delivery(
+    r: &mut Reader<'_>,
+    shared: &Arc<Vec<u8>>,
+    post: usize,
+) -> Option<Delivery> {
     let hash = String::get(r)?;
     let post_id = Codec::get(r)?;
     let channel = Codec::get(r)?;
     let platform = Platform::get(r)?;
     let parts = (0..usize::get(r)?)
-        .map(|_| get_part(r, platform))
+        .map(|_| get_part(r, shared))
         .collect::<Option<Vec<_>>>()?;
     Some(Delivery {
         post,
@@ -460,6 +505,61 @@ mod tests {
             put_when(&when, &mut w);
             assert_eq!(get_when(&mut Reader::new(&w.0), &zone), Some(when));
         }
+    }
+
+    #[test]
+    fn a_delivery_round_trips_with_its_texts_decoded_when_used() {
+        let platform = Platform::X;
+        let media = vec![Media {
+            file: "media/cup.png".into(),
+            alt: Some("A cup".into()),
+        }];
+        let text = "Tea time ☕ https://example.com #tea";
+        let (measures, entities) = smm_text::analyze(
+            platform,
+            text,
+            CountOptions {
+                limit: Some(280),
+                caption: true,
+            },
+        );
+        let body = PartText {
+            text: text.into(),
+            pointer: "/variants/x/text".into(),
+            measures,
+            entities,
+        };
+        let d = Delivery {
+            post: 3,
+            post_id: "tea".into(),
+            channel: "x-main".into(),
+            platform,
+            parts: vec![RenderedPart::from_parts(
+                media.clone(),
+                "/media".into(),
+                Deferred::ready(body.clone()),
+            )],
+            link: Some("https://example.com".into()),
+            hash: OnceLock::new(),
+        };
+        let mut w = Writer::default();
+        w.0.extend_from_slice(b"header");
+        let start = w.0.len();
+        put_delivery(&d, &mut w);
+        let shared = Arc::new(w.0);
+        let back =
+            get_delivery(&mut Reader::at(&shared[start..], start), &shared, 3).expect("decodes");
+        assert_eq!(back.content_hash(), d.content_hash());
+        assert_eq!(
+            (&back.post_id, &back.channel, &back.link),
+            (&d.post_id, &d.channel, &d.link)
+        );
+        let part = &back.parts[0];
+        assert_eq!(
+            (&part.media, part.media_pointer.as_str()),
+            (&media, "/media")
+        );
+        assert_eq!(format!("{:?}", &**part), format!("{body:?}"));
     }
 
     #[test]

@@ -1,31 +1,40 @@
 //! The post cache: what loading and rendering made of each post file, keyed by a hash of
-//! everything that went into it, so an unchanged post costs a read and a hash instead of a
-//! parse, a schema check and a render.
+//! everything that went into it, so an unchanged post costs a lookup instead of a parse, a
+//! schema check and a render.
 //!
-//! Only posts that loaded and rendered without a single diagnostic are kept, and every check
-//! still runs on every post, so a cached post is exactly what a fresh load and render would
-//! give. The key covers the smm build (a hash of its sources), smm.yaml, templates/, the post's
-//! campaign.yaml, the post's path and its bytes. The cache is one file in the git directory:
+//! Only posts that loaded and rendered without a single diagnostic are kept, so a cached post is
+//! exactly what a fresh load and render would give. The key covers the smm build (a hash of its
+//! sources), smm.yaml, templates/, the post's campaign.yaml, the post's path and its bytes. An
+//! entry also says whether the post passed the checks that look at it alone (text length and
+//! rules, disclosure, the same text on several platforms; they depend on nothing else the key
+//! does not cover): a post that did is not checked for them again, and its texts stay encoded
+//! until something prints them. The checks across posts and against media files run every time.
+//!
+//! A file's stamp (size, inode, times) vouches for its bytes, as in git's index, so an unchanged
+//! post file is not even read (see `stamps`). The cache is two files in the git directory:
 //! never committed, one per clone. A run appends the posts it rendered; the file is rewritten
 //! with only the entries a run used once those are fewer than the rest (or it is damaged).
 //! Outside git there is none; `SMM_NO_CACHE=1` turns it off.
 
 mod codec;
+mod stamps;
 
 use std::collections::HashMap;
 use std::io::{Read as _, Seek as _, Write as _};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use jiff::tz::TimeZone;
 use sha2::{Digest, Sha256};
 
 use crate::render::Delivery;
-use crate::source::FileId;
+use crate::source::{ContentId, FileId};
 use crate::workspace::{Post, PostSpec};
 use codec::{Codec, Reader, Writer};
+pub use stamps::Stamp;
+use stamps::Stamps;
 
 /// The environment variable that turns the cache off (for measuring, or to rule it out).
 pub const DISABLE_VAR: &str = "SMM_NO_CACHE";
@@ -43,8 +52,93 @@ pub enum Cached {
     No,
     /// Render it; keep it under this key if it renders without a diagnostic.
     Miss(Key),
-    /// Loaded from the cache, with its deliveries already rendered.
-    Hit(Vec<Delivery>),
+    /// Loaded from the cache, with its deliveries already rendered; `checked`: they passed
+    /// the checks of a post on its own (see `check::each_post`), which need not run again.
+    Hit {
+        deliveries: Vec<Delivery>,
+        checked: bool,
+    },
+}
+
+/// What rendering leaves for the cache to do with one post once it is checked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pending {
+    /// Nothing: not cached, or cached already.
+    Nothing,
+    /// Cached already, and its own checks passed when it was kept: they need not run.
+    Checked,
+    /// Rendered without a diagnostic: keep it under this key, with whether its checks passed.
+    Keep(Key),
+}
+
+/// A value kept in the cache's bytes until first used: the texts of cached posts, which
+/// validating a post that passed its text checks never reads.
+pub struct Deferred<T> {
+    value: OnceLock<T>,
+    stored: Option<Stored<T>>,
+}
+
+struct Stored<T> {
+    bytes: Arc<Vec<u8>>,
+    range: Range<usize>,
+    decode: fn(&[u8]) -> Option<T>,
+}
+
+impl<T> Deferred<T> {
+    pub fn ready(value: T) -> Deferred<T> {
+        Deferred {
+            value: OnceLock::from(value),
+            stored: None,
+        }
+    }
+
+    fn stored(
+        bytes: Arc<Vec<u8>>,
+        range: Range<usize>,
+        decode: fn(&[u8]) -> Option<T>,
+    ) -> Deferred<T> {
+        Deferred {
+            value: OnceLock::new(),
+            stored: Some(Stored {
+                bytes,
+                range,
+                decode,
+            }),
+        }
+    }
+}
+
+impl<T: Default> Deferred<T> {
+    pub fn get(&self) -> &T {
+        self.value.get_or_init(|| {
+            // The bytes passed their entry's checksum and were written by this very build (the
+            // build id heads the file): only a hand-made file could fail to decode, and then
+            // the default stands in rather than a crash.
+            self.stored
+                .as_ref()
+                .and_then(|s| (s.decode)(s.bytes.get(s.range.clone())?))
+                .unwrap_or_default()
+        })
+    }
+}
+
+impl<T: Clone> Clone for Deferred<T> {
+    fn clone(&self) -> Self {
+        Deferred {
+            value: self.value.clone(),
+            stored: self.stored.as_ref().map(|s| Stored {
+                bytes: Arc::clone(&s.bytes),
+                range: s.range.clone(),
+                decode: s.decode,
+            }),
+        }
+    }
+}
+
+impl<T: Default + std::fmt::Debug> std::fmt::Debug for Deferred<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.get().fmt(f)
+    }
 }
 
 /// The workspace-wide inputs of a post's rendering, hashed once per campaign.
@@ -72,8 +166,8 @@ pub struct Cache {
     /// The file as opened: read again to rewrite it after [`Cache::release`] (another run may
     /// have replaced the file at `file` meanwhile; this handle still reads the one indexed).
     handle: Option<std::fs::File>,
-    /// Its bytes until released.
-    bytes: RwLock<Vec<u8>>,
+    /// Its bytes until released (and after, as long as a deferred text still refers to them).
+    bytes: RwLock<Arc<Vec<u8>>>,
     /// The file was missing or empty.
     fresh: bool,
     index: HashMap<Key, Range<usize>>,
@@ -83,6 +177,9 @@ pub struct Cache {
     damaged: AtomicBool,
     /// Entries this run used or made: what a rewritten file holds.
     keep: Mutex<HashMap<Key, Entry>>,
+    stamps: Option<Stamps>,
+    /// The post files this run saw (path, stamp, content), for the next run's stamps.
+    seen: Mutex<Vec<(PathBuf, Stamp, ContentId)>>,
 }
 
 /// An entry (checksum and payload): still in the file read, or made by this run.
@@ -110,10 +207,12 @@ impl Cache {
         }
         let read = index(&bytes);
         Cache {
+            stamps: Some(Stamps::open(file.with_extension("stamps"), root)),
+            seen: Mutex::default(),
             file: Some(file),
             handle,
             fresh: bytes.is_empty(),
-            bytes: RwLock::new(bytes),
+            bytes: RwLock::new(Arc::new(bytes)),
             index: read.index,
             stored: read.stored,
             damaged: AtomicBool::new(read.damaged),
@@ -132,7 +231,26 @@ impl Cache {
             stored: 0,
             damaged: AtomicBool::new(false),
             keep: Mutex::default(),
+            stamps: None,
+            seen: Mutex::default(),
         }
+    }
+
+    /// Whether post files under `root` may be vouched for by their stamps: `root` is the
+    /// workspace the cache was opened for (not a base revision written out to render).
+    pub fn stamps_for(&self, root: &Path) -> bool {
+        self.stamps.as_ref().is_some_and(|s| s.is_for(root))
+    }
+
+    /// What the post file at `rel` holds when its stamp is the one a run recorded, so it need
+    /// not be read; only for the root of [`Cache::stamps_for`].
+    pub fn known_content(&self, rel: &Path, stamp: &Stamp) -> Option<ContentId> {
+        self.stamps.as_ref()?.content(rel, stamp)
+    }
+
+    /// The post files of the workspace as this run found them, saved for the next run.
+    pub fn saw(&self, files: Vec<(PathBuf, Stamp, ContentId)>) {
+        *self.seen.lock().unwrap_or_else(|e| e.into_inner()) = files;
     }
 
     /// Hashes the workspace-wide inputs (smm.yaml, templates, a campaign), in a fixed order;
@@ -148,38 +266,40 @@ impl Cache {
         Some(Inputs(h))
     }
 
-    /// The key of a post file with these inputs, path and text.
-    pub fn key(inputs: &Inputs, rel: &Path, text: &str) -> Key {
+    /// The key of a post file with these inputs, path and content.
+    pub fn key(inputs: &Inputs, rel: &Path, content: &ContentId) -> Key {
         let mut h = inputs.0.clone();
         hash_field(&mut h, &rel.to_string_lossy());
-        h.update(text);
+        h.update(content.sha256);
         h.finalize().into()
     }
 
-    /// The post and its deliveries stored under `key`, if any (a damaged entry is a miss).
-    /// Deliveries carry post index 0 until the caller places them.
+    /// The post and its deliveries stored under `key`, and whether they passed the post's own
+    /// checks, if any (a damaged entry is a miss). Deliveries carry post index 0 until the
+    /// caller places them.
     pub fn get(
         &self,
         key: &Key,
         file: FileId,
         campaign: Option<&str>,
         zone: &TimeZone,
-    ) -> Option<(Post, Vec<Delivery>)> {
+    ) -> Option<(Post, Vec<Delivery>, bool)> {
         let range = self.index.get(key)?;
-        let bytes = self.bytes.read().unwrap_or_else(|e| e.into_inner());
+        let bytes = Arc::clone(&self.bytes.read().unwrap_or_else(|e| e.into_inner()));
         // The key hashes the inputs, not the entry: a damaged entry is caught by its checksum.
         let (check, payload) = bytes.get(range.clone())?.split_at_checked(CHECK)?;
         if check != checksum(payload) {
             self.damaged.store(true, Ordering::Relaxed);
             return None;
         }
-        let mut r = Reader::new(payload);
+        let mut r = Reader::at(payload, range.start + CHECK);
         let id = String::get(&mut r)?;
         let explicit_id = bool::get(&mut r)?;
         let when = codec::get_when(&mut r, zone)?;
         let spec = PostSpec::get(&mut r)?;
+        let checked = bool::get(&mut r)?;
         let deliveries = (0..usize::get(&mut r)?)
-            .map(|_| codec::get_delivery(&mut r, 0))
+            .map(|_| codec::get_delivery(&mut r, &bytes, 0))
             .collect::<Option<Vec<_>>>()?;
         if !r.is_empty() {
             return None;
@@ -194,16 +314,18 @@ impl Cache {
             when,
             spec,
         };
-        Some((post, deliveries))
+        Some((post, deliveries, checked))
     }
 
-    /// Keeps a post that loaded and rendered without a diagnostic.
-    pub fn put(&self, key: Key, post: &Post, deliveries: &[Delivery]) {
+    /// Keeps a post that loaded and rendered without a diagnostic; `checked`: its deliveries
+    /// passed the post's own checks.
+    pub fn put(&self, key: Key, post: &Post, deliveries: &[Delivery], checked: bool) {
         let mut w = Writer::default();
         post.id.put(&mut w);
         post.explicit_id.put(&mut w);
         codec::put_when(&post.when, &mut w);
         post.spec.put(&mut w);
+        checked.put(&mut w);
         deliveries.len().put(&mut w);
         for d in deliveries {
             codec::put_delivery(d, &mut w);
@@ -218,6 +340,13 @@ impl Cache {
     /// be written only costs time, so failures are ignored.
     pub fn save(&self) {
         let Some(file) = &self.file else { return };
+        if let Some(stamps) = &self.stamps {
+            let seen = std::mem::take(&mut *self.seen.lock().unwrap_or_else(|e| e.into_inner()));
+            // Only a run that loaded the workspace knows its files.
+            if !seen.is_empty() {
+                stamps.save(seen);
+            }
+        }
         let keep = self.lock();
         let mut new: Vec<(&Key, &[u8])> = keep
             .iter()
@@ -259,7 +388,7 @@ impl Cache {
     /// Frees the file's bytes once every lookup is done (18 MB at 10,000 posts); later lookups
     /// miss.
     pub fn release(&self) {
-        *self.bytes.write().unwrap_or_else(|e| e.into_inner()) = Vec::new();
+        *self.bytes.write().unwrap_or_else(|e| e.into_inner()) = Arc::default();
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Entry>> {
@@ -331,17 +460,28 @@ fn entry_head(key: &Key, entry: &[u8]) -> std::io::Result<[u8; 36]> {
 
 /// The whole file, renamed into place: a concurrent run reads the old file or the new one.
 fn rewrite(file: &Path, entries: &[(&Key, &[u8])]) -> std::io::Result<()> {
+    write_whole(file, |out| {
+        out.write_all(MAGIC)?;
+        out.write_all(BUILD_ID.as_bytes())?;
+        out.write_all(b"\n")?;
+        for (key, entry) in entries {
+            out.write_all(&entry_head(key, entry)?)?;
+            out.write_all(entry)?;
+        }
+        Ok(())
+    })
+}
+
+/// Writes a file through a temporary one renamed into place, so readers see all or nothing.
+fn write_whole(
+    file: &Path,
+    write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let dir = file.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
     let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
     let mut out = std::io::BufWriter::new(tmp.as_file_mut());
-    out.write_all(MAGIC)?;
-    out.write_all(BUILD_ID.as_bytes())?;
-    out.write_all(b"\n")?;
-    for (key, entry) in entries {
-        out.write_all(&entry_head(key, entry)?)?;
-        out.write_all(entry)?;
-    }
+    write(&mut out)?;
     out.flush()?;
     drop(out);
     tmp.persist(file).map_err(|e| e.error)?;

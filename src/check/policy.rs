@@ -17,32 +17,36 @@ use crate::workspace::{
 const DEFAULT_DISCLOSURE_LABELS: [&str; 2] = ["paid", "partner"];
 const DEFAULT_DISCLOSURE_WORDS: [&str; 1] = ["#ad"];
 
-pub(super) fn check(
+/// The rules about one post's texts: length, words and hashtags, links, disclosure and the
+/// same text on several platforms. `deliveries` are all of the post's.
+pub(super) fn post(
+    settings: &Settings,
+    post: &Post,
+    deliveries: &[Delivery],
+    sources: &Sources,
+    out: &mut Vec<Diagnostic>,
+) {
+    let policy = &settings.policy;
+    for d in deliveries {
+        length(settings, d, post, sources, out);
+        for part in &d.parts {
+            text_rules(policy, d, post, part, sources, out);
+        }
+        disclosure(policy, d, post, sources, out);
+    }
+    same_text(policy, post, deliveries, sources, out);
+}
+
+/// The rules across posts: quiet hours, blackouts, spacing and posts per day.
+pub(super) fn across_posts(
     ws: &Workspace,
     deliveries: &[Delivery],
     sources: &Sources,
     out: &mut Vec<Diagnostic>,
 ) {
-    let Some(settings) = &ws.settings else { return };
-    let policy = &settings.policy;
-    // Text rules look at one delivery at a time: both cores share them.
-    use rayon::prelude::*;
-    let per_delivery: Vec<Vec<Diagnostic>> = deliveries
-        .par_iter()
-        .map(|d| {
-            let mut out = Vec::new();
-            let post = &ws.posts[d.post];
-            length(settings, d, post, sources, &mut out);
-            for part in &d.parts {
-                text_rules(policy, d, post, part, sources, &mut out);
-            }
-            disclosure(policy, d, post, sources, &mut out);
-            out
-        })
-        .collect();
-    out.extend(per_delivery.into_iter().flatten());
-    same_text(policy, ws, deliveries, sources, out);
-    schedule(settings, ws, deliveries, sources, out);
+    if let Some(settings) = &ws.settings {
+        schedule(settings, ws, deliveries, sources, out);
+    }
 }
 
 fn length(
@@ -272,7 +276,7 @@ fn disclosure(
 /// Warns when one text goes unchanged to several platforms ("never post the same message everywhere").
 fn same_text(
     policy: &Policy,
-    ws: &Workspace,
+    post: &Post,
     deliveries: &[Delivery],
     sources: &Sources,
     out: &mut Vec<Diagnostic>,
@@ -280,35 +284,30 @@ fn same_text(
     let Some(sev) = severity(policy.same_text.severity, Level::Warning) else {
         return;
     };
-    let mut by_post: BTreeMap<usize, BTreeMap<String, BTreeSet<&str>>> = BTreeMap::new();
+    let mut texts: BTreeMap<String, BTreeSet<&str>> = BTreeMap::new();
     for d in deliveries {
         let Some(first) = d.parts.first() else {
             continue;
         };
-        by_post
-            .entry(d.post)
-            .or_default()
+        texts
             .entry(strip_utm(&first.text))
             .or_default()
             .insert(d.platform.as_str());
     }
-    for (index, texts) in by_post {
-        let post = &ws.posts[index];
-        for platforms in texts.values().filter(|p| p.len() > 1) {
-            let list: Vec<&str> = platforms.iter().copied().collect();
-            out.push(
-                Diagnostic::new(
-                    sev,
-                    "P0512",
-                    format!("the same text goes to {}", list.join(", ")),
-                )
-                .at(post.file, post.doc(sources).value_span("/text"))
-                .help(format!(
-                    "write a variant per platform, e.g. `variants: {{ {}: {{ text: ... }} }}`",
-                    list[0]
-                )),
-            );
-        }
+    for platforms in texts.values().filter(|p| p.len() > 1) {
+        let list: Vec<&str> = platforms.iter().copied().collect();
+        out.push(
+            Diagnostic::new(
+                sev,
+                "P0512",
+                format!("the same text goes to {}", list.join(", ")),
+            )
+            .at(post.file, post.doc(sources).value_span("/text"))
+            .help(format!(
+                "write a variant per platform, e.g. `variants: {{ {}: {{ text: ... }} }}`",
+                list[0]
+            )),
+        );
     }
 }
 

@@ -9,6 +9,7 @@ use jiff::Timestamp;
 
 use crate::cache::Cache;
 use crate::render::Delivery;
+use crate::source::ContentId;
 use crate::state::DeliveryKey;
 use crate::validate::Report;
 
@@ -133,14 +134,15 @@ pub fn snapshot_at(
 /// none.
 fn unchanged_posts<'r>(files: &BTreeMap<PathBuf, Oid>, current: &'r Report) -> HashSet<&'r Path> {
     let ws = &current.workspace;
-    let same = |path: &Path, text: &str| files.get(path).is_some_and(|oid| blob_id(text) == *oid);
+    let same_id = |path: &Path, id: Oid| files.get(path) == Some(&id);
+    let same = |path: &Path, text: &str| same_id(path, blob_id(text));
     let Some(settings) = &ws.settings else {
         return HashSet::new();
     };
     let templates_at_base = files.keys().filter(|p| p.starts_with("templates")).count();
     let shared_same = same(
         Path::new(crate::workspace::SETTINGS_FILE),
-        &current.sources.get(settings.file).text,
+        current.sources.get(settings.file).text(),
     ) && templates_at_base == ws.templates.len()
         && ws
             .templates
@@ -150,7 +152,7 @@ fn unchanged_posts<'r>(files: &BTreeMap<PathBuf, Oid>, current: &'r Report) -> H
         && ws.campaigns.values().all(|c| {
             same(
                 current.sources.path(c.file),
-                &current.sources.get(c.file).text,
+                current.sources.get(c.file).text(),
             )
         });
     if !shared_same {
@@ -160,19 +162,19 @@ fn unchanged_posts<'r>(files: &BTreeMap<PathBuf, Oid>, current: &'r Report) -> H
     ws.posts
         .par_iter()
         .map(|p| current.sources.get(p.file))
-        .filter(|f| same(&f.path, &f.text))
+        .filter(|f| same_id(&f.path, git_oid(f.content())))
         .map(|f| f.path.as_path())
         .collect()
 }
 
-/// The id git gives `text` as a file (SHA-1 of a header and the bytes; the sha1 crate uses the
-/// CPU's SHA instructions, libgit2's collision-detecting SHA-1 took 3% of a plan).
+/// The id git gives `text` as a file (computed by the sha1 crate, which uses the CPU's SHA
+/// instructions: libgit2's collision-detecting SHA-1 took 3% of a plan).
 fn blob_id(text: &str) -> Oid {
-    use sha1::{Digest, Sha1};
-    let mut h = Sha1::new();
-    h.update(format!("blob {}\0", text.len()));
-    h.update(text);
-    Oid::from_bytes(&h.finalize()).unwrap_or(Oid::ZERO_SHA1)
+    git_oid(&ContentId::of(text))
+}
+
+fn git_oid(content: &ContentId) -> Oid {
+    Oid::from_bytes(&content.git_blob).unwrap_or(Oid::ZERO_SHA1)
 }
 
 /// `campaigns/<slug>/campaign.yaml` (or `.yml`).

@@ -534,19 +534,16 @@ fn inputs_time(zone: &TimeZone, t: Timestamp) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::render::RenderedPart;
+    use crate::render::{PartText, RenderedPart};
     use crate::workspace::Media;
     use sha2::{Digest, Sha256};
 
     fn part(text: &str, media: Vec<Media>) -> RenderedPart {
-        RenderedPart {
+        let body = PartText {
             text: text.into(),
-            media,
-            pointer: String::new(),
-            media_pointer: String::new(),
-            measures: Vec::new(),
-            entities: Vec::new(),
-        }
+            ..PartText::default()
+        };
+        RenderedPart::from_parts(media, String::new(), crate::cache::Deferred::ready(body))
     }
 
     /// The content hash is recorded in every state: the bytes hashed must stay exactly those of

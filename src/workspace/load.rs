@@ -13,10 +13,10 @@ use jiff::{SignedDuration, Timestamp};
 use serde::de::DeserializeOwned;
 
 use super::model::*;
-use crate::cache::{Cache, Cached, Inputs};
+use crate::cache::{Cache, Cached, Inputs, Stamp};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::schema::{self, FileKind};
-use crate::source::{FileId, SourceFile, Sources, Span};
+use crate::source::{ContentId, FileId, SourceFile, Sources, Span};
 use crate::yaml::{self, Document, YamlErrorKind};
 
 pub const SETTINGS_FILE: &str = "smm.yaml";
@@ -159,11 +159,7 @@ fn post_inputs(ws: &Workspace, sources: &Sources, cache: &Cache) -> PostInputs {
     };
     // Each file by its path in the workspace, so no two sets of files hash alike.
     let shared = cache.inputs(
-        std::iter::once((
-            SETTINGS_FILE.to_string(),
-            sources.get(settings.file).text.as_str(),
-        ))
-        .chain(
+        std::iter::once((SETTINGS_FILE.to_string(), sources.get(settings.file).text())).chain(
             ws.templates
                 .iter()
                 .map(|(n, t)| (format!("templates/{n}"), t.as_str())),
@@ -177,7 +173,7 @@ fn post_inputs(ws: &Workspace, sources: &Sources, cache: &Cache) -> PostInputs {
         .values()
         .map(|c| {
             let file = sources.get(c.file);
-            let inputs = shared.with(&file.path.to_string_lossy(), &file.text);
+            let inputs = shared.with(&file.path.to_string_lossy(), file.text());
             (c.slug.clone(), inputs)
         })
         .collect();
@@ -185,6 +181,26 @@ fn post_inputs(ws: &Workspace, sources: &Sources, cache: &Cache) -> PostInputs {
         shared: Some(shared),
         campaigns,
     }
+}
+
+/// A post file as found: unread, its content known from its stamp, or read (with its stamp when
+/// the cache keeps stamps).
+enum Found {
+    Known(PathBuf, Stamp, ContentId),
+    Read(
+        std::io::Result<Result<String, FromUtf8Error>>,
+        Option<Stamp>,
+    ),
+}
+
+/// A post file in the sources, with its stamp when the cache keeps stamps; `unread`: its stamp
+/// vouched for its content, so it has not been read.
+struct PostFile<'f> {
+    file: FileId,
+    rel: &'f Path,
+    campaign: Option<&'f str>,
+    stamp: Option<Stamp>,
+    unread: bool,
 }
 
 struct Loader<'a> {
@@ -201,7 +217,8 @@ impl Loader<'_> {
     }
 
     /// Reads the post files in order, then checks them in parallel (each file independently);
-    /// a post whose key is in the cache is taken from there.
+    /// a post whose key is in the cache is taken from there. A file whose stamp the cache
+    /// recorded is not read unless its post must be loaded again or a diagnostic quotes it.
     fn posts(
         &mut self,
         files: &[(PathBuf, Option<String>)],
@@ -210,44 +227,90 @@ impl Loader<'_> {
         cache: &Cache,
     ) -> (Vec<Post>, Vec<Cached>) {
         use rayon::prelude::*;
+        let stamps = cache.stamps_for(self.root);
         // Reading thousands of small files waits on the file system: both cores read (and check
-        // the UTF-8).
-        let contents: Vec<std::io::Result<Result<String, FromUtf8Error>>> = files
+        // the UTF-8), or only look at the files' stamps.
+        let found: Vec<Found> = files
             .par_iter()
-            .map(|(rel, _)| std::fs::read(self.root.join(rel)).map(String::from_utf8))
+            .map(|(rel, _)| {
+                let path = self.root.join(rel);
+                let stamp = if stamps {
+                    std::fs::metadata(&path).ok().and_then(|m| Stamp::of(&m))
+                } else {
+                    None
+                };
+                match stamp.and_then(|s| Some((s, cache.known_content(rel, &s)?))) {
+                    Some((stamp, content)) => Found::Known(path, stamp, content),
+                    None => Found::Read(std::fs::read(&path).map(String::from_utf8), stamp),
+                }
+            })
             .collect();
-        let read: Vec<(FileId, &Path, Option<&str>)> = files
+        let read: Vec<PostFile> = files
             .iter()
-            .zip(contents)
-            .filter_map(|((rel, campaign), bytes)| {
-                self.accept(rel, bytes)
-                    .map(|f| (f, rel.as_path(), campaign.as_deref()))
+            .zip(found)
+            .filter_map(|((rel, campaign), found)| {
+                let (file, stamp, unread) = match found {
+                    Found::Known(path, stamp, content) => {
+                        let source = SourceFile::unread(rel.clone(), path, content);
+                        (Some(self.sources.add(source)), Some(stamp), true)
+                    }
+                    Found::Read(bytes, stamp) => (self.accept(rel, bytes), stamp, false),
+                };
+                Some(PostFile {
+                    file: file?,
+                    rel,
+                    campaign: campaign.as_deref(),
+                    stamp,
+                    unread,
+                })
             })
             .collect();
         let sources: &Sources = self.sources;
         let utc = TimeZone::UTC;
         let checked: Vec<(Option<Post>, Vec<Diagnostic>, Cached)> = read
             .par_iter()
-            .map(|&(file, rel, campaign)| {
+            .map(|f| {
+                let (file, rel, campaign) = (f.file, f.rel, f.campaign);
+                let source = sources.get(file);
                 let key = inputs
                     .of(campaign)
-                    .map(|i| Cache::key(i, rel, &sources.get(file).text));
+                    .map(|i| Cache::key(i, rel, source.content()));
                 if let Some(key) = key {
-                    if let Some((post, deliveries)) =
+                    if let Some((post, deliveries, checked)) =
                         cache.get(&key, file, campaign, zone.unwrap_or(&utc))
                     {
-                        return (Some(post), Vec::new(), Cached::Hit(deliveries));
+                        let hit = Cached::Hit {
+                            deliveries,
+                            checked,
+                        };
+                        return (Some(post), Vec::new(), hit);
                     }
                 }
                 let mut diags = Vec::new();
                 let post = post(sources, file, rel, campaign, zone, &mut diags);
+                // A file read now, after its stamp vouched for it, may have changed meanwhile:
+                // keep it only under the key of the bytes it was rendered from.
+                let as_keyed = !f.unread || ContentId::of(source.text()) == *source.content();
                 let cached = match key {
-                    Some(key) if diags.is_empty() => Cached::Miss(key),
+                    Some(key) if diags.is_empty() && as_keyed => Cached::Miss(key),
                     _ => Cached::No,
                 };
                 (post, diags, cached)
             })
             .collect();
+        if stamps {
+            cache.saw(
+                read.iter()
+                    .filter_map(|f| {
+                        Some((
+                            f.rel.to_path_buf(),
+                            f.stamp?,
+                            *sources.get(f.file).content(),
+                        ))
+                    })
+                    .collect(),
+            );
+        }
         let mut posts = Vec::with_capacity(checked.len());
         let mut cached = Vec::with_capacity(checked.len());
         for (p, diags, c) in checked {
@@ -511,7 +574,7 @@ fn check_doc(
     kind: FileKind,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<Document> {
-    let doc = match yaml::parse(&sources.get(file).text) {
+    let doc = match yaml::parse(sources.get(file).text()) {
         Ok(doc) => doc,
         Err(e) => {
             let (code, help) = match e.kind {
@@ -620,7 +683,7 @@ fn post(
         }
         (Some(at), false) => When::At(publish_time(file, &doc, at, zone, diags)?),
     };
-    hashtags_lost_to_comments(file, &sources.get(file).text, &doc, &spec, diags);
+    hashtags_lost_to_comments(file, sources.get(file).text(), &doc, &spec, diags);
     let (id, explicit_id) = match &spec.id {
         Some(id) => (id.clone(), true),
         None => (derived_id(rel), false),

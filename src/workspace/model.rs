@@ -117,7 +117,7 @@ impl Post {
         self.doc.get_or_init(|| {
             // The same bytes parsed when the post was cached, so this cannot fail; an empty
             // document only loses the position of a diagnostic.
-            crate::yaml::parse(&sources.get(self.file).text).unwrap_or_default()
+            crate::yaml::parse(sources.get(self.file).text()).unwrap_or_default()
         })
     }
 }
