@@ -45,6 +45,20 @@ impl Delivery {
     }
 }
 
+/// Where each post's deliveries are in `deliveries` (which come in post order, as rendered),
+/// by post index, for a workspace of `posts` posts.
+pub fn by_post(deliveries: &[Delivery], posts: usize) -> Vec<std::ops::Range<usize>> {
+    let mut out = vec![0..0; posts];
+    let mut at = 0;
+    for run in deliveries.chunk_by(|a, b| a.post == b.post) {
+        if let Some(slot) = out.get_mut(run[0].post) {
+            *slot = at..at + run.len();
+        }
+        at += run.len();
+    }
+    out
+}
+
 /// The identity of what would be sent, computed (see [`Delivery::content_hash`]).
 fn content_hash(d: &Delivery) -> String {
     // The hashed bytes are recorded in every state: they must never change. They are the JSON

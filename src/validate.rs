@@ -74,10 +74,11 @@ pub fn validate_with(
         let renderer = Renderer::new(&ws, &mut sources, &mut diagnostics);
         renderer.deliveries(&sources, &mut diagnostics, cached)
     };
-    let checked = check::each_post(&ws, &deliveries, &sources, |post| {
-        pending[post] == Pending::Checked
+    let by_post = crate::render::by_post(&deliveries, ws.posts.len());
+    let checked = check::each_post(&ws, &deliveries, &by_post, &sources, |post| {
+        pending.get(post) == Some(&Pending::Checked)
     });
-    keep(cache, &ws, &deliveries, &pending, &checked);
+    keep(cache, &ws, &deliveries, &by_post, &pending, &checked);
     diagnostics.extend(checked.into_iter().flat_map(|(_, found)| found));
     let published = published(&ws);
     diagnostics.extend(check::across_posts(
@@ -104,6 +105,7 @@ fn keep(
     cache: &Cache,
     ws: &Workspace,
     deliveries: &[Delivery],
+    by_post: &[std::ops::Range<usize>],
     pending: &[Pending],
     checked: &[(usize, Vec<Diagnostic>)],
 ) {
@@ -111,17 +113,10 @@ fn keep(
     for (post, found) in checked {
         passed[*post] = found.is_empty();
     }
-    // Deliveries come in post order: each post's are one run of them.
-    let mut of_post = vec![0..0; pending.len()];
-    let mut at = 0;
-    for run in deliveries.chunk_by(|a, b| a.post == b.post) {
-        of_post[run[0].post] = at..at + run.len();
-        at += run.len();
-    }
     use rayon::prelude::*;
     pending.par_iter().enumerate().for_each(|(post, pending)| {
         if let Pending::Keep(key) = pending {
-            let of_post = &deliveries[of_post[post].clone()];
+            let of_post = &deliveries[by_post[post].clone()];
             cache.put(*key, &ws.posts[post], of_post, passed[post]);
         }
     });

@@ -400,12 +400,36 @@ fn measure_labels(platform: Platform, caption: bool) -> &'static [smm_text::Meas
         .map_or(&[], |(_, m)| m.as_slice())
 }
 
+/// A value written as a length-prefixed block, so reading can leave it for later.
+pub(super) fn put_deferred<T: Codec>(value: &T, w: &mut Writer) {
+    let mut block = Writer::default();
+    value.put(&mut block);
+    w.bytes(&block.0);
+}
+
+/// A block left in `shared` (the buffer `r` reads) until used; `decode` reads it then.
+pub(super) fn get_deferred<T>(
+    r: &mut Reader<'_>,
+    shared: &Arc<Vec<u8>>,
+    decode: fn(&[u8]) -> Option<T>,
+) -> Option<Deferred<T>> {
+    let len = r.bytes()?.len();
+    let range = r.offset - len..r.offset;
+    Some(Deferred::stored(Arc::clone(shared), range, decode))
+}
+
+/// A value that is the whole of `bytes`.
+pub(super) fn whole<T: Codec>(bytes: &[u8]) -> Option<T> {
+    let mut r = Reader::new(bytes);
+    let value = T::get(&mut r)?;
+    r.is_empty().then_some(value)
+}
+
 /// A part whose text stays in `shared` (the buffer `r` reads) until used.
 fn get_part(r: &mut Reader<'_>, shared: &Arc<Vec<u8>>) -> Option<RenderedPart> {
     let media = Codec::get(r)?;
     let media_pointer = Codec::get(r)?;
-    let len = r.bytes()?.len();
-    let body = Deferred::stored(Arc::clone(shared), r.offset - len..r.offset, get_part_text);
+    let body = get_deferred(r, shared, get_part_text)?;
     Some(RenderedPart::from_parts(media, media_pointer, body))
 }
 

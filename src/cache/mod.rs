@@ -122,6 +122,14 @@ impl<T: Default> Deferred<T> {
     }
 }
 
+impl<T: Default> std::ops::Deref for Deferred<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        self.get()
+    }
+}
+
 impl<T: Clone> Clone for Deferred<T> {
     fn clone(&self) -> Self {
         Deferred {
@@ -296,7 +304,7 @@ impl Cache {
         let id = String::get(&mut r)?;
         let explicit_id = bool::get(&mut r)?;
         let when = codec::get_when(&mut r, zone)?;
-        let spec = PostSpec::get(&mut r)?;
+        let spec = codec::get_deferred(&mut r, &bytes, codec::whole::<PostSpec>)?;
         let checked = bool::get(&mut r)?;
         let deliveries = (0..usize::get(&mut r)?)
             .map(|_| codec::get_delivery(&mut r, &bytes, 0))
@@ -324,7 +332,7 @@ impl Cache {
         post.id.put(&mut w);
         post.explicit_id.put(&mut w);
         codec::put_when(&post.when, &mut w);
-        post.spec.put(&mut w);
+        codec::put_deferred(&*post.spec, &mut w);
         checked.put(&mut w);
         deliveries.len().put(&mut w);
         for d in deliveries {
@@ -400,10 +408,7 @@ impl Cache {
 const CHECK: usize = 16;
 
 fn checksum(payload: &[u8]) -> [u8; CHECK] {
-    let digest = Sha256::digest(payload);
-    let mut out = [0; CHECK];
-    out.copy_from_slice(&digest[..CHECK]);
-    out
+    xxhash_rust::xxh3::xxh3_128(payload).to_le_bytes()
 }
 
 /// What reading a cache file found.

@@ -12,31 +12,31 @@ use crate::render::Delivery;
 use crate::source::{Sources, Span};
 use crate::workspace::{Level, Post, Workspace};
 
-/// The checks of each post's deliveries on their own (text length, the brand's text rules,
-/// disclosure, the same text on several platforms): what they find depends only on the post
-/// and smm.yaml, so the post cache keeps whether a post passed them. Posts for which `skip`
-/// says so are not checked. Gives each checked post's index and findings.
+/// The checks of each post on its own: its channels, variants and campaign dates, and its
+/// deliveries' text length, the brand's text rules, disclosure and the same text on several
+/// platforms. What they find depends only on the post, smm.yaml and its campaign file, so the
+/// post cache keeps whether a post passed them. `by_post` gives each post's deliveries (see
+/// [`crate::render::by_post`]); posts for which `skip` says so are not checked. Gives each
+/// checked post's findings, by post index.
 pub fn each_post(
     ws: &Workspace,
     deliveries: &[Delivery],
+    by_post: &[std::ops::Range<usize>],
     sources: &Sources,
     skip: impl Fn(usize) -> bool + Sync,
 ) -> Vec<(usize, Vec<Diagnostic>)> {
     let Some(settings) = &ws.settings else {
         return Vec::new();
     };
-    // Deliveries come in post order; posts are checked on both cores.
     use rayon::prelude::*;
-    let posts: Vec<&[Delivery]> = deliveries
-        .chunk_by(|a, b| a.post == b.post)
-        .filter(|of_post| !skip(of_post[0].post))
-        .collect();
-    posts
+    (0..ws.posts.len())
         .into_par_iter()
-        .map(|of_post| {
-            let index = of_post[0].post;
-            let mut out = Vec::new();
-            policy::post(settings, &ws.posts[index], of_post, sources, &mut out);
+        .filter(|&index| !skip(index))
+        .map(|index| {
+            let (post, mut out) = (&ws.posts[index], Vec::new());
+            references::post(ws, post, sources, &mut out);
+            let of_post = &deliveries[by_post[index].clone()];
+            policy::post(settings, post, of_post, sources, &mut out);
             (index, out)
         })
         .collect()
@@ -53,7 +53,7 @@ pub fn across_posts(
     published: &std::collections::BTreeSet<String>,
 ) -> Vec<Diagnostic> {
     let mut out = Vec::new();
-    references::check(ws, sources, now, published, &mut out);
+    references::across_posts(ws, sources, now, published, &mut out);
     media::check(ws, deliveries, sources, &mut out);
     policy::across_posts(ws, deliveries, sources, &mut out);
     out

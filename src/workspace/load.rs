@@ -695,7 +695,7 @@ fn post(
         explicit_id,
         campaign: campaign.map(str::to_string),
         when,
-        spec,
+        spec: crate::cache::Deferred::ready(spec),
     })
 }
 

@@ -108,7 +108,9 @@ pub struct Post {
     pub explicit_id: bool,
     pub campaign: Option<String>,
     pub when: When,
-    pub spec: PostSpec,
+    /// What the file says; for a post from the cache, decoded when first used (validating a
+    /// cached post that passed its own checks needs only the fields above).
+    pub spec: crate::cache::Deferred<PostSpec>,
 }
 
 impl Post {
@@ -122,7 +124,7 @@ impl Post {
     }
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize)]
 pub struct PostSpec {
     pub id: Option<String>,
     pub publish_at: Option<String>,
