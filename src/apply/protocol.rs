@@ -166,7 +166,7 @@ async fn run(
             report.attention = plan
                 .actions()
                 .filter(|i| i.action.needs_attention() && !matches!(i.action, Action::Resolve))
-                .map(|i| (i.key.clone(), i.reason.clone()))
+                .map(|i| (i.key.clone(), i.reason.to_string()))
                 .collect();
         }
         let work = work_of(&plan, &report_ws, allowed.as_deref());

@@ -1,5 +1,6 @@
 //! The plan for people at a terminal, modelled on `terraform plan`.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use anstyle::{AnsiColor, Style};
@@ -101,7 +102,9 @@ pub fn render_text_chunks(plan: &Plan) -> Vec<String> {
         shown
             .par_iter()
             .map(|item| {
-                let mut text = String::from("\n");
+                // Room for the usual item, so it is not regrown a few bytes at a time.
+                let mut text = String::with_capacity(1024);
+                text.push('\n');
                 render_item(&mut text, plan, item);
                 text
             })
@@ -206,10 +209,10 @@ fn render_item(out: &mut String, plan: &Plan, item: &Item) {
     }
     let edited = matches!(item.change, Some(Change::Edited)) || item.action == Action::Drift;
     for (i, part) in item.parts.iter().enumerate() {
-        let label = if i == 0 {
-            "text".to_string()
+        let label: Cow<str> = if i == 0 {
+            "text".into()
         } else {
-            format!("reply {i}")
+            format!("reply {i}").into()
         };
         let fits = part.length <= part.limit;
         let count_style = if fits { DIM } else { DEL.bold() };
@@ -219,9 +222,11 @@ fn render_item(out: &mut String, plan: &Plan, item: &Item) {
             "  {line_style}{line_sym}{line_style:#} {label} {count_style}({}/{} {}){count_style:#}",
             part.length, part.limit, part.unit
         );
-        let body = match item.previous.as_ref().filter(|_| edited) {
-            Some(prev) => word_diff(prev.get(i).map(String::as_str).unwrap_or(""), &part.text),
-            None => part.text.clone(),
+        let body: Cow<str> = match item.previous.as_ref().filter(|_| edited) {
+            Some(prev) => {
+                word_diff(prev.get(i).map(String::as_str).unwrap_or(""), &part.text).into()
+            }
+            None => part.text.as_str().into(),
         };
         for line in body.lines() {
             let _ = writeln!(out, "        {line}");
