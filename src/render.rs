@@ -179,6 +179,21 @@ impl RenderedPart {
     pub fn primary(&self) -> Option<&smm_text::Measure> {
         self.measures.first()
     }
+
+    /// The length of the primary measure (0 without one).
+    pub fn length(&self) -> usize {
+        self.primary().map_or(0, |m| m.length)
+    }
+
+    /// The limit of the primary measure (0 without one).
+    pub fn limit(&self) -> usize {
+        self.primary().map_or(0, |m| m.limit)
+    }
+
+    /// What the primary measure counts ("characters" without one).
+    pub fn unit(&self) -> &'static str {
+        self.primary().map_or("characters", |m| m.unit)
+    }
 }
 
 fn platform_name<S: serde::Serializer>(p: &Platform, s: S) -> Result<S::Ok, S::Error> {

@@ -10,12 +10,11 @@ pub fn run(dir: Option<&std::path::Path>, args: &PlanArgs) -> Result<u8, Command
         base: args.base.as_deref(),
     };
     let (report, plan) = plan_or_report(&root, &options)?;
-    let chunks = match args.format {
-        PlanFormat::Text => smm::plan::render_text_chunks(&plan),
-        PlanFormat::Json => vec![smm::plan::render_json(&plan)],
-        PlanFormat::Markdown => vec![smm::plan::render_markdown(&plan)],
-    };
-    super::print_all(&chunks);
+    match args.format {
+        PlanFormat::Text => smm::plan::render_text_in_pieces(&plan, super::print_all),
+        PlanFormat::Json => super::print(&smm::plan::render_json(&plan)),
+        PlanFormat::Markdown => super::print(&smm::plan::render_markdown(&plan)),
+    }
     if let Some(path) = &args.out {
         std::fs::write(path, smm::plan::render_json(&plan)).map_err(|e| CommandError {
             message: format!("cannot write the plan to {}: {e}", path.display()),

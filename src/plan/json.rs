@@ -101,9 +101,9 @@ pub fn render_json(plan: &Plan) -> String {
                     .iter()
                     .map(|p| Part {
                         text: &p.text,
-                        length: p.length,
-                        limit: p.limit,
-                        unit: p.unit,
+                        length: p.length(),
+                        limit: p.limit(),
+                        unit: p.unit(),
                         media: &p.media,
                     })
                     .collect(),

@@ -77,7 +77,7 @@ pub fn render_markdown(plan: &Plan) -> String {
             let length = item
                 .parts
                 .iter()
-                .map(|p| format!("{}/{}", p.length, p.limit))
+                .map(|p| format!("{}/{}", p.length(), p.limit()))
                 .collect::<Vec<_>>()
                 .join(", ");
             let _ = writeln!(
@@ -121,7 +121,9 @@ pub fn render_markdown(plan: &Plan) -> String {
             let _ = writeln!(
                 out,
                 "**{name}** ({}/{} {})\n",
-                part.length, part.limit, part.unit
+                part.length(),
+                part.limit(),
+                part.unit()
             );
             match item.previous.as_ref().filter(|_| diffing) {
                 Some(prev) => {

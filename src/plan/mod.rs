@@ -18,10 +18,10 @@ use jiff::{Timestamp, ZonedDateTime};
 pub use base::{snapshot_at, BaseSnapshot, Snapshot};
 pub use json::{render_json, PLAN_FORMAT_VERSION};
 pub use markdown::render_markdown;
-pub use text::{render_text, render_text_chunks};
+pub use text::{render_text, render_text_in_pieces};
 pub use workspace::{plan_workspace, Options, PlanError};
 
-use crate::render::Delivery;
+use crate::render::{Delivery, RenderedPart};
 use crate::state::{ContentRevision, DeliveryKey, Outcome, State};
 use crate::validate::Report;
 use crate::words::plural;
@@ -97,16 +97,6 @@ impl Change {
     }
 }
 
-/// One counted text part, as it will be sent.
-#[derive(Clone, Debug)]
-pub struct PartView {
-    pub text: String,
-    pub length: usize,
-    pub limit: usize,
-    pub unit: &'static str,
-    pub media: Vec<crate::workspace::Media>,
-}
-
 #[derive(Clone, Debug)]
 pub struct Item {
     pub key: DeliveryKey,
@@ -121,7 +111,9 @@ pub struct Item {
     pub change: Option<Change>,
     /// Why, in one sentence.
     pub reason: Cow<'static, str>,
-    pub parts: Vec<PartView>,
+    /// The delivery's parts: copies that share a cached post's encoded texts, so a text is
+    /// decoded (once) only if the plan is shown.
+    pub parts: Vec<RenderedPart>,
     /// Texts to diff against: the base revision's (edited) or the published ones (drift).
     pub previous: Option<Vec<String>>,
     pub url: Option<String>,
@@ -313,7 +305,7 @@ pub fn plan(inputs: &Inputs<'_>) -> Plan {
             action: Action::Schedule,
             change: None,
             reason: Cow::Borrowed(""),
-            parts: part_views(d),
+            parts: d.parts.clone(),
             previous: None,
             url: None,
             hint: None,
@@ -425,16 +417,11 @@ pub fn plan(inputs: &Inputs<'_>) -> Plan {
         }
         Some((item, moved))
     };
-    let built: Vec<Option<(Item, Option<DeliveryKey>)>> = {
+    let (mut items, moved): (Vec<Item>, Vec<Option<DeliveryKey>>) = {
         use rayon::prelude::*;
-        report.deliveries.par_iter().map(item_of).collect()
+        report.deliveries.par_iter().filter_map(item_of).unzip()
     };
-    let mut items = Vec::with_capacity(built.len());
-    let mut moved_from: BTreeSet<DeliveryKey> = BTreeSet::new();
-    for (item, moved) in built.into_iter().flatten() {
-        items.push(item);
-        moved_from.extend(moved);
-    }
+    let moved_from: BTreeSet<DeliveryKey> = moved.into_iter().flatten().collect();
 
     for (key, record) in &inputs.state.records {
         if desired(key) || moved_from.contains(key) {
@@ -508,22 +495,6 @@ pub fn plan(inputs: &Inputs<'_>) -> Plan {
         warnings: report.warnings(),
         valid_until,
     }
-}
-
-fn part_views(d: &Delivery) -> Vec<PartView> {
-    d.parts
-        .iter()
-        .map(|p| {
-            let primary = p.primary();
-            PartView {
-                text: p.text.clone(),
-                length: primary.map_or(0, |m| m.length),
-                limit: primary.map_or(0, |m| m.limit),
-                unit: primary.map_or("characters", |m| m.unit),
-                media: p.media.clone(),
-            }
-        })
-        .collect()
 }
 
 fn inputs_time(zone: &TimeZone, t: Timestamp) -> String {

@@ -63,12 +63,20 @@ pub(super) fn header_facts(plan: &Plan) -> Vec<String> {
 }
 
 pub fn render_text(plan: &Plan) -> String {
-    render_text_chunks(plan).concat()
+    let mut text = String::new();
+    render_text_in_pieces(plan, |pieces| {
+        text.extend(pieces.iter().map(String::as_str))
+    });
+    text
 }
 
-/// The text plan in pieces (header, one per delivery, summary), to print without joining them
-/// (at 100,000 posts the text is 170 MB).
-pub fn render_text_chunks(plan: &Plan) -> Vec<String> {
+/// Deliveries rendered at once: enough to keep both cores busy, few enough that a plan of
+/// 400,000 deliveries (170 MB of text) is never held whole.
+const BATCH: usize = 4096;
+
+/// The text plan in pieces (header, one per delivery, summary), given to `emit` in order, a
+/// batch at a time, to print as they come.
+pub fn render_text_in_pieces(plan: &Plan, mut emit: impl FnMut(&[String])) {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -95,11 +103,12 @@ pub fn render_text_chunks(plan: &Plan) -> Vec<String> {
         let _ = writeln!(out, "\nSymbols:\n{}", legend.join("\n"));
     }
 
+    emit(&[out]);
     // Items render independently: both cores write them (40,000 at 10,000 posts), in order.
     let shown: Vec<&Item> = plan.shown().collect();
-    let items: Vec<String> = {
+    for batch in shown.chunks(BATCH) {
         use rayon::prelude::*;
-        shown
+        let items: Vec<String> = batch
             .par_iter()
             .map(|item| {
                 // Room for the usual item, so it is not regrown a few bytes at a time.
@@ -108,11 +117,9 @@ pub fn render_text_chunks(plan: &Plan) -> Vec<String> {
                 render_item(&mut text, plan, item);
                 text
             })
-            .collect()
-    };
-    let mut chunks = Vec::with_capacity(items.len() + 2);
-    chunks.push(out);
-    chunks.extend(items);
+            .collect();
+        emit(&items);
+    }
     let mut out = String::new();
 
     out.push('\n');
@@ -158,8 +165,7 @@ pub fn render_text_chunks(plan: &Plan) -> Vec<String> {
             let _ = writeln!(out, "Nothing is scheduled.");
         }
     }
-    chunks.push(out);
-    chunks
+    emit(&[out]);
 }
 
 fn headline(plan: &Plan, item: &Item) -> String {
@@ -214,13 +220,14 @@ fn render_item(out: &mut String, plan: &Plan, item: &Item) {
         } else {
             format!("reply {i}").into()
         };
-        let fits = part.length <= part.limit;
+        let fits = part.length() <= part.limit();
         let count_style = if fits { DIM } else { DEL.bold() };
         let (line_sym, line_style) = if edited { ("~", WARN) } else { (sym, style) };
-        let _ = writeln!(
+        let _ =
+            writeln!(
             out,
             "  {line_style}{line_sym}{line_style:#} {label} {count_style}({}/{} {}){count_style:#}",
-            part.length, part.limit, part.unit
+            part.length(), part.limit(), part.unit()
         );
         let body: Cow<str> = match item.previous.as_ref().filter(|_| edited) {
             Some(prev) => {
