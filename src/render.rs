@@ -32,16 +32,45 @@ pub struct Delivery {
     pub platform: Platform,
     pub parts: Vec<RenderedPart>,
     pub link: Option<String>,
-    /// Its content hash, computed from the fields above at first use (deliveries do not change
-    /// after rendering) or taken from the post cache.
+    /// Its content hash: the digest computed from the fields above at first use (deliveries do
+    /// not change after rendering) or taken from the post cache; written out when asked for.
     #[serde(skip)]
-    pub(crate) hash: OnceLock<String>,
+    pub(crate) hash: ContentHash,
+}
+
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ContentHash {
+    digest: OnceLock<[u8; 32]>,
+    text: OnceLock<String>,
+}
+
+impl ContentHash {
+    /// A hash known from the post cache.
+    pub(crate) fn known(digest: [u8; 32]) -> ContentHash {
+        ContentHash {
+            digest: OnceLock::from(digest),
+            text: OnceLock::new(),
+        }
+    }
 }
 
 impl Delivery {
     /// The identity of what would be sent: the same hash means the same post.
     pub fn content_hash(&self) -> &str {
-        self.hash.get_or_init(|| content_hash(self))
+        self.hash.text.get_or_init(|| {
+            let mut out = String::with_capacity(7 + 64);
+            out.push_str("sha256:");
+            for b in self.digest() {
+                out.push(char::from(HEX[usize::from(b >> 4)]));
+                out.push(char::from(HEX[usize::from(b & 0xf)]));
+            }
+            out
+        })
+    }
+
+    /// The SHA-256 of the content hash.
+    pub(crate) fn digest(&self) -> &[u8; 32] {
+        self.hash.digest.get_or_init(|| content_digest(self))
     }
 }
 
@@ -60,7 +89,7 @@ pub fn by_post(deliveries: &[Delivery], posts: usize) -> Vec<std::ops::Range<usi
 }
 
 /// The identity of what would be sent, computed (see [`Delivery::content_hash`]).
-fn content_hash(d: &Delivery) -> String {
+fn content_digest(d: &Delivery) -> [u8; 32] {
     // The hashed bytes are recorded in every state: they must never change. They are the JSON
     // `{"platform":…,"parts":[{"text":…,"media":[…]}],"link":…}`, fields in this order.
     #[derive(serde::Serialize)]
@@ -87,13 +116,7 @@ fn content_hash(d: &Delivery) -> String {
         link: &d.link,
     };
     let bytes = serde_json::to_vec(&hashed).unwrap_or_default();
-    let mut out = String::with_capacity(7 + 64);
-    out.push_str("sha256:");
-    for b in Sha256::digest(&bytes) {
-        out.push(char::from(HEX[usize::from(b >> 4)]));
-        out.push(char::from(HEX[usize::from(b & 0xf)]));
-    }
-    out
+    Sha256::digest(&bytes).into()
 }
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -505,7 +528,7 @@ impl<'w> Renderer<'w> {
             platform: channel.platform,
             parts,
             link,
-            hash: OnceLock::new(),
+            hash: ContentHash::default(),
         })
     }
 

@@ -13,7 +13,7 @@ use jiff::Timestamp;
 use smm_text::{CountOptions, Platform, SpanKind};
 
 use super::Deferred;
-use crate::render::{Delivery, PartText, RenderedPart};
+use crate::render::{ContentHash, Delivery, PartText, RenderedPart};
 use crate::workspace::{Media, Part, PostSpec, Variant, When};
 
 #[derive(Default)]
@@ -466,9 +466,9 @@ pub(super) fn put_delivery(d: &Delivery, w: &mut Writer) {
         platform,
         parts,
         link,
-        hash: _, // written from content_hash() below
+        hash: _, // written from digest() below
     } = d;
-    w.bytes(d.content_hash().as_bytes());
+    d.digest().put(w);
     post_id.put(w);
     channel.put(w);
     platform.put(w);
@@ -485,7 +485,7 @@ pub(super) fn get_delivery(
     shared: &Arc<Vec<u8>>,
     post: usize,
 ) -> Option<Delivery> {
-    let hash = String::get(r)?;
+    let digest = <[u8; 32]>::get(r)?;
     let post_id = Codec::get(r)?;
     let channel = Codec::get(r)?;
     let platform = Platform::get(r)?;
@@ -499,7 +499,7 @@ pub(super) fn get_delivery(
         platform,
         parts,
         link: Codec::get(r)?,
-        hash: hash.into(),
+        hash: ContentHash::known(digest),
     })
 }
 
@@ -564,7 +564,7 @@ mod tests {
                 Deferred::ready(body.clone()),
             )],
             link: Some("https://example.com".into()),
-            hash: OnceLock::new(),
+            hash: Default::default(),
         };
         let mut w = Writer::default();
         w.0.extend_from_slice(b"header");

@@ -74,7 +74,9 @@ pub enum Pending {
 /// A value kept in the cache's bytes until first used: the texts of cached posts, which
 /// validating a post that passed its text checks never reads.
 pub struct Deferred<T> {
-    value: OnceLock<T>,
+    /// Boxed: most deferred values of a large workspace are never decoded, and an empty box
+    /// is a pointer where a post's spec is 250 bytes.
+    value: OnceLock<Box<T>>,
     stored: Option<Stored<T>>,
 }
 
@@ -87,7 +89,7 @@ struct Stored<T> {
 impl<T> Deferred<T> {
     pub fn ready(value: T) -> Deferred<T> {
         Deferred {
-            value: OnceLock::from(value),
+            value: OnceLock::from(Box::new(value)),
             stored: None,
         }
     }
@@ -114,10 +116,11 @@ impl<T: Default> Deferred<T> {
             // The bytes passed their entry's checksum and were written by this very build (the
             // build id heads the file): only a hand-made file could fail to decode, and then
             // the default stands in rather than a crash.
-            self.stored
+            let decoded = self
+                .stored
                 .as_ref()
-                .and_then(|s| (s.decode)(s.bytes.get(s.range.clone())?))
-                .unwrap_or_default()
+                .and_then(|s| (s.decode)(s.bytes.get(s.range.clone())?));
+            Box::new(decoded.unwrap_or_default())
         })
     }
 }
