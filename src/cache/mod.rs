@@ -307,6 +307,7 @@ impl Cache {
         let id = String::get(&mut r)?;
         let explicit_id = bool::get(&mut r)?;
         let when = codec::get_when(&mut r, zone)?;
+        let delete = bool::get(&mut r)?;
         let spec = codec::get_deferred(&mut r, &bytes, codec::whole::<PostSpec>)?;
         let checked = bool::get(&mut r)?;
         let deliveries = (0..usize::get(&mut r)?)
@@ -323,6 +324,7 @@ impl Cache {
             explicit_id,
             campaign: campaign.map(str::to_string),
             when,
+            delete,
             spec,
         };
         Some((post, deliveries, checked))
@@ -331,11 +333,23 @@ impl Cache {
     /// Keeps a post that loaded and rendered without a diagnostic; `checked`: its deliveries
     /// passed the post's own checks.
     pub fn put(&self, key: Key, post: &Post, deliveries: &[Delivery], checked: bool) {
+        // Destructured, so a new field fails to compile here instead of being left out.
+        let Post {
+            file: _,     // given back on reading
+            doc: _,      // parsed again if a diagnostic needs it
+            campaign: _, // from the post's folder, given back on reading
+            id,
+            explicit_id,
+            when,
+            delete,
+            spec,
+        } = post;
         let mut w = Writer::default();
-        post.id.put(&mut w);
-        post.explicit_id.put(&mut w);
-        codec::put_when(&post.when, &mut w);
-        codec::put_deferred(&*post.spec, &mut w);
+        id.put(&mut w);
+        explicit_id.put(&mut w);
+        codec::put_when(when, &mut w);
+        delete.put(&mut w);
+        codec::put_deferred(&**spec, &mut w);
         checked.put(&mut w);
         deliveries.len().put(&mut w);
         for d in deliveries {

@@ -320,7 +320,7 @@ pub fn plan(inputs: &Inputs<'_>) -> Plan {
                 ..
             }) => {
                 item.url = url;
-                if post.spec.delete {
+                if post.delete {
                     item.action = Action::Delete;
                     item.reason =
                         "the post says `delete: true`: it will be deleted from the platform".into();
@@ -367,7 +367,7 @@ pub fn plan(inputs: &Inputs<'_>) -> Plan {
                 item.action = Action::Published;
                 item.reason = "deleted from the platform on request".into();
             }
-            _ if post.spec.delete => return None,
+            _ if post.delete => return None,
             _ => {
                 let Some(when) = &publish_at else {
                     item.action = Action::Draft;

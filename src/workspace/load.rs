@@ -695,6 +695,7 @@ fn post(
         explicit_id,
         campaign: campaign.map(str::to_string),
         when,
+        delete: spec.delete,
         spec: crate::cache::Deferred::ready(spec),
     })
 }

@@ -108,6 +108,9 @@ pub struct Post {
     pub explicit_id: bool,
     pub campaign: Option<String>,
     pub when: When,
+    /// `delete: true`: kept beside the spec because plan asks it of every post, and a cached
+    /// post's spec is decoded only when used.
+    pub delete: bool,
     /// What the file says; for a post from the cache, decoded when first used (validating a
     /// cached post that passed its own checks needs only the fields above).
     pub spec: crate::cache::Deferred<PostSpec>,
