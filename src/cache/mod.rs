@@ -209,16 +209,23 @@ impl Cache {
         let Some(file) = cache_file(root) else {
             return Cache::off();
         };
-        let mut handle = std::fs::File::open(&file).ok();
-        let mut bytes = Vec::new();
-        if let Some(h) = &mut handle {
-            if h.read_to_end(&mut bytes).is_err() {
-                bytes.clear();
-            }
-        }
+        // The stamps are read beside the entries: two files, both cores.
+        let (stamps, (handle, bytes)) = rayon::join(
+            || Stamps::open(file.with_extension("stamps"), root),
+            || {
+                let mut handle = std::fs::File::open(&file).ok();
+                let mut bytes = Vec::new();
+                if let Some(h) = &mut handle {
+                    if h.read_to_end(&mut bytes).is_err() {
+                        bytes.clear();
+                    }
+                }
+                (handle, bytes)
+            },
+        );
         let read = index(&bytes);
         Cache {
-            stamps: Some(Stamps::open(file.with_extension("stamps"), root)),
+            stamps: Some(stamps),
             seen: Mutex::default(),
             file: Some(file),
             handle,

@@ -52,10 +52,23 @@ pub fn across_posts(
     now: Timestamp,
     published: &std::collections::BTreeSet<String>,
 ) -> Vec<Diagnostic> {
-    let mut out = Vec::new();
-    references::across_posts(ws, sources, now, published, &mut out);
-    media::check(ws, deliveries, sources, &mut out);
-    policy::across_posts(ws, deliveries, sources, &mut out);
+    let found = |check: &(dyn Fn(&mut Vec<Diagnostic>) + Sync)| {
+        let mut out = Vec::new();
+        check(&mut out);
+        out
+    };
+    // Three independent passes over every post or delivery: on both cores.
+    let ((mut out, media), schedule) = rayon::join(
+        || {
+            rayon::join(
+                || found(&|out| references::across_posts(ws, sources, now, published, out)),
+                || found(&|out| media::check(ws, deliveries, sources, out)),
+            )
+        },
+        || found(&|out| policy::across_posts(ws, deliveries, sources, out)),
+    );
+    out.extend(media);
+    out.extend(schedule);
     out
 }
 

@@ -24,7 +24,34 @@ pub struct Snapshot {
 pub struct BaseSnapshot {
     /// The commit the base revision resolved to.
     pub revision: String,
+    /// The deliveries rendered from the base's own files.
     pub deliveries: BTreeMap<DeliveryKey, Snapshot>,
+    /// The posts of the working tree (indices into its `Workspace::posts`) whose file is the same
+    /// at the base, with everything posts share: their deliveries are the base's, unchanged.
+    pub unchanged_posts: HashSet<usize>,
+}
+
+impl BaseSnapshot {
+    /// The base's version of a delivery of the working tree, if it had one: `None` for a new
+    /// delivery.
+    pub fn version_of(&self, delivery: &Delivery) -> Option<BaseVersion<'_>> {
+        if self.unchanged_posts.contains(&delivery.post) {
+            return Some(BaseVersion::Same);
+        }
+        let key = DeliveryKey::new(&delivery.post_id, &delivery.channel);
+        let snap = self.deliveries.get(&key)?;
+        Some(if snap.content_hash == delivery.content_hash() {
+            BaseVersion::Same
+        } else {
+            BaseVersion::Other(&snap.texts)
+        })
+    }
+}
+
+/// A delivery at the base: the same, or other texts.
+pub enum BaseVersion<'b> {
+    Same,
+    Other(&'b [String]),
 }
 
 /// Renders the workspace as of `rev` (a commit, branch or tag). A post file that is byte for
@@ -63,6 +90,7 @@ pub fn snapshot_at(
                 return Ok(BaseSnapshot {
                     revision: commit.id().to_string(),
                     deliveries: BTreeMap::new(),
+                    unchanged_posts: HashSet::new(),
                 })
             }
         }
@@ -104,28 +132,29 @@ pub fn snapshot_at(
     }
     // Nothing at the base is published as far as this check goes: its warnings are not shown.
     let report = crate::validate::validate_with(dir.path(), at, |_| Default::default(), cache);
-    let snapshot = |d: &Delivery, texts: Vec<String>| {
-        let snap = Snapshot {
-            content_hash: d.content_hash().to_string(),
-            texts,
-        };
-        (DeliveryKey::new(&d.post_id, &d.channel), snap)
-    };
-    let rendered = report
+    let deliveries = report
         .deliveries
         .iter()
-        .map(|d| snapshot(d, d.parts.iter().map(|p| p.text.clone()).collect()));
-    // A reused delivery is the working tree's own: the same hash, so its texts (for a diff of an
-    // edit) are never needed.
-    let reused = current
-        .deliveries
+        .map(|d| {
+            let snap = Snapshot {
+                content_hash: d.content_hash().to_string(),
+                texts: d.parts.iter().map(|p| p.text.clone()).collect(),
+            };
+            (DeliveryKey::new(&d.post_id, &d.channel), snap)
+        })
+        .collect();
+    let unchanged_posts = current
+        .workspace
+        .posts
         .iter()
-        .filter(|d| reused.contains(current.sources.path(current.workspace.posts[d.post].file)))
-        .map(|d| snapshot(d, Vec::new()));
-    let deliveries = rendered.chain(reused).collect();
+        .enumerate()
+        .filter(|(_, p)| reused.contains(current.sources.path(p.file)))
+        .map(|(index, _)| index)
+        .collect();
     Ok(BaseSnapshot {
         revision: commit.id().to_string(),
         deliveries,
+        unchanged_posts,
     })
 }
 

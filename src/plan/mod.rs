@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ZonedDateTime};
 
-pub use base::{snapshot_at, BaseSnapshot, Snapshot};
+pub use base::{snapshot_at, BaseSnapshot, BaseVersion, Snapshot};
 pub use json::{render_json, PLAN_FORMAT_VERSION};
 pub use markdown::render_markdown;
 pub use text::{render_text, render_text_in_pieces};
@@ -404,10 +404,10 @@ pub fn plan(inputs: &Inputs<'_>) -> Plan {
                 }
                 if matches!(item.action, Action::Publish | Action::Schedule) {
                     // Without a base there is nothing to compare with: no change is claimed.
-                    item.change = inputs.base.map(|b| match b.deliveries.get(&key) {
-                        Some(snap) if snap.content_hash == hash => Change::Unchanged,
-                        Some(snap) => {
-                            item.previous = Some(snap.texts.clone());
+                    item.change = inputs.base.map(|b| match b.version_of(d) {
+                        Some(BaseVersion::Same) => Change::Unchanged,
+                        Some(BaseVersion::Other(texts)) => {
+                            item.previous = Some(texts.to_vec());
                             Change::Edited
                         }
                         None => Change::New,
