@@ -270,11 +270,16 @@ pub fn plan(inputs: &Inputs<'_>) -> Plan {
     let grace = settings.map_or(jiff::SignedDuration::from_hours(1), |s| s.grace);
     let at = inputs.at;
 
-    let desired: HashSet<(&str, &str)> = report
-        .deliveries
-        .iter()
-        .map(|d| (d.post_id.as_str(), d.channel.as_str()))
-        .collect();
+    // Only the recorded deliveries are looked up (no state: nothing to look up).
+    let desired: HashSet<(&str, &str)> = if inputs.state.records.is_empty() {
+        HashSet::new()
+    } else {
+        report
+            .deliveries
+            .iter()
+            .map(|d| (d.post_id.as_str(), d.channel.as_str()))
+            .collect()
+    };
     let desired = |key: &DeliveryKey| desired.contains(&(key.post.as_str(), key.channel.as_str()));
     // Published deliveries whose post is gone, by content: a file moved without an id.
     let mut removed_by_hash: BTreeMap<String, DeliveryKey> = BTreeMap::new();
@@ -458,18 +463,7 @@ pub fn plan(inputs: &Inputs<'_>) -> Plan {
         });
     }
 
-    items.sort_by(|a, b| {
-        (
-            a.action,
-            a.publish_at.as_ref().map(ZonedDateTime::timestamp),
-            &a.key,
-        )
-            .cmp(&(
-                b.action,
-                b.publish_at.as_ref().map(ZonedDateTime::timestamp),
-                &b.key,
-            ))
-    });
+    let items = in_display_order(items);
 
     let valid_until = items
         .iter()
@@ -495,6 +489,20 @@ pub fn plan(inputs: &Inputs<'_>) -> Plan {
         warnings: report.warnings(),
         valid_until,
     }
+}
+
+/// By action, time and delivery: each delivery once, a total order, so an unstable sort (on
+/// both cores) gives the same order every run.
+fn in_display_order(mut items: Vec<Item>) -> Vec<Item> {
+    use rayon::prelude::*;
+    let key = |i: &Item| {
+        (
+            i.action,
+            i.publish_at.as_ref().map(ZonedDateTime::timestamp),
+        )
+    };
+    items.par_sort_unstable_by(|a, b| key(a).cmp(&key(b)).then_with(|| a.key.cmp(&b.key)));
+    items
 }
 
 fn inputs_time(zone: &TimeZone, t: Timestamp) -> String {
