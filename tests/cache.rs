@@ -204,18 +204,25 @@ fn an_unchanged_workspace_does_not_rewrite_the_cache() {
     assert_eq!(std::fs::read(&file).expect("cache"), compacted);
 }
 
-#[test]
-fn a_cached_post_is_still_checked_and_points_at_the_right_line() {
+/// The test workspace, in git, with a post that has a picture (`posts/photo.yaml`, the file
+/// named on line 4, column 11).
+fn with_photo_post() -> tempfile::TempDir {
     let ws = support::workspace(None);
-    let root = ws.path();
     write(
-        root,
+        ws.path(),
         "posts/photo.yaml",
         "publish_at: 2027-02-01 10:00\n\
          text: A cup of tea.\n\
          media:\n  - file: media/cup.png\n    alt: A cup of green tea on a wooden table\n",
     );
-    git_init(root);
+    git_init(ws.path());
+    ws
+}
+
+#[test]
+fn a_cached_post_is_still_checked_and_points_at_the_right_line() {
+    let ws = with_photo_post();
+    let root = ws.path();
     let clean = agreed(root);
     assert!(!clean.contains("E0204"));
 
@@ -233,16 +240,8 @@ fn a_cached_post_is_still_checked_and_points_at_the_right_line() {
 
 #[test]
 fn an_unread_file_is_read_again_when_its_stamp_changes_and_for_a_diagnostic() {
-    let ws = support::workspace(None);
+    let ws = with_photo_post();
     let root = ws.path();
-    write(
-        root,
-        "posts/photo.yaml",
-        "publish_at: 2027-02-01 10:00\n\
-         text: A cup of tea.\n\
-         media:\n  - file: media/cup.png\n    alt: A cup of green tea on a wooden table\n",
-    );
-    git_init(root);
     // Stamps vouch only for files last changed two seconds before a run.
     std::thread::sleep(std::time::Duration::from_millis(2100));
     let before = agreed(root);
