@@ -237,12 +237,11 @@ pub fn render_json(report: &Report) -> String {
                             // The primary measure is what users compare ("312/280"); any other
                             // constraint that fails makes the part not fit.
                             let measures = &p.measures;
-                            let primary = p.primary();
                             JsonPart {
                                 text: &p.text,
-                                length: primary.map_or(0, |m| m.length),
-                                limit: primary.map_or(0, |m| m.limit),
-                                unit: primary.map_or("characters", |m| m.unit),
+                                length: p.length(),
+                                limit: p.limit(),
+                                unit: p.unit(),
                                 fits: measures.iter().all(smm_text::Measure::fits),
                                 media: &p.media,
                             }

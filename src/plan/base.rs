@@ -9,7 +9,7 @@ use jiff::Timestamp;
 
 use crate::cache::Cache;
 use crate::render::Delivery;
-use crate::source::ContentId;
+use crate::source::{ContentId, FileId};
 use crate::state::DeliveryKey;
 use crate::validate::Report;
 
@@ -164,35 +164,31 @@ pub fn snapshot_at(
 fn unchanged_posts<'r>(files: &BTreeMap<PathBuf, Oid>, current: &'r Report) -> HashSet<&'r Path> {
     let ws = &current.workspace;
     let same_id = |path: &Path, id: Oid| files.get(path) == Some(&id);
-    let same = |path: &Path, text: &str| same_id(path, blob_id(text));
+    // A source file knows its blob id (from its stamp, or computed once from its text).
+    let same_file = |file: FileId| {
+        let f = current.sources.get(file);
+        same_id(&f.path, git_oid(f.content()))
+    };
     let Some(settings) = &ws.settings else {
         return HashSet::new();
     };
     let templates_at_base = files.keys().filter(|p| p.starts_with("templates")).count();
-    let shared_same = same(
-        Path::new(crate::workspace::SETTINGS_FILE),
-        current.sources.get(settings.file).text(),
-    ) && templates_at_base == ws.templates.len()
+    let shared_same = same_file(settings.file)
+        && templates_at_base == ws.templates.len()
         && ws
             .templates
             .iter()
-            .all(|(name, text)| same(&Path::new("templates").join(name), text))
+            .all(|(name, text)| same_id(&Path::new("templates").join(name), blob_id(text)))
         && files.keys().filter(|p| is_campaign_file(p)).count() == ws.campaigns.len()
-        && ws.campaigns.values().all(|c| {
-            same(
-                current.sources.path(c.file),
-                current.sources.get(c.file).text(),
-            )
-        });
+        && ws.campaigns.values().all(|c| same_file(c.file));
     if !shared_same {
         return HashSet::new();
     }
     use rayon::prelude::*;
     ws.posts
         .par_iter()
-        .map(|p| current.sources.get(p.file))
-        .filter(|f| same_id(&f.path, git_oid(f.content())))
-        .map(|f| f.path.as_path())
+        .filter(|p| same_file(p.file))
+        .map(|p| current.sources.path(p.file))
         .collect()
 }
 
