@@ -21,8 +21,8 @@ pub(super) struct Writer(pub(super) Vec<u8>);
 
 pub(super) struct Reader<'a> {
     bytes: &'a [u8],
-    /// Where the bytes still to read start in the buffer deferred values refer to.
-    offset: usize,
+    /// Where the bytes end in the buffer deferred values refer to.
+    end: usize,
 }
 
 impl Writer {
@@ -57,7 +57,15 @@ impl<'a> Reader<'a> {
 
     /// Reads `bytes`, which start at `offset` of the shared buffer.
     pub(super) fn at(bytes: &'a [u8], offset: usize) -> Reader<'a> {
-        Reader { bytes, offset }
+        Reader {
+            bytes,
+            end: offset + bytes.len(),
+        }
+    }
+
+    /// Where the bytes still to read start in the shared buffer.
+    fn offset(&self) -> usize {
+        self.end - self.bytes.len()
     }
 
     pub(super) fn is_empty(&self) -> bool {
@@ -69,7 +77,6 @@ impl<'a> Reader<'a> {
         for shift in (0..64).step_by(7) {
             let (&byte, rest) = self.bytes.split_first()?;
             self.bytes = rest;
-            self.offset += 1;
             v |= u64::from(byte & 0x7f) << shift;
             if byte & 0x80 == 0 {
                 return Some(v);
@@ -90,7 +97,6 @@ impl<'a> Reader<'a> {
         }
         let (b, rest) = self.bytes.split_at(len);
         self.bytes = rest;
-        self.offset += len;
         Some(b)
     }
 }
@@ -414,7 +420,7 @@ pub(super) fn get_deferred<T>(
     decode: fn(&[u8]) -> Option<T>,
 ) -> Option<Deferred<T>> {
     let len = r.bytes()?.len();
-    let range = r.offset - len..r.offset;
+    let range = r.offset() - len..r.offset();
     Some(Deferred::stored(Arc::clone(shared), range, decode))
 }
 
