@@ -107,35 +107,28 @@ impl Stamps {
 
     /// Records this run's post files (path, stamp, content) for the next run: the settled ones,
     /// and only when they differ from what was read.
-    pub(super) fn save(&self, seen: Vec<(PathBuf, Stamp, ContentId)>) {
+    pub(super) fn save(&self, mut seen: Vec<(PathBuf, Stamp, ContentId)>) {
+        seen.retain(|(_, stamp, _)| stamp.before(self.settled));
+        // One entry per post file: as many, each as recorded, is the same set.
         let as_known = seen.len() == self.known.len()
-            && seen.iter().all(|(path, stamp, content)| {
-                stamp.before(self.settled) && self.known.get(path) == Some(&(*stamp, *content))
-            });
+            && seen
+                .iter()
+                .all(|(path, stamp, content)| self.known.get(path) == Some(&(*stamp, *content)));
         if as_known {
             return;
         }
-        let now: HashMap<PathBuf, (Stamp, ContentId)> = seen
-            .into_iter()
-            .filter(|(_, stamp, _)| stamp.before(self.settled))
-            .map(|(path, stamp, content)| (path, (stamp, content)))
-            .collect();
-        if now == self.known {
-            return;
-        }
         // A file that cannot be written only costs reading the posts again next time.
-        let bytes = encode(&now);
+        let bytes = encode(&mut seen);
         let _ = super::write_whole(&self.file, |out| out.write_all(&bytes));
     }
 }
 
 /// `MAGIC`, then a checksum of the rest, then the entries (path, stamp, content).
-fn encode(stamps: &HashMap<PathBuf, (Stamp, ContentId)>) -> Vec<u8> {
-    let mut entries: Vec<_> = stamps.iter().collect();
-    entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+fn encode(entries: &mut [(PathBuf, Stamp, ContentId)]) -> Vec<u8> {
+    entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     let mut w = Writer::default();
     entries.len().put(&mut w);
-    for (path, (stamp, content)) in entries {
+    for (path, stamp, content) in entries.iter() {
         path.to_string_lossy().into_owned().put(&mut w);
         stamp.size.put(&mut w);
         stamp.inode.put(&mut w);
@@ -190,13 +183,16 @@ mod tests {
             modified: (1_700_000_000, 5),
             changed: (-3, 999_999_999),
         };
-        let mut stamps = HashMap::new();
-        stamps.insert(
-            PathBuf::from("campaigns/a/post.yaml"),
-            (stamp, ContentId::of("text: hi\n")),
-        );
-        stamps.insert(PathBuf::from("posts/é.yaml"), (stamp, ContentId::of("")));
-        let bytes = encode(&stamps);
+        let mut entries = vec![
+            (PathBuf::from("posts/é.yaml"), stamp, ContentId::of("")),
+            (
+                PathBuf::from("campaigns/a/post.yaml"),
+                stamp,
+                ContentId::of("text: hi\n"),
+            ),
+        ];
+        let bytes = encode(&mut entries);
+        let stamps: HashMap<_, _> = entries.into_iter().map(|(p, s, c)| (p, (s, c))).collect();
         assert_eq!(decode(&bytes), Some(stamps));
         for at in [
             MAGIC.len(),
