@@ -73,6 +73,7 @@ pub enum Pending {
 
 /// A value kept in the cache's bytes until first used: the texts of cached posts, which
 /// validating a post that passed its text checks never reads.
+#[derive(Clone)]
 pub struct Deferred<T> {
     /// Boxed: most deferred values of a large workspace are never decoded, and an empty box
     /// is a pointer where a post's spec is 250 bytes.
@@ -80,6 +81,7 @@ pub struct Deferred<T> {
     stored: Option<Stored<T>>,
 }
 
+#[derive(Clone)]
 struct Stored<T> {
     bytes: Arc<Vec<u8>>,
     range: Range<usize>,
@@ -130,19 +132,6 @@ impl<T: Default> std::ops::Deref for Deferred<T> {
 
     fn deref(&self) -> &T {
         self.get()
-    }
-}
-
-impl<T: Clone> Clone for Deferred<T> {
-    fn clone(&self) -> Self {
-        Deferred {
-            value: self.value.clone(),
-            stored: self.stored.as_ref().map(|s| Stored {
-                bytes: Arc::clone(&s.bytes),
-                range: s.range.clone(),
-                decode: s.decode,
-            }),
-        }
     }
 }
 
