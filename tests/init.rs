@@ -26,7 +26,7 @@ fn init_creates_a_workspace_that_validates_and_plans() {
     let o = smm(&["-C", "brand", "plan"], dir.path());
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(
-        stdout(&o).contains("# launch-hello@bluesky is scheduled for"),
+        stdout(&o).contains("> launch-hello@bluesky is scheduled for"),
         "{}",
         stdout(&o)
     );

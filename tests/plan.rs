@@ -170,8 +170,8 @@ fn plan_shows_every_action_in_three_formats() {
     let text = plan_output(ws.path(), "text");
     for needle in [
         "# launch-hello@bluesky will be published now",
-        "# dst-thread@bluesky is scheduled for 2027-03-28 03:30 +02:00",
-        "reply 2 (",
+        // Without a base, a scheduled delivery is one line: where, when, which file.
+        "> dst-thread@bluesky is scheduled for 2027-03-28 03:30 +02:00 · posts/thread.yaml\n",
         "# pub-drift@bluesky has drifted",
         "The text as it [-was published.-]{+is in git now.+}",
         "# gone-post@mastodon was removed from the repository and stays published",
@@ -188,6 +188,14 @@ fn plan_shows_every_action_in_three_formats() {
     assert!(
         !text.contains("pub-same@bluesky"),
         "unchanged published deliveries are not listed:\n{text}"
+    );
+    assert!(
+        !text.contains("A thread, first part."),
+        "scheduled texts are left to a review with a base:\n{text}"
+    );
+    assert!(
+        text.contains("Texts of scheduled deliveries: `smm preview POST`"),
+        "the plan says where the texts are:\n{text}"
     );
     insta::assert_snapshot!("plan_every_action_text", text);
     insta::assert_snapshot!(

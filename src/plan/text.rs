@@ -106,11 +106,24 @@ pub fn render_text_in_pieces(plan: &Plan, mut emit: impl FnMut(&[String])) {
     emit(&[out]);
     // Items render independently: both cores write them (40,000 at 10,000 posts), in order.
     let shown: Vec<&Item> = plan.shown().collect();
-    for batch in shown.chunks(BATCH) {
+    for (start, batch) in (0..).step_by(BATCH).zip(shown.chunks(BATCH)) {
         use rayon::prelude::*;
         let items: Vec<String> = batch
             .par_iter()
-            .map(|item| {
+            .enumerate()
+            .map(|(i, item)| {
+                if listed(plan, item) {
+                    // Listed items follow each other without a blank line.
+                    let after_listed = (start + i)
+                        .checked_sub(1)
+                        .is_some_and(|before| listed(plan, shown[before]));
+                    let mut text = String::with_capacity(128);
+                    if !after_listed {
+                        text.push('\n');
+                    }
+                    render_listed(&mut text, plan, item);
+                    return text;
+                }
                 // Room for the usual item, so it is not regrown a few bytes at a time.
                 let mut text = String::with_capacity(1024);
                 text.push('\n');
@@ -152,6 +165,13 @@ pub fn render_text_in_pieces(plan: &Plan, mut emit: impl FnMut(&[String])) {
     }
     if !quiet.is_empty() {
         let _ = writeln!(out, "{}.", quiet.join(", "));
+    }
+    if plan.base.is_none() && s.scheduled > 0 {
+        let _ = writeln!(
+            out,
+            "{DIM}Texts of scheduled deliveries: `smm preview POST`; of what changed since REV: \
+             `smm plan --base REV`.{DIM:#}"
+        );
     }
     match plan.valid_until {
         Some(t) => {
@@ -195,6 +215,27 @@ fn headline(plan: &Plan, item: &Item) -> String {
         Action::Published => "is published".to_string(),
         Action::Draft => "is a draft".to_string(),
     }
+}
+
+/// Without a base revision, the scheduled deliveries are the whole calendar (40,000 of them at
+/// 10,000 posts): one line each says where, when and from which file; their texts are what a
+/// review with a base shows.
+fn listed(plan: &Plan, item: &Item) -> bool {
+    plan.base.is_none() && item.action == Action::Schedule
+}
+
+fn render_listed(out: &mut String, plan: &Plan, item: &Item) {
+    let (sym, style, _) = symbol(item.action);
+    let _ = write!(
+        out,
+        "  {style}{sym}{style:#} {BOLD}{}{BOLD:#} {}",
+        item.key,
+        headline(plan, item)
+    );
+    if let Some(file) = &item.file {
+        let _ = write!(out, " {DIM}· {file}{DIM:#}");
+    }
+    out.push('\n');
 }
 
 fn render_item(out: &mut String, plan: &Plan, item: &Item) {
