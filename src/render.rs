@@ -30,7 +30,11 @@ pub struct Delivery {
     pub channel: String,
     #[serde(serialize_with = "platform_name")]
     pub platform: Platform,
-    pub parts: Vec<RenderedPart>,
+    /// Decoded on first use for a post from the cache (see [`Parts`]).
+    pub parts: Parts,
+    /// Whether a part carries media: the media check reads the parts of only these.
+    #[serde(skip)]
+    pub with_media: bool,
     pub link: Option<String>,
     /// Its content hash: the digest computed from the fields above at first use (deliveries do
     /// not change after rendering) or taken from the post cache; written out when asked for.
@@ -54,7 +58,30 @@ impl ContentHash {
     }
 }
 
+/// A delivery's parts: a cached post's are decoded when first used, and copies share them.
+pub type Parts = Deferred<Vec<RenderedPart>>;
+
 impl Delivery {
+    pub fn new(
+        post: usize,
+        post_id: String,
+        channel: String,
+        platform: Platform,
+        parts: Vec<RenderedPart>,
+        link: Option<String>,
+    ) -> Delivery {
+        Delivery {
+            post,
+            post_id,
+            channel,
+            platform,
+            with_media: parts.iter().any(|p| !p.media.is_empty()),
+            parts: Deferred::ready(parts),
+            link,
+            hash: ContentHash::default(),
+        }
+    }
+
     /// The identity of what would be sent: the same hash means the same post.
     pub fn content_hash(&self) -> &str {
         self.hash.text.get_or_init(|| {
@@ -521,15 +548,14 @@ impl<'w> Renderer<'w> {
         if failed {
             return None;
         }
-        Some(Delivery {
-            post: index,
-            post_id: post.id.clone(),
-            channel: channel.name.clone(),
-            platform: channel.platform,
+        Some(Delivery::new(
+            index,
+            post.id.clone(),
+            channel.name.clone(),
+            channel.platform,
             parts,
             link,
-            hash: ContentHash::default(),
-        })
+        ))
     }
 
     fn context(

@@ -268,7 +268,7 @@ fn every_card_opens_the_preview_of_its_post_with_each_channels_exact_text() {
             );
             let texts: Vec<String> = d.parts.iter().map(|p| p.text.clone()).collect();
             assert_eq!(part_texts(section), texts, "{post}@{}", d.channel);
-            for p in &d.parts {
+            for p in d.parts.iter() {
                 let m = p.primary().expect("every platform counts");
                 let count = format!("{}/{} {}</span>", m.length, m.limit, m.unit);
                 assert!(section.contains(&count), "{post}@{}: {count}", d.channel);

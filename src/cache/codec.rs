@@ -6,6 +6,7 @@
 //! instead of being silently dropped from cached posts.
 
 use std::collections::BTreeMap;
+use std::ops::Range;
 use std::sync::{Arc, OnceLock};
 
 use jiff::tz::TimeZone;
@@ -417,18 +418,27 @@ pub(super) fn put_deferred<T: Codec>(value: &T, w: &mut Writer) {
 pub(super) fn get_deferred<T>(
     r: &mut Reader<'_>,
     shared: &Arc<Vec<u8>>,
-    decode: fn(&[u8]) -> Option<T>,
+    decode: fn(&Arc<Vec<u8>>, Range<usize>) -> Option<T>,
 ) -> Option<Deferred<T>> {
     let len = r.bytes()?.len();
     let range = r.offset() - len..r.offset();
     Some(Deferred::stored(Arc::clone(shared), range, decode))
 }
 
-/// A value that is the whole of `bytes`.
-pub(super) fn whole<T: Codec>(bytes: &[u8]) -> Option<T> {
-    let mut r = Reader::new(bytes);
+/// A value that is the whole of `range` in `shared`.
+pub(super) fn whole_at<T: Codec>(shared: &Arc<Vec<u8>>, range: Range<usize>) -> Option<T> {
+    let mut r = Reader::new(shared.get(range)?);
     let value = T::get(&mut r)?;
     r.is_empty().then_some(value)
+}
+
+/// A delivery's parts, the whole of `range` in `shared`; their texts stay there until used.
+fn get_parts(shared: &Arc<Vec<u8>>, range: Range<usize>) -> Option<Vec<RenderedPart>> {
+    let r = &mut Reader::at(shared.get(range.clone())?, range.start);
+    let parts = (0..usize::get(r)?)
+        .map(|_| get_part(r, shared))
+        .collect::<Option<Vec<_>>>()?;
+    r.is_empty().then_some(parts)
 }
 
 /// A part whose text stays in `shared` (the buffer `r` reads) until used.
@@ -439,8 +449,8 @@ fn get_part(r: &mut Reader<'_>, shared: &Arc<Vec<u8>>) -> Option<RenderedPart> {
     Some(RenderedPart::from_parts(media, media_pointer, body))
 }
 
-fn get_part_text(bytes: &[u8]) -> Option<PartText> {
-    let r = &mut Reader::new(bytes);
+fn get_part_text(shared: &Arc<Vec<u8>>, range: Range<usize>) -> Option<PartText> {
+    let r = &mut Reader::new(shared.get(range)?);
     let platform = Platform::get(r)?;
     let caption = bool::get(r)?;
     let text = String::get(r)?;
@@ -471,6 +481,7 @@ pub(super) fn put_delivery(d: &Delivery, w: &mut Writer) {
         channel,
         platform,
         parts,
+        with_media,
         link,
         hash: _, // written from digest() below
     } = d;
@@ -478,10 +489,15 @@ pub(super) fn put_delivery(d: &Delivery, w: &mut Writer) {
     post_id.put(w);
     channel.put(w);
     platform.put(w);
-    w.uint(parts.len() as u64);
-    for p in parts {
-        put_part(p, *platform, w);
+    with_media.put(w);
+    // One block: the parts are decoded only if used (not by validating a post that passed its
+    // own checks and has no media).
+    let mut block = Writer::default();
+    block.uint(parts.len() as u64);
+    for p in parts.iter() {
+        put_part(p, *platform, &mut block);
     }
+    w.bytes(&block.0);
     link.put(w);
 }
 
@@ -495,15 +511,15 @@ pub(super) fn get_delivery(
     let post_id = Codec::get(r)?;
     let channel = Codec::get(r)?;
     let platform = Platform::get(r)?;
-    let parts = (0..usize::get(r)?)
-        .map(|_| get_part(r, shared))
-        .collect::<Option<Vec<_>>>()?;
+    let with_media = bool::get(r)?;
+    let parts = get_deferred(r, shared, get_parts)?;
     Some(Delivery {
         post,
         post_id,
         channel,
         platform,
         parts,
+        with_media,
         link: Codec::get(r)?,
         hash: ContentHash::known(digest),
     })
@@ -559,19 +575,18 @@ mod tests {
             measures,
             entities,
         };
-        let d = Delivery {
-            post: 3,
-            post_id: "tea".into(),
-            channel: "x-main".into(),
+        let d = Delivery::new(
+            3,
+            "tea".into(),
+            "x-main".into(),
             platform,
-            parts: vec![RenderedPart::from_parts(
+            vec![RenderedPart::from_parts(
                 media.clone(),
                 "/media".into(),
                 Deferred::ready(body.clone()),
             )],
-            link: Some("https://example.com".into()),
-            hash: Default::default(),
-        };
+            Some("https://example.com".into()),
+        );
         let mut w = Writer::default();
         w.0.extend_from_slice(b"header");
         let start = w.0.len();
@@ -580,6 +595,7 @@ mod tests {
         let back =
             get_delivery(&mut Reader::at(&shared[start..], start), &shared, 3).expect("decodes");
         assert_eq!(back.content_hash(), d.content_hash());
+        assert!(back.with_media);
         assert_eq!(
             (&back.post_id, &back.channel, &back.link),
             (&d.post_id, &d.channel, &d.link)

@@ -85,7 +85,8 @@ pub struct Deferred<T> {
 struct Stored<T> {
     bytes: Arc<Vec<u8>>,
     range: Range<usize>,
-    decode: fn(&[u8]) -> Option<T>,
+    /// Reads the value at `range` of the shared bytes (which nested deferred values refer to).
+    decode: fn(&Arc<Vec<u8>>, Range<usize>) -> Option<T>,
 }
 
 impl<T> Deferred<T> {
@@ -99,7 +100,7 @@ impl<T> Deferred<T> {
     fn stored(
         bytes: Arc<Vec<u8>>,
         range: Range<usize>,
-        decode: fn(&[u8]) -> Option<T>,
+        decode: fn(&Arc<Vec<u8>>, Range<usize>) -> Option<T>,
     ) -> Deferred<T> {
         Deferred {
             value: OnceLock::new(),
@@ -121,7 +122,7 @@ impl<T: Default> Deferred<T> {
             let decoded = self
                 .stored
                 .as_ref()
-                .and_then(|s| (s.decode)(s.bytes.get(s.range.clone())?));
+                .and_then(|s| (s.decode)(&s.bytes, s.range.clone()));
             Box::new(decoded.unwrap_or_default())
         })
     }
@@ -132,6 +133,12 @@ impl<T: Default> std::ops::Deref for Deferred<T> {
 
     fn deref(&self) -> &T {
         self.get()
+    }
+}
+
+impl<T: Default + serde::Serialize> serde::Serialize for Deferred<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.get().serialize(s)
     }
 }
 
@@ -304,7 +311,7 @@ impl Cache {
         let explicit_id = bool::get(&mut r)?;
         let when = codec::get_when(&mut r, zone)?;
         let delete = bool::get(&mut r)?;
-        let spec = codec::get_deferred(&mut r, &bytes, codec::whole::<PostSpec>)?;
+        let spec = codec::get_deferred(&mut r, &bytes, codec::whole_at::<PostSpec>)?;
         let checked = bool::get(&mut r)?;
         let deliveries = (0..usize::get(&mut r)?)
             .map(|_| codec::get_delivery(&mut r, &bytes, 0))

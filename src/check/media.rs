@@ -21,10 +21,10 @@ pub(super) fn check(
     let mut refused: BTreeMap<(FileId, Span), Refused> = BTreeMap::new();
     // Many posts share a picture: look each file up once. `None`: missing or not a file.
     let mut sizes: std::collections::HashMap<&str, Option<u64>> = std::collections::HashMap::new();
-    for d in deliveries {
+    for d in deliveries.iter().filter(|d| d.with_media) {
         let post = &ws.posts[d.post];
         let rules = smm_text::media_rules(d.platform);
-        for part in &d.parts {
+        for part in d.parts.iter() {
             if part.media.len() > rules.max_items {
                 out.push(
                     Diagnostic::error(

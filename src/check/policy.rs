@@ -29,7 +29,7 @@ pub(super) fn post(
     let policy = &settings.policy;
     for d in deliveries {
         length(settings, d, post, sources, out);
-        for part in &d.parts {
+        for part in d.parts.iter() {
             text_rules(policy, d, post, part, sources, out);
         }
         disclosure(policy, d, post, sources, out);
