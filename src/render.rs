@@ -42,19 +42,15 @@ pub struct Delivery {
     pub(crate) hash: ContentHash,
 }
 
+/// The SHA-256 digest of a delivery's content; its text form is written when asked for (only
+/// what is compared with the state or recorded in it needs one).
 #[derive(Clone, Debug, Default)]
-pub(crate) struct ContentHash {
-    digest: OnceLock<[u8; 32]>,
-    text: OnceLock<String>,
-}
+pub(crate) struct ContentHash(OnceLock<[u8; 32]>);
 
 impl ContentHash {
     /// A hash known from the post cache.
     pub(crate) fn known(digest: [u8; 32]) -> ContentHash {
-        ContentHash {
-            digest: OnceLock::from(digest),
-            text: OnceLock::new(),
-        }
+        ContentHash(OnceLock::from(digest))
     }
 }
 
@@ -83,21 +79,19 @@ impl Delivery {
     }
 
     /// The identity of what would be sent: the same hash means the same post.
-    pub fn content_hash(&self) -> &str {
-        self.hash.text.get_or_init(|| {
-            let mut out = String::with_capacity(7 + 64);
-            out.push_str("sha256:");
-            for b in self.digest() {
-                out.push(char::from(HEX[usize::from(b >> 4)]));
-                out.push(char::from(HEX[usize::from(b & 0xf)]));
-            }
-            out
-        })
+    pub fn content_hash(&self) -> String {
+        let mut out = String::with_capacity(7 + 64);
+        out.push_str("sha256:");
+        for b in self.digest() {
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 0xf)]));
+        }
+        out
     }
 
     /// The SHA-256 of the content hash.
     pub(crate) fn digest(&self) -> &[u8; 32] {
-        self.hash.digest.get_or_init(|| content_digest(self))
+        self.hash.0.get_or_init(|| content_digest(self))
     }
 }
 

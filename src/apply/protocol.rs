@@ -447,7 +447,7 @@ fn work_of(plan: &Plan, report: &Report, allowed: Option<&[String]>) -> Vec<Job>
 fn outgoing(d: &Delivery, item: &Item, root: &Path) -> Outgoing {
     Outgoing {
         key: item.key.clone(),
-        content_hash: d.content_hash().to_string(),
+        content_hash: d.content_hash(),
         publish_at: item
             .publish_at
             .as_ref()

@@ -469,7 +469,8 @@ fn schedule(
         .unwrap_or(SignedDuration::from_mins(30));
     let per_day_sev = severity(policy.max_per_day.severity, Level::Warning);
     let max_per_day = policy.max_per_day.max.unwrap_or(10);
-    let mut per_day: BTreeMap<(&str, Date), usize> = BTreeMap::new();
+    let mut per_day: std::collections::HashMap<(&str, Date), usize> =
+        std::collections::HashMap::new();
     for (i, (d, z)) in timed.iter().enumerate() {
         if let (Some(sev), Some((prev, prev_z))) = (spacing_sev, i.checked_sub(1).map(|j| timed[j]))
         {

@@ -1,7 +1,5 @@
 //! Cross-file references: channels, variants, duplicate ids, dates against campaigns.
 
-use std::collections::BTreeMap;
-
 use jiff::Timestamp;
 
 use crate::diagnostic::{Diagnostic, Severity};
@@ -127,7 +125,8 @@ pub(super) fn across_posts(
     published: &std::collections::BTreeSet<String>,
     out: &mut Vec<Diagnostic>,
 ) {
-    let mut ids: BTreeMap<&str, &Post> = BTreeMap::new();
+    let mut ids: std::collections::HashMap<&str, &Post> =
+        std::collections::HashMap::with_capacity(ws.posts.len());
     for post in &ws.posts {
         if let Some(first) = ids.get(post.id.as_str()) {
             let where_ = if post.explicit_id {

@@ -16,7 +16,8 @@ use crate::validate::Report;
 /// A delivery at the base revision.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Snapshot {
-    pub content_hash: String,
+    /// The digest of its content hash (see `Delivery::content_hash`).
+    pub digest: [u8; 32],
     pub texts: Vec<String>,
 }
 
@@ -40,7 +41,7 @@ impl BaseSnapshot {
         }
         let key = DeliveryKey::new(&delivery.post_id, &delivery.channel);
         let snap = self.deliveries.get(&key)?;
-        Some(if snap.content_hash == delivery.content_hash() {
+        Some(if snap.digest == *delivery.digest() {
             BaseVersion::Same
         } else {
             BaseVersion::Other(&snap.texts)
@@ -137,7 +138,7 @@ pub fn snapshot_at(
         .iter()
         .map(|d| {
             let snap = Snapshot {
-                content_hash: d.content_hash().to_string(),
+                digest: *d.digest(),
                 texts: d.parts.iter().map(|p| p.text.clone()).collect(),
             };
             (DeliveryKey::new(&d.post_id, &d.channel), snap)

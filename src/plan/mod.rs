@@ -291,7 +291,7 @@ pub fn plan(inputs: &Inputs<'_>) -> Plan {
 
     // Each delivery's item depends on that delivery alone: both cores build them.
     let item_of = |d: &Delivery| -> Option<(Item, Option<DeliveryKey>)> {
-        // Hashed only when compared: a plan without records compares nothing.
+        // Written out only when compared: a plan without records compares nothing.
         let hash = || d.content_hash();
         // The published delivery this one repeats, when its post moved without an id.
         let mut moved = None;
@@ -382,7 +382,7 @@ pub fn plan(inputs: &Inputs<'_>) -> Plan {
                 };
                 let due = when.timestamp();
                 let repeats = (!removed_by_hash.is_empty())
-                    .then(|| removed_by_hash.get(hash()))
+                    .then(|| removed_by_hash.get(&hash()))
                     .flatten();
                 if let Some(old) = repeats {
                     moved = Some(old.clone());
