@@ -12,7 +12,8 @@
 //! edited and not committed, on `main`; (b) the same edit committed on a branch off `main`, where
 //! plan also renders the base revision (the merge base). Every sample of (a) and (b) is the first
 //! run after its change: the edit adds a word never used before, so the cache can only hold the
-//! post's old version.
+//! post's old version (on `main` it also moves the post by a few minutes: that plan lists
+//! scheduled deliveries without their texts, and shows the new time).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -416,6 +417,30 @@ fn edit_post(path: &Path, word: &str) -> String {
     original
 }
 
+/// Moves an (edited) post's `publish_at` by a minute or more, within its hour, so the plan on
+/// `main` (one line per scheduled delivery, without texts) shows that it saw the edit; returns
+/// what its Bluesky line says then.
+fn retime_post(path: &Path, sample: usize) -> String {
+    let text = std::fs::read_to_string(path).expect("read post");
+    let field = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .unwrap_or_else(|| panic!("{}: no `{name}` line", path.display()))
+            .to_string()
+    };
+    let (id, at) = (field("id: "), field("publish_at: "));
+    let (hour, minute) = at.rsplit_once(':').expect("publish_at is `date hh:mm`");
+    let minute: usize = minute.parse().expect("minutes");
+    let moved = format!("{hour}:{:02}", (minute + 1 + sample % 58) % 60);
+    let edited = text.replacen(
+        &format!("publish_at: {at}\n"),
+        &format!("publish_at: {moved}\n"),
+        1,
+    );
+    std::fs::write(path, edited).expect("write post");
+    format!("{id}@bluesky is scheduled for {moved} ")
+}
+
 /// A word never used in this workspace before, so no cache can hold the edited post.
 fn fresh_word(nonce: u64, sample: usize) -> String {
     format!("brewed{nonce:x}n{sample}")
@@ -443,12 +468,13 @@ fn uncommitted_edit(
         let post = pick(files, i);
         let word = fresh_word(nonce, i);
         let original = edit_post(post, &word);
+        let moved = retime_post(post, i);
         let run = bench.once(
             what,
             &plan,
             root,
             Cache::On,
-            &[&word, "+ uncommitted changes"],
+            &[&moved, "+ uncommitted changes"],
         );
         std::fs::write(post, original).expect("restore post");
         times.push(run?.wall);

@@ -11,6 +11,7 @@ mod workspace;
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::fmt::Write as _;
 
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ZonedDateTime};
@@ -244,6 +245,11 @@ impl Plan {
 
     pub fn format_time(&self, t: &ZonedDateTime) -> String {
         minute(t)
+    }
+
+    /// [`Plan::format_time`], appended to `out`.
+    pub fn write_time(&self, out: &mut String, t: &ZonedDateTime) {
+        write_minute(out, t)
     }
 
     pub fn format_timestamp(&self, t: Timestamp) -> String {
@@ -520,28 +526,40 @@ fn inputs_time(zone: &TimeZone, t: Timestamp) -> String {
     minute(&t.to_zoned_datetime(zone.clone()))
 }
 
-/// `2026-12-01 10:00 +01:00`, as `strftime("%Y-%m-%d %H:%M %:z")` writes it, without parsing
-/// that format again for each of 40,000 deliveries.
 fn minute(t: &ZonedDateTime) -> String {
+    let mut out = String::with_capacity(23);
+    write_minute(&mut out, t);
+    out
+}
+
+/// `2026-12-01 10:00 +01:00`, as `strftime("%Y-%m-%d %H:%M %:z")` writes it, appended digit by
+/// digit: a plan on `main` writes one per scheduled delivery (40,000 at 10,000 posts).
+fn write_minute(out: &mut String, t: &ZonedDateTime) {
     let offset = t.offset().seconds();
     if !(0..=9999).contains(&t.year()) || offset % 60 != 0 {
-        return t.strftime("%Y-%m-%d %H:%M %:z").to_string();
+        let _ = write!(out, "{}", t.strftime("%Y-%m-%d %H:%M %:z"));
+        return;
     }
-    let (sign, offset) = if offset < 0 {
-        ('-', -offset)
-    } else {
-        ('+', offset)
+    let digits = |out: &mut String, value: i32, width: u32| {
+        for place in (0..width).rev() {
+            let digit = value / 10i32.pow(place) % 10;
+            out.push(char::from(b'0' + digit as u8));
+        }
     };
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02} {sign}{:02}:{:02}",
-        t.year(),
-        t.month(),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        offset / 3600,
-        offset / 60 % 60
-    )
+    digits(out, t.year().into(), 4);
+    out.push('-');
+    digits(out, t.month().into(), 2);
+    out.push('-');
+    digits(out, t.day().into(), 2);
+    out.push(' ');
+    digits(out, t.hour().into(), 2);
+    out.push(':');
+    digits(out, t.minute().into(), 2);
+    out.push(' ');
+    out.push(if offset < 0 { '-' } else { '+' });
+    digits(out, offset.abs() / 3600, 2);
+    out.push(':');
+    digits(out, offset.abs() / 60 % 60, 2);
 }
 
 #[cfg(test)]

@@ -188,33 +188,32 @@ pub fn render_text_in_pieces(plan: &Plan, mut emit: impl FnMut(&[String])) {
     emit(&[out]);
 }
 
-fn headline(plan: &Plan, item: &Item) -> String {
-    let when = item
-        .publish_at
-        .as_ref()
-        .map(|t| plan.format_time(t))
-        .unwrap_or_default();
-    match item.action {
-        Action::Publish => "will be published now".to_string(),
-        Action::Schedule => match item.change {
-            Some(Change::Edited) => {
-                format!("is scheduled for {when}, edited since the base revision")
+/// What happens to the delivery, appended to `out` (written in place: one per delivery).
+fn write_headline(out: &mut String, plan: &Plan, item: &Item) {
+    let said = match item.action {
+        Action::Publish => "will be published now",
+        Action::Schedule => {
+            out.push_str("is scheduled for ");
+            if let Some(t) = &item.publish_at {
+                plan.write_time(out, t);
             }
-            Some(Change::New) if plan.base.is_some() => {
-                format!("is scheduled for {when}, new since the base revision")
+            match item.change {
+                Some(Change::Edited) => ", edited since the base revision",
+                Some(Change::New) if plan.base.is_some() => ", new since the base revision",
+                _ => "",
             }
-            _ => format!("is scheduled for {when}"),
-        },
-        Action::Delete => "will be deleted from the platform".to_string(),
-        Action::Drift => "has drifted: its text changed after publishing".to_string(),
-        Action::Kept => "was removed from the repository and stays published".to_string(),
-        Action::Missed => "was missed".to_string(),
-        Action::Resolve => "needs `smm resolve`".to_string(),
-        Action::Rejected => "was rejected by the platform".to_string(),
-        Action::Moved => "looks moved and will not be published".to_string(),
-        Action::Published => "is published".to_string(),
-        Action::Draft => "is a draft".to_string(),
-    }
+        }
+        Action::Delete => "will be deleted from the platform",
+        Action::Drift => "has drifted: its text changed after publishing",
+        Action::Kept => "was removed from the repository and stays published",
+        Action::Missed => "was missed",
+        Action::Resolve => "needs `smm resolve`",
+        Action::Rejected => "was rejected by the platform",
+        Action::Moved => "looks moved and will not be published",
+        Action::Published => "is published",
+        Action::Draft => "is a draft",
+    };
+    out.push_str(said);
 }
 
 /// Without a base revision, the scheduled deliveries are the whole calendar (40,000 of them at
@@ -226,26 +225,21 @@ fn listed(plan: &Plan, item: &Item) -> bool {
 
 fn render_listed(out: &mut String, plan: &Plan, item: &Item) {
     let (sym, style, _) = symbol(item.action);
-    let _ = write!(
-        out,
-        "  {style}{sym}{style:#} {BOLD}{}{BOLD:#} {}",
-        item.key,
-        headline(plan, item)
-    );
+    let _ = write!(out, "  {style}{sym}{style:#} {BOLD}{}{BOLD:#} ", item.key);
+    write_headline(out, plan, item);
     if let Some(file) = &item.file {
-        let _ = write!(out, " {DIM}· {file}{DIM:#}");
+        let _ = write!(out, " {DIM}· ");
+        out.push_str(file);
+        let _ = write!(out, "{DIM:#}");
     }
     out.push('\n');
 }
 
 fn render_item(out: &mut String, plan: &Plan, item: &Item) {
     let (sym, style, _) = symbol(item.action);
-    let _ = writeln!(
-        out,
-        "  {BOLD}# {}{BOLD:#} {}",
-        item.key,
-        headline(plan, item)
-    );
+    let _ = write!(out, "  {BOLD}# {}{BOLD:#} ", item.key);
+    write_headline(out, plan, item);
+    out.push('\n');
     let _ = writeln!(out, "  {DIM}# {}{DIM:#}", item.reason);
     if let Some(file) = &item.file {
         let platform = item.platform.map(|p| p.as_str()).unwrap_or_default();
