@@ -177,22 +177,44 @@ pub struct Cache {
     bytes: RwLock<Arc<Vec<u8>>>,
     /// The file was missing or empty.
     fresh: bool,
-    index: HashMap<Key, Range<usize>>,
+    index: Index,
     /// Entries in the file, superseded ones included.
     stored: usize,
     /// The file is unreadable past some point, or an entry failed its checksum.
     damaged: AtomicBool,
-    /// Entries this run used or made: what a rewritten file holds.
-    keep: Mutex<HashMap<Key, Entry>>,
+    /// Entries this run made (checksum and payload); with the ones it used from the file, what
+    /// a rewritten file holds.
+    made: Mutex<HashMap<Key, Vec<u8>>>,
     stamps: Option<Stamps>,
     /// The post files this run saw (path, stamp, content), for the next run's stamps.
     seen: Mutex<Vec<(PathBuf, Stamp, ContentId)>>,
 }
 
-/// An entry (checksum and payload): still in the file read, or made by this run.
-enum Entry {
-    Old(Range<usize>),
-    New(Vec<u8>),
+/// Where each entry of the file read is, by key.
+type Index = HashMap<Key, Indexed, std::hash::BuildHasherDefault<KeyHasher>>;
+
+/// An entry of the file read (checksum and payload), and whether this run used it. A flag,
+/// not a shared list: both cores look entries up at once.
+struct Indexed {
+    range: Range<usize>,
+    used: AtomicBool,
+}
+
+/// Keys are SHA-256 digests: their own bytes are a hash already, no need to hash them again.
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl std::hash::Hasher for KeyHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut first = [0; 8];
+        let n = bytes.len().min(8);
+        first[..n].copy_from_slice(&bytes[..n]);
+        self.0 = self.0.rotate_left(17) ^ u64::from_le_bytes(first);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 impl Cache {
@@ -230,7 +252,7 @@ impl Cache {
             index: read.index,
             stored: read.stored,
             damaged: AtomicBool::new(read.damaged),
-            keep: Mutex::default(),
+            made: Mutex::default(),
         }
     }
 
@@ -241,10 +263,10 @@ impl Cache {
             handle: None,
             bytes: RwLock::default(),
             fresh: true,
-            index: HashMap::new(),
+            index: Index::default(),
             stored: 0,
             damaged: AtomicBool::new(false),
-            keep: Mutex::default(),
+            made: Mutex::default(),
             stamps: None,
             seen: Mutex::default(),
         }
@@ -298,7 +320,7 @@ impl Cache {
         campaign: Option<&str>,
         zone: &TimeZone,
     ) -> Option<(Post, Vec<Delivery>, bool)> {
-        let range = self.index.get(key)?;
+        let Indexed { range, used } = self.index.get(key)?;
         let bytes = Arc::clone(&self.bytes.read().unwrap_or_else(|e| e.into_inner()));
         // The key hashes the inputs, not the entry: a damaged entry is caught by its checksum.
         let (check, payload) = bytes.get(range.clone())?.split_at_checked(CHECK)?;
@@ -319,7 +341,7 @@ impl Cache {
         if !r.is_empty() {
             return None;
         }
-        self.lock().insert(*key, Entry::Old(range.clone()));
+        used.store(true, Ordering::Relaxed);
         let post = Post {
             file,
             doc: Default::default(),
@@ -360,7 +382,7 @@ impl Cache {
         }
         let mut entry = checksum(&w.0).to_vec();
         entry.extend_from_slice(&w.0);
-        self.lock().insert(key, Entry::New(entry));
+        self.lock().insert(key, entry);
     }
 
     /// Appends the entries this run made; rewrites the file with only the entries this run used
@@ -375,17 +397,19 @@ impl Cache {
                 stamps.save(seen);
             }
         }
-        let keep = self.lock();
-        let mut new: Vec<(&Key, &[u8])> = keep
-            .iter()
-            .filter_map(|(k, e)| match e {
-                Entry::New(bytes) => Some((k, bytes.as_slice())),
-                Entry::Old(_) => None,
-            })
-            .collect();
+        let made = self.lock();
+        let mut new: Vec<(&Key, &[u8])> = made.iter().map(|(k, e)| (k, e.as_slice())).collect();
         new.sort_unstable_by_key(|(k, _)| *k);
-        let unused = (self.stored + new.len()).saturating_sub(keep.len());
-        if self.fresh || self.damaged.load(Ordering::Relaxed) || unused > keep.len() {
+        // A key made again (its entry was damaged) is written once, as made.
+        let used: Vec<(&Key, &Range<usize>)> = self
+            .index
+            .iter()
+            .filter(|(k, i)| i.used.load(Ordering::Relaxed) && !made.contains_key(*k))
+            .map(|(k, i)| (k, &i.range))
+            .collect();
+        let kept = used.len() + new.len();
+        let unused = (self.stored + new.len()).saturating_sub(kept);
+        if self.fresh || self.damaged.load(Ordering::Relaxed) || unused > kept {
             let kept = self.bytes.read().unwrap_or_else(|e| e.into_inner());
             let reread = match (&self.handle, kept.is_empty()) {
                 (Some(file), true) => {
@@ -399,12 +423,10 @@ impl Cache {
                 _ => Vec::new(),
             };
             let old: &[u8] = if kept.is_empty() { &reread } else { &kept };
-            let mut all: Vec<(&Key, &[u8])> = keep
-                .iter()
-                .filter_map(|(k, e)| match e {
-                    Entry::Old(range) => old.get(range.clone()).map(|b| (k, b)),
-                    Entry::New(bytes) => Some((k, bytes.as_slice())),
-                })
+            let mut all: Vec<(&Key, &[u8])> = used
+                .into_iter()
+                .filter_map(|(k, range)| old.get(range.clone()).map(|b| (k, b)))
+                .chain(new)
                 .collect();
             all.sort_unstable_by_key(|(k, _)| *k);
             let _ = rewrite(file, &all);
@@ -419,8 +441,8 @@ impl Cache {
         *self.bytes.write().unwrap_or_else(|e| e.into_inner()) = Arc::default();
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Entry>> {
-        self.keep.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Vec<u8>>> {
+        self.made.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -433,7 +455,7 @@ fn checksum(payload: &[u8]) -> [u8; CHECK] {
 
 /// What reading a cache file found.
 struct Read {
-    index: HashMap<Key, Range<usize>>,
+    index: Index,
     stored: usize,
     damaged: bool,
 }
@@ -443,7 +465,7 @@ struct Read {
 /// a damaged tail, keeping what came before.
 fn index(bytes: &[u8]) -> Read {
     let mut read = Read {
-        index: HashMap::new(),
+        index: Index::default(),
         stored: 0,
         damaged: !bytes.is_empty(),
     };
@@ -467,7 +489,8 @@ fn index(bytes: &[u8]) -> Read {
             return read;
         };
         at = range.end;
-        read.index.insert(key, range);
+        let used = AtomicBool::new(false);
+        read.index.insert(key, Indexed { range, used });
         read.stored += 1;
     }
     read.damaged = false;
