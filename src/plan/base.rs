@@ -1,7 +1,7 @@
 //! The workspace as it was at a base revision (what a reviewer already approved), so the plan
 //! can say which unpublished deliveries are new or edited.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use git2::{ObjectType, Oid, Repository, TreeWalkMode, TreeWalkResult};
@@ -104,7 +104,9 @@ pub fn snapshot_at(
                 .iter()
                 .any(|dir| path.starts_with(dir))
     };
-    let mut files: BTreeMap<PathBuf, Oid> = BTreeMap::new();
+    // By path, looked up by path: a hash map (comparing 100,000 paths component by component to
+    // keep them in order was a tenth of a plan on a branch).
+    let mut files: HashMap<PathBuf, Oid> = HashMap::new();
     sub.walk(TreeWalkMode::PreOrder, |parent, entry| {
         let Ok(name) = entry.name() else {
             return TreeWalkResult::Skip;
@@ -162,7 +164,7 @@ pub fn snapshot_at(
 /// The post files of `current` that are the same at the base (`files`: path in the workspace
 /// to blob id), when smm.yaml, every template and every campaign file are the same too; else
 /// none.
-fn unchanged_posts<'r>(files: &BTreeMap<PathBuf, Oid>, current: &'r Report) -> HashSet<&'r Path> {
+fn unchanged_posts<'r>(files: &HashMap<PathBuf, Oid>, current: &'r Report) -> HashSet<&'r Path> {
     let ws = &current.workspace;
     let same_id = |path: &Path, id: Oid| files.get(path) == Some(&id);
     // A source file knows its blob id (from its stamp, or computed once from its text).
