@@ -89,6 +89,13 @@ impl Delivery {
         out
     }
 
+    /// Whether the content is the one its hash was computed from: always for a delivery just
+    /// rendered; for one from the post cache (hash stored, parts decoded on use) a check, before
+    /// publishing, that its decoded parts are what was kept.
+    pub fn content_intact(&self) -> bool {
+        content_digest(self) == *self.digest()
+    }
+
     /// The SHA-256 of the content hash.
     pub(crate) fn digest(&self) -> &[u8; 32] {
         self.hash.0.get_or_init(|| content_digest(self))

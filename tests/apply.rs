@@ -419,6 +419,81 @@ fn a_missing_secret_sends_nothing_and_says_which_variable() {
     assert_eq!(records(&pds).len(), 0);
 }
 
+/// A post cache changed by hand (its checksum made to match) gives other content than the hash
+/// it keeps: apply stops before publishing it; without the cache the post goes out as written.
+#[test]
+fn a_cache_entry_changed_by_hand_is_not_published() {
+    let pds = Pds::start();
+    let s = setup(&pds, &[("posts/launch.yaml", LAUNCH)]);
+    let root = s.work.path();
+    // Files settled, so their stamps are recorded and the cached entry is used.
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let o = support::smm(&["validate", "--at", AT], root);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+
+    let dir = root.join(".git/smm");
+    let cache = std::fs::read_dir(&dir)
+        .expect("cache folder")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "cache"))
+        .expect("a post cache");
+    let mut bytes = std::fs::read(&cache).expect("read cache");
+    // Header: magic, build id, newline; then per entry: key (32), length (u32 LE), checksum
+    // (16), payload.
+    let mut at = bytes
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| **b == b'\n')
+        .nth(1)
+        .expect("header")
+        .0
+        + 1;
+    let mut changed = 0;
+    while at < bytes.len() {
+        let len = u32::from_le_bytes(bytes[at + 32..at + 36].try_into().expect("len")) as usize;
+        let (check, payload) = (at + 36..at + 52, at + 52..at + 36 + len);
+        for i in payload.clone() {
+            if bytes[i..].starts_with(b"Spring tea") {
+                bytes[i] = b'Z';
+                changed += 1;
+            }
+        }
+        let sum = xxhash_rust::xxh3::xxh3_128(&bytes[payload.clone()]).to_le_bytes();
+        bytes[check].copy_from_slice(&sum);
+        at = payload.end;
+    }
+    assert!(changed > 0, "the post's text is in the cache");
+    std::fs::write(&cache, bytes).expect("write cache");
+
+    let o = apply(&pds, root, &[]);
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stderr(&o).contains("stopped before publishing launch@bluesky: the post cache gave it content that does not match its hash"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(records(&pds).len(), 0, "nothing published");
+
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_smm"))
+        .args(["apply", "--at", AT])
+        .current_dir(root)
+        .env("NO_COLOR", "1")
+        .env("SMM_NO_CACHE", "1")
+        .env(PASSWORD_VAR, &pds.app_password)
+        .output()
+        .expect("run smm apply");
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let posted = records(&pds);
+    assert_eq!(posted.len(), 1, "published once");
+    assert!(
+        posted[0]["value"]["text"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("Spring tea is here!")),
+        "{posted:?}"
+    );
+}
+
 /// Posts all due at AT, on one channel, with texts unique to `tag`.
 fn many_posts(tag: &str, n: usize) -> Vec<(String, String)> {
     (0..n)

@@ -169,7 +169,7 @@ async fn run(
                 .map(|i| (i.key.clone(), i.reason.to_string()))
                 .collect();
         }
-        let work = work_of(&plan, &report_ws, allowed.as_deref());
+        let work = work_of(&plan, &report_ws, allowed.as_deref())?;
         if first_round {
             progress.start(work.len());
         }
@@ -409,7 +409,11 @@ enum JobKind {
     },
 }
 
-fn work_of(plan: &Plan, report: &Report, allowed: Option<&[String]>) -> Vec<Job> {
+fn work_of(
+    plan: &Plan,
+    report: &Report,
+    allowed: Option<&[String]>,
+) -> Result<Vec<Job>, ApplyError> {
     let deliveries: BTreeMap<DeliveryKey, &Delivery> = report
         .deliveries
         .iter()
@@ -433,6 +437,14 @@ fn work_of(plan: &Plan, report: &Report, allowed: Option<&[String]>) -> Vec<Job>
         let Some(d) = deliveries.get(&item.key) else {
             continue;
         };
+        // Only a damaged post cache could give other content than the hash it kept with it.
+        if !d.content_intact() {
+            return Err(ApplyError::Plan(format!(
+                "stopped before publishing {}: the post cache gave it content that does not match \
+                 its hash; run again with SMM_NO_CACHE=1 (the cache in .git/smm is rebuilt)",
+                item.key
+            )));
+        }
         jobs.push(Job {
             key: item.key.clone(),
             outgoing: outgoing(d, item, &report.workspace.root),
@@ -441,7 +453,7 @@ fn work_of(plan: &Plan, report: &Report, allowed: Option<&[String]>) -> Vec<Job>
             kind,
         });
     }
-    jobs
+    Ok(jobs)
 }
 
 fn outgoing(d: &Delivery, item: &Item, root: &Path) -> Outgoing {

@@ -609,6 +609,44 @@ mod tests {
     }
 
     #[test]
+    fn a_delivery_whose_kept_text_changed_is_not_intact() {
+        let text = "Spring tea is here.";
+        let (measures, entities) = smm_text::analyze(Platform::Bluesky, text, Default::default());
+        let body = PartText {
+            text: text.into(),
+            pointer: "/text".into(),
+            measures,
+            entities,
+        };
+        let d = Delivery::new(
+            0,
+            "tea".into(),
+            "bluesky".into(),
+            Platform::Bluesky,
+            vec![RenderedPart::from_parts(
+                Vec::new(),
+                "/media".into(),
+                Deferred::ready(body),
+            )],
+            None,
+        );
+        let mut w = Writer::default();
+        put_delivery(&d, &mut w);
+        let kept = Arc::new(w.0.clone());
+        let back = get_delivery(&mut Reader::new(&kept), &kept, 0).expect("decodes");
+        assert!(back.content_intact(), "as kept");
+
+        let at = w.0.windows(6).position(|b| b == b"Spring").expect("text");
+        w.0[at] = b'X';
+        let damaged = Arc::new(w.0);
+        let back = get_delivery(&mut Reader::new(&damaged), &damaged, 0).expect("decodes");
+        assert!(
+            !back.content_intact(),
+            "the text changed after its hash was kept"
+        );
+    }
+
+    #[test]
     fn damaged_bytes_are_refused_not_trusted() {
         let mut w = Writer::default();
         vec!["tea".to_string(), "cup".to_string()].put(&mut w);

@@ -118,7 +118,8 @@ impl<T: Default> Deferred<T> {
         self.value.get_or_init(|| {
             // The bytes passed their entry's checksum and were written by this very build (the
             // build id heads the file): only a hand-made file could fail to decode, and then
-            // the default stands in rather than a crash.
+            // the default stands in rather than a crash (apply checks a delivery's decoded
+            // content against its kept hash before publishing it).
             let decoded = self
                 .stored
                 .as_ref()
