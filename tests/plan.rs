@@ -391,6 +391,38 @@ fn edits_since_the_base_revision_show_as_word_diffs() {
     assert!(json.contains("launch-hello@bluesky"), "{json}");
 }
 
+/// A branch that only adds a post: the base has nothing of its own to render (every post file
+/// there is unchanged), and the plan shows the new post alone.
+#[test]
+fn a_branch_that_only_adds_a_post_shows_it_new_and_the_rest_unchanged() {
+    let ws = support::workspace(None);
+    let root = ws.path();
+    let repo = support::git_init(root);
+    let main = repo.head().expect("head").peel_to_commit().expect("commit");
+    repo.branch("extra", &main, false).expect("branch");
+    repo.set_head("refs/heads/extra").expect("switch");
+    write(
+        root,
+        "posts/extra.yaml",
+        "id: extra\npublish_at: 2027-03-20 10:00\ntext: One more cup.\n",
+    );
+    support::git_commit_all(&repo, "one more post");
+
+    let o = smm(&["plan", "--at", "2027-03-01T08:00:00Z"], root);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = redact_ids(&stdout(&o));
+    assert!(
+        text.contains("is scheduled for 2027-03-20 10:00 +01:00, new since the base revision"),
+        "{text}"
+    );
+    assert!(text.contains("One more cup."), "{text}");
+    assert!(!text.contains("edited since the base revision"), "{text}");
+    assert!(
+        text.contains("unchanged since the base revision (not shown)"),
+        "{text}"
+    );
+}
+
 /// The base revision is rendered with its own templates and settings: a pull request that edits
 /// a shared template shows every post that includes it as edited, and only those.
 #[test]

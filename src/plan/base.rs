@@ -123,6 +123,28 @@ pub fn snapshot_at(
     .map_err(|e| e.message().to_string())?;
 
     let reused = unchanged_posts(&files, current);
+    let unchanged_posts = current
+        .workspace
+        .posts
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| reused.contains(current.sources.path(p.file)))
+        .map(|(index, _)| index)
+        .collect();
+    // Every post file at the base is one of the working tree's, unchanged (the usual branch
+    // before its first edit): the base has nothing of its own to render.
+    let is_post =
+        |p: &Path| p.starts_with("posts") || (p.starts_with("campaigns") && !is_campaign_file(p));
+    if files
+        .keys()
+        .all(|p| !is_post(p) || reused.contains(p.as_path()))
+    {
+        return Ok(BaseSnapshot {
+            revision: commit.id().to_string(),
+            deliveries: BTreeMap::new(),
+            unchanged_posts,
+        });
+    }
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     for (path, oid) in &files {
         if reused.contains(path.as_path()) {
@@ -145,14 +167,6 @@ pub fn snapshot_at(
             };
             (DeliveryKey::new(&d.post_id, &d.channel), snap)
         })
-        .collect();
-    let unchanged_posts = current
-        .workspace
-        .posts
-        .iter()
-        .enumerate()
-        .filter(|(_, p)| reused.contains(current.sources.path(p.file)))
-        .map(|(index, _)| index)
         .collect();
     Ok(BaseSnapshot {
         revision: commit.id().to_string(),
