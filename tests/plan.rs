@@ -325,15 +325,24 @@ fn plan_refuses_an_invalid_workspace() {
     );
 }
 
+/// A workspace in git with `name` branched off `main` and checked out, as a pull request's.
+fn on_a_branch(name: &str) -> (tempfile::TempDir, git2::Repository) {
+    let ws = support::workspace(None);
+    let repo = support::git_init(ws.path());
+    {
+        let main = repo.head().expect("head").peel_to_commit().expect("commit");
+        repo.branch(name, &main, false).expect("branch");
+    }
+    repo.set_head(&format!("refs/heads/{name}"))
+        .expect("switch");
+    (ws, repo)
+}
+
 #[test]
 fn edits_since_the_base_revision_show_as_word_diffs() {
-    let ws = support::workspace(None);
-    let root = ws.path();
-    let repo = support::git_init(root);
     // A pull request branch: one post edited, one added.
-    let main = repo.head().expect("head").peel_to_commit().expect("commit");
-    repo.branch("spring-copy", &main, false).expect("branch");
-    repo.set_head("refs/heads/spring-copy").expect("switch");
+    let (ws, repo) = on_a_branch("spring-copy");
+    let root = ws.path();
     let hello = std::fs::read_to_string(root.join("campaigns/launch/hello.yaml")).expect("read");
     write(
         root,
@@ -395,12 +404,8 @@ fn edits_since_the_base_revision_show_as_word_diffs() {
 /// there is unchanged), and the plan shows the new post alone.
 #[test]
 fn a_branch_that_only_adds_a_post_shows_it_new_and_the_rest_unchanged() {
-    let ws = support::workspace(None);
+    let (ws, repo) = on_a_branch("extra");
     let root = ws.path();
-    let repo = support::git_init(root);
-    let main = repo.head().expect("head").peel_to_commit().expect("commit");
-    repo.branch("extra", &main, false).expect("branch");
-    repo.set_head("refs/heads/extra").expect("switch");
     write(
         root,
         "posts/extra.yaml",
@@ -427,12 +432,8 @@ fn a_branch_that_only_adds_a_post_shows_it_new_and_the_rest_unchanged() {
 /// a shared template shows every post that includes it as edited, and only those.
 #[test]
 fn a_template_edited_since_the_base_shows_in_every_post_that_uses_it() {
-    let ws = support::workspace(None);
+    let (ws, repo) = on_a_branch("signature");
     let root = ws.path();
-    let repo = support::git_init(root);
-    let main = repo.head().expect("head").peel_to_commit().expect("commit");
-    repo.branch("signature", &main, false).expect("branch");
-    repo.set_head("refs/heads/signature").expect("switch");
     write(root, "templates/sign.j2", "- the Acme tea team");
     // Also moved without an id (a new post at the new path) and one deleted.
     std::fs::rename(

@@ -553,39 +553,35 @@ mod tests {
         }
     }
 
+    /// A delivery of one part (post 3, on `x-main`) as rendering makes it, and that part's text.
+    fn one_part(platform: Platform, text: &str, media: Vec<Media>) -> (Delivery, PartText) {
+        let opts = CountOptions {
+            limit: None,
+            caption: !media.is_empty(),
+        };
+        let (measures, entities) = smm_text::analyze(platform, text, opts);
+        let body = PartText {
+            text: text.into(),
+            pointer: "/text".into(),
+            measures,
+            entities,
+        };
+        let part = RenderedPart::from_parts(media, "/media".into(), Deferred::ready(body.clone()));
+        let link = Some("https://example.com".into());
+        let d = Delivery::new(3, "tea".into(), "x-main".into(), platform, vec![part], link);
+        (d, body)
+    }
+
     #[test]
     fn a_delivery_round_trips_with_its_texts_decoded_when_used() {
-        let platform = Platform::X;
         let media = vec![Media {
             file: "media/cup.png".into(),
             alt: Some("A cup".into()),
         }];
-        let text = "Tea time ☕ https://example.com #tea";
-        let (measures, entities) = smm_text::analyze(
-            platform,
-            text,
-            CountOptions {
-                limit: Some(280),
-                caption: true,
-            },
-        );
-        let body = PartText {
-            text: text.into(),
-            pointer: "/variants/x/text".into(),
-            measures,
-            entities,
-        };
-        let d = Delivery::new(
-            3,
-            "tea".into(),
-            "x-main".into(),
-            platform,
-            vec![RenderedPart::from_parts(
-                media.clone(),
-                "/media".into(),
-                Deferred::ready(body.clone()),
-            )],
-            Some("https://example.com".into()),
+        let (d, body) = one_part(
+            Platform::X,
+            "Tea time ☕ https://example.com #tea",
+            media.clone(),
         );
         let mut w = Writer::default();
         w.0.extend_from_slice(b"header");
@@ -610,36 +606,17 @@ mod tests {
 
     #[test]
     fn a_delivery_whose_kept_text_changed_is_not_intact() {
-        let text = "Spring tea is here.";
-        let (measures, entities) = smm_text::analyze(Platform::Bluesky, text, Default::default());
-        let body = PartText {
-            text: text.into(),
-            pointer: "/text".into(),
-            measures,
-            entities,
-        };
-        let d = Delivery::new(
-            0,
-            "tea".into(),
-            "bluesky".into(),
-            Platform::Bluesky,
-            vec![RenderedPart::from_parts(
-                Vec::new(),
-                "/media".into(),
-                Deferred::ready(body),
-            )],
-            None,
-        );
+        let (d, _) = one_part(Platform::Bluesky, "Spring tea is here.", Vec::new());
         let mut w = Writer::default();
         put_delivery(&d, &mut w);
         let kept = Arc::new(w.0.clone());
-        let back = get_delivery(&mut Reader::new(&kept), &kept, 0).expect("decodes");
+        let back = get_delivery(&mut Reader::new(&kept), &kept, 3).expect("decodes");
         assert!(back.content_intact(), "as kept");
 
         let at = w.0.windows(6).position(|b| b == b"Spring").expect("text");
         w.0[at] = b'X';
         let damaged = Arc::new(w.0);
-        let back = get_delivery(&mut Reader::new(&damaged), &damaged, 0).expect("decodes");
+        let back = get_delivery(&mut Reader::new(&damaged), &damaged, 3).expect("decodes");
         assert!(
             !back.content_intact(),
             "the text changed after its hash was kept"
