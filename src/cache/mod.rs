@@ -20,11 +20,11 @@ mod codec;
 mod stamps;
 
 use std::collections::HashMap;
-use std::io::{Read as _, Seek as _, Write as _};
+use std::io::{Read as _, Write as _};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use jiff::tz::TimeZone;
 use sha2::{Digest, Sha256};
@@ -171,11 +171,9 @@ fn hash_field(h: &mut Sha256, field: &str) {
 /// The cache of one workspace for one run: read when opened, written by [`Cache::save`].
 pub struct Cache {
     file: Option<PathBuf>,
-    /// The file as opened: read again to rewrite it after [`Cache::release`] (another run may
-    /// have replaced the file at `file` meanwhile; this handle still reads the one indexed).
-    handle: Option<std::fs::File>,
-    /// Its bytes until released (and after, as long as a deferred text still refers to them).
-    bytes: RwLock<Arc<Vec<u8>>>,
+    /// Its bytes as read: the entries' ranges point into them, and every deferred value of a
+    /// cached post refers to them for as long as it lives.
+    bytes: Arc<Vec<u8>>,
     /// The file was missing or empty.
     fresh: bool,
     index: Index,
@@ -229,17 +227,16 @@ impl Cache {
             return Cache::off();
         };
         // The stamps are read beside the entries: two files, both cores.
-        let (stamps, (handle, bytes)) = rayon::join(
+        let (stamps, bytes) = rayon::join(
             || Stamps::open(file.with_extension("stamps"), root),
             || {
-                let mut handle = std::fs::File::open(&file).ok();
                 let mut bytes = Vec::new();
-                if let Some(h) = &mut handle {
-                    if h.read_to_end(&mut bytes).is_err() {
+                if let Ok(mut f) = std::fs::File::open(&file) {
+                    if f.read_to_end(&mut bytes).is_err() {
                         bytes.clear();
                     }
                 }
-                (handle, bytes)
+                bytes
             },
         );
         let read = index(&bytes);
@@ -247,9 +244,8 @@ impl Cache {
             stamps: Some(stamps),
             seen: Mutex::default(),
             file: Some(file),
-            handle,
             fresh: bytes.is_empty(),
-            bytes: RwLock::new(Arc::new(bytes)),
+            bytes: Arc::new(bytes),
             index: read.index,
             stored: read.stored,
             damaged: AtomicBool::new(read.damaged),
@@ -261,8 +257,7 @@ impl Cache {
     pub fn off() -> Cache {
         Cache {
             file: None,
-            handle: None,
-            bytes: RwLock::default(),
+            bytes: Arc::default(),
             fresh: true,
             index: Index::default(),
             stored: 0,
@@ -322,7 +317,7 @@ impl Cache {
         zone: &TimeZone,
     ) -> Option<(Post, Vec<Delivery>, bool)> {
         let Indexed { range, used } = self.index.get(key)?;
-        let bytes = Arc::clone(&self.bytes.read().unwrap_or_else(|e| e.into_inner()));
+        let bytes = &self.bytes;
         // The key hashes the inputs, not the entry: a damaged entry is caught by its checksum.
         let (check, payload) = bytes.get(range.clone())?.split_at_checked(CHECK)?;
         if check != checksum(payload) {
@@ -411,19 +406,7 @@ impl Cache {
         let kept = used.len() + new.len();
         let unused = (self.stored + new.len()).saturating_sub(kept);
         if self.fresh || self.damaged.load(Ordering::Relaxed) || unused > kept {
-            let kept = self.bytes.read().unwrap_or_else(|e| e.into_inner());
-            let reread = match (&self.handle, kept.is_empty()) {
-                (Some(file), true) => {
-                    let mut handle: &std::fs::File = file;
-                    let mut again = Vec::new();
-                    let _ = handle
-                        .seek(std::io::SeekFrom::Start(0))
-                        .and_then(|_| handle.read_to_end(&mut again));
-                    again
-                }
-                _ => Vec::new(),
-            };
-            let old: &[u8] = if kept.is_empty() { &reread } else { &kept };
+            let old: &[u8] = &self.bytes;
             let mut all: Vec<(&Key, &[u8])> = used
                 .into_iter()
                 .filter_map(|(k, range)| old.get(range.clone()).map(|b| (k, b)))
@@ -434,12 +417,6 @@ impl Cache {
         } else if !new.is_empty() {
             let _ = append(file, &new);
         }
-    }
-
-    /// Lets go of the file's bytes once every lookup is done (18 MB at 10,000 posts): they are
-    /// freed when no deferred text refers to them any more. Later lookups miss.
-    pub fn release(&self) {
-        *self.bytes.write().unwrap_or_else(|e| e.into_inner()) = Arc::default();
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Vec<u8>>> {

@@ -103,8 +103,6 @@ fn plan_with(
         }
         None => (State::default(), ContentRevision::default(), None),
     };
-    // The workspace and its base are loaded: the cache's bytes are not read again.
-    cache.release();
     let plan = plan(&Inputs {
         report: &report,
         state: &state,
