@@ -365,22 +365,22 @@ fn put_part(p: &RenderedPart, platform: Platform, w: &mut Writer) {
     } = &**p;
     p.media.put(w);
     p.media_pointer.put(w);
-    let mut body = Writer::default();
-    platform.put(&mut body);
-    (!p.media.is_empty()).put(&mut body);
-    text.put(&mut body);
-    pointer.put(&mut body);
-    // Units and rules are static texts of smm-text: only the numbers are stored.
-    body.uint(measures.len() as u64);
-    for m in measures {
-        m.length.put(&mut body);
-        m.limit.put(&mut body);
-    }
-    body.uint(entities.len() as u64);
-    for e in entities {
-        put_entity(e, &mut body);
-    }
-    w.bytes(&body.0);
+    put_block(w, |body| {
+        platform.put(body);
+        (!p.media.is_empty()).put(body);
+        text.put(body);
+        pointer.put(body);
+        // Units and rules are static texts of smm-text: only the numbers are stored.
+        body.uint(measures.len() as u64);
+        for m in measures {
+            m.length.put(body);
+            m.limit.put(body);
+        }
+        body.uint(entities.len() as u64);
+        for e in entities {
+            put_entity(e, body);
+        }
+    });
 }
 
 /// The measures a platform applies (with or without media), numbers to be filled in: their unit
@@ -407,11 +407,16 @@ fn measure_labels(platform: Platform, caption: bool) -> &'static [smm_text::Meas
         .map_or(&[], |(_, m)| m.as_slice())
 }
 
-/// A value written as a length-prefixed block, so reading can leave it for later.
-pub(super) fn put_deferred<T: Codec>(value: &T, w: &mut Writer) {
+/// What `write` writes, as a length-prefixed block, so reading can leave it for later.
+fn put_block(w: &mut Writer, write: impl FnOnce(&mut Writer)) {
     let mut block = Writer::default();
-    value.put(&mut block);
+    write(&mut block);
     w.bytes(&block.0);
+}
+
+/// A value written as a block (see [`get_deferred`]).
+pub(super) fn put_deferred<T: Codec>(value: &T, w: &mut Writer) {
+    put_block(w, |block| value.put(block));
 }
 
 /// A block left in `shared` (the buffer `r` reads) until used; `decode` reads it then.
@@ -492,12 +497,12 @@ pub(super) fn put_delivery(d: &Delivery, w: &mut Writer) {
     with_media.put(w);
     // One block: the parts are decoded only if used (not by validating a post that passed its
     // own checks and has no media).
-    let mut block = Writer::default();
-    block.uint(parts.len() as u64);
-    for p in parts.iter() {
-        put_part(p, *platform, &mut block);
-    }
-    w.bytes(&block.0);
+    put_block(w, |block| {
+        block.uint(parts.len() as u64);
+        for p in parts.iter() {
+            put_part(p, *platform, block);
+        }
+    });
     link.put(w);
 }
 
