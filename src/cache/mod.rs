@@ -329,10 +329,10 @@ impl Cache {
         let explicit_id = bool::get(&mut r)?;
         let when = codec::get_when(&mut r, zone)?;
         let delete = bool::get(&mut r)?;
-        let spec = codec::get_deferred(&mut r, &bytes, codec::whole_at::<PostSpec>)?;
+        let spec = codec::get_deferred(&mut r, bytes, codec::whole_at::<PostSpec>)?;
         let checked = bool::get(&mut r)?;
         let deliveries = (0..usize::get(&mut r)?)
-            .map(|_| codec::get_delivery(&mut r, &bytes, 0))
+            .map(|_| codec::get_delivery(&mut r, bytes, 0))
             .collect::<Option<Vec<_>>>()?;
         if !r.is_empty() {
             return None;
