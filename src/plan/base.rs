@@ -58,8 +58,8 @@ pub enum BaseVersion<'b> {
 /// Renders the workspace as of `rev` (a commit, branch or tag). A post file that is byte for
 /// byte the same at `rev` as in `current` (the validated working tree) renders the same there
 /// when everything posts share (smm.yaml, templates, campaign files) is the same too: its
-/// deliveries are taken from `current`. The other files are written to a temporary folder so
-/// the same loader renders them; the working tree is not touched.
+/// deliveries are taken from `current`. The base's other files are rendered (see `render_own`)
+/// when a post file is among them.
 pub fn snapshot_at(
     repo: &Repository,
     rev: &str,
@@ -122,42 +122,50 @@ pub fn snapshot_at(
     })
     .map_err(|e| e.message().to_string())?;
 
-    let reused = unchanged_posts(&files, current);
-    let unchanged_posts = current
-        .workspace
-        .posts
+    let unchanged_posts = unchanged_posts(&files, current);
+    let reused: HashSet<&Path> = unchanged_posts
         .iter()
-        .enumerate()
-        .filter(|(_, p)| reused.contains(current.sources.path(p.file)))
-        .map(|(index, _)| index)
+        .map(|&post| current.sources.path(current.workspace.posts[post].file))
         .collect();
-    // Every post file at the base is one of the working tree's, unchanged (the usual branch
-    // before its first edit): the base has nothing of its own to render.
+    // The base's own files: all but the working tree's unchanged posts.
+    let own: Vec<(&PathBuf, &Oid)> = files
+        .iter()
+        .filter(|(path, _)| !reused.contains(path.as_path()))
+        .collect();
     let is_post =
         |p: &Path| p.starts_with("posts") || (p.starts_with("campaigns") && !is_campaign_file(p));
-    if files
-        .keys()
-        .all(|p| !is_post(p) || reused.contains(p.as_path()))
-    {
-        return Ok(BaseSnapshot {
-            revision: commit.id().to_string(),
-            deliveries: BTreeMap::new(),
-            unchanged_posts,
-        });
-    }
+    // Without a post file of its own (the usual branch before its first edit) the base has
+    // nothing to render.
+    let deliveries = if own.iter().any(|(path, _)| is_post(path)) {
+        render_own(repo, &own, at, cache)?
+    } else {
+        BTreeMap::new()
+    };
+    Ok(BaseSnapshot {
+        revision: commit.id().to_string(),
+        deliveries,
+        unchanged_posts,
+    })
+}
+
+/// The deliveries of the base's own files (with the shared ones they need), rendered from a
+/// temporary folder by the same loader; the working tree is not touched.
+fn render_own(
+    repo: &Repository,
+    own: &[(&PathBuf, &Oid)],
+    at: Timestamp,
+    cache: &Cache,
+) -> Result<BTreeMap<DeliveryKey, Snapshot>, String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    for (path, oid) in &files {
-        if reused.contains(path.as_path()) {
-            continue;
-        }
-        let blob = repo.find_blob(*oid).map_err(|e| e.message().to_string())?;
+    for (path, oid) in own {
+        let blob = repo.find_blob(**oid).map_err(|e| e.message().to_string())?;
         let to = dir.path().join(path);
         std::fs::create_dir_all(to.parent().unwrap_or(dir.path())).map_err(|e| e.to_string())?;
         std::fs::write(&to, blob.content()).map_err(|e| e.to_string())?;
     }
     // Nothing at the base is published as far as this check goes: its warnings are not shown.
     let report = crate::validate::validate_with(dir.path(), at, |_| Default::default(), cache);
-    let deliveries = report
+    Ok(report
         .deliveries
         .iter()
         .map(|d| {
@@ -167,18 +175,13 @@ pub fn snapshot_at(
             };
             (DeliveryKey::new(&d.post_id, &d.channel), snap)
         })
-        .collect();
-    Ok(BaseSnapshot {
-        revision: commit.id().to_string(),
-        deliveries,
-        unchanged_posts,
-    })
+        .collect())
 }
 
-/// The post files of `current` that are the same at the base (`files`: path in the workspace
-/// to blob id), when smm.yaml, every template and every campaign file are the same too; else
-/// none.
-fn unchanged_posts<'r>(files: &HashMap<PathBuf, Oid>, current: &'r Report) -> HashSet<&'r Path> {
+/// The posts of `current` (indices) whose file is the same at the base (`files`: path in the
+/// workspace to blob id), when smm.yaml, every template and every campaign file are the same
+/// too; else none.
+fn unchanged_posts(files: &HashMap<PathBuf, Oid>, current: &Report) -> HashSet<usize> {
     let ws = &current.workspace;
     let same_id = |path: &Path, id: Oid| files.get(path) == Some(&id);
     // A source file knows its blob id (from its stamp, or computed once from its text).
@@ -204,8 +207,9 @@ fn unchanged_posts<'r>(files: &HashMap<PathBuf, Oid>, current: &'r Report) -> Ha
     use rayon::prelude::*;
     ws.posts
         .par_iter()
-        .filter(|p| same_file(p.file))
-        .map(|p| current.sources.path(p.file))
+        .enumerate()
+        .filter(|(_, p)| same_file(p.file))
+        .map(|(index, _)| index)
         .collect()
 }
 
