@@ -166,7 +166,7 @@ pub fn render_text_in_pieces(plan: &Plan, mut emit: impl FnMut(&[String])) {
     if !quiet.is_empty() {
         let _ = writeln!(out, "{}.", quiet.join(", "));
     }
-    if plan.base.is_none() && s.scheduled > 0 {
+    if shown.iter().any(|item| listed(plan, item)) {
         let _ = writeln!(
             out,
             "{DIM}Texts of scheduled deliveries: `smm preview POST`; of what changed since REV: \
