@@ -59,22 +59,24 @@ pub fn load_with(
 
     let mut campaign_dirs = Vec::new();
     let mut post_files: Vec<(PathBuf, Option<String>)> = Vec::new();
-    let slugs: Vec<String> = sorted_entries(&root.join("campaigns"))
+    let dirs: Vec<(String, PathBuf)> = sorted_entries(&root.join("campaigns"))
         .into_iter()
         .filter(|(_, is_dir)| *is_dir)
         .filter_map(|(dir, _)| dir.into_string().ok())
+        .map(|slug| {
+            let rel = Path::new("campaigns").join(&slug);
+            (slug, rel)
+        })
         .collect();
     // Listing folders of hundreds of files each waits on the file system: both cores list.
     let listed: Vec<Vec<PathBuf>> = {
         use rayon::prelude::*;
-        slugs
-            .par_iter()
-            .map(|slug| yaml_files(root, &Path::new("campaigns").join(slug)))
+        dirs.par_iter()
+            .map(|(_, rel)| yaml_files(root, rel))
             .collect()
     };
-    for (slug, files) in slugs.into_iter().zip(listed) {
+    for ((slug, rel), files) in dirs.into_iter().zip(listed) {
         campaign_dirs.push(slug.clone());
-        let rel = Path::new("campaigns").join(&slug);
         let manifest = rel.join("campaign.yaml");
         if root.join(&manifest).is_file() {
             if let Some((file, doc)) = loader.read_yaml(&manifest, FileKind::Campaign) {
