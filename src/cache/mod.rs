@@ -129,6 +129,25 @@ impl<T: Default> Deferred<T> {
     }
 }
 
+impl<T: Default> Deferred<T> {
+    /// Calls `f` with the value, decoding it for this call only if it was not decoded yet: for
+    /// a pass that looks at many values once (the media check reads the parts of every delivery
+    /// with media; kept decoded, those were 76 MB at 100,000 posts).
+    pub fn with<R>(&self, f: impl FnOnce(&T) -> R) -> R {
+        if let Some(value) = self.value.get() {
+            return f(value);
+        }
+        match self
+            .stored
+            .as_ref()
+            .and_then(|s| (s.decode)(&s.bytes, s.range.clone()))
+        {
+            Some(value) => f(&value),
+            None => f(self.get()),
+        }
+    }
+}
+
 impl<T: Default> std::ops::Deref for Deferred<T> {
     type Target = T;
 

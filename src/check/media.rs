@@ -20,11 +20,13 @@ pub(super) fn check(
     // A refused format is reported once per file reference, naming every platform that refuses it.
     let mut refused: BTreeMap<(FileId, Span), Refused> = BTreeMap::new();
     // Many posts share a picture: look each file up once. `None`: missing or not a file.
-    let mut sizes: std::collections::HashMap<&str, Option<u64>> = std::collections::HashMap::new();
+    let mut sizes: std::collections::HashMap<String, Option<u64>> =
+        std::collections::HashMap::new();
     for d in deliveries.iter().filter(|d| d.with_media) {
         let post = &ws.posts[d.post];
         let rules = smm_text::media_rules(d.platform);
-        for part in d.parts.iter() {
+        // Decoded for this pass only: kept, a third of the deliveries' parts stay in memory.
+        d.parts.with(|parts| for part in parts {
             if part.media.len() > rules.max_items {
                 out.push(
                     Diagnostic::error(
@@ -57,12 +59,17 @@ pub(super) fn check(
                     post.doc(sources)
                         .value_span(&format!("{}/{i}/file", part.media_pointer))
                 };
-                let size = *sizes.entry(media.file.as_str()).or_insert_with(|| {
-                    std::fs::metadata(ws.root.join(&media.file))
-                        .ok()
-                        .filter(|m| m.is_file())
-                        .map(|m| m.len())
-                });
+                let size = match sizes.get(media.file.as_str()) {
+                    Some(size) => *size,
+                    None => {
+                        let size = std::fs::metadata(ws.root.join(&media.file))
+                            .ok()
+                            .filter(|m| m.is_file())
+                            .map(|m| m.len());
+                        sizes.insert(media.file.clone(), size);
+                        size
+                    }
+                };
                 let size = match size {
                     Some(size) => size,
                     None => {
@@ -166,7 +173,7 @@ pub(super) fn check(
                     }
                 }
             }
-        }
+        });
     }
     for (
         (file, span),
