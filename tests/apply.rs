@@ -438,9 +438,12 @@ fn a_cache_entry_changed_by_hand_is_not_published() {
         .map(|e| e.path())
         .find(|p| p.extension().is_some_and(|e| e == "cache"))
         .expect("a post cache");
+    let texts_file = cache.with_extension("texts");
     let mut bytes = std::fs::read(&cache).expect("read cache");
-    // Header: magic, build id, newline; then per entry: key (32), length (u32 LE), checksum
-    // (16), payload.
+    let mut texts = std::fs::read(&texts_file).expect("read texts");
+    // Header: magic, build id, newline, the texts file's id (16); then per entry: key (32),
+    // length (u32 LE), where its texts are (offset u64 LE, length u32 LE, XXH3-64 u64 LE),
+    // then its checksum and payload. The texts are changed and their checksum made to match.
     let mut at = bytes
         .iter()
         .enumerate()
@@ -448,22 +451,33 @@ fn a_cache_entry_changed_by_hand_is_not_published() {
         .nth(1)
         .expect("header")
         .0
-        + 1;
+        + 1
+        + 16;
     let mut changed = 0;
+    let field = |b: &[u8], range: std::ops::Range<usize>| {
+        let mut n = [0; 8];
+        n[..range.len()].copy_from_slice(&b[range]);
+        u64::from_le_bytes(n) as usize
+    };
     while at < bytes.len() {
-        let len = u32::from_le_bytes(bytes[at + 32..at + 36].try_into().expect("len")) as usize;
-        let (check, payload) = (at + 36..at + 52, at + 52..at + 36 + len);
-        for i in payload.clone() {
-            if bytes[i..].starts_with(b"Spring tea") {
-                bytes[i] = b'Z';
+        let len = field(&bytes, at + 32..at + 36);
+        let (start, texts_len) = (
+            field(&bytes, at + 36..at + 44),
+            field(&bytes, at + 44..at + 48),
+        );
+        let block = start..start + texts_len;
+        for i in block.clone() {
+            if texts[i..].starts_with(b"Spring tea") {
+                texts[i] = b'Z';
                 changed += 1;
             }
         }
-        let sum = xxhash_rust::xxh3::xxh3_128(&bytes[payload.clone()]).to_le_bytes();
-        bytes[check].copy_from_slice(&sum);
-        at = payload.end;
+        let sum = xxhash_rust::xxh3::xxh3_64(&texts[block]).to_le_bytes();
+        bytes[at + 48..at + 56].copy_from_slice(&sum);
+        at += 56 + len;
     }
     assert!(changed > 0, "the post's text is in the cache");
+    std::fs::write(&texts_file, texts).expect("write texts");
     std::fs::write(&cache, bytes).expect("write cache");
 
     let o = apply(&pds, root, &[]);

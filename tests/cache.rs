@@ -151,19 +151,24 @@ fn an_unchanged_workspace_does_not_rewrite_the_cache() {
     git_init(root);
     run(&["validate"], root, true);
     let [file] = cache_files(root).try_into().expect("one cache file");
-    let written = std::fs::read(&file).expect("cache");
-    let modified = std::fs::metadata(&file)
-        .and_then(|m| m.modified())
-        .expect("mtime");
+    // The posts' texts are in their own file beside the entries.
+    let texts = file.with_extension("texts");
+    let written = [&file, &texts].map(|f| std::fs::read(f).expect("cache"));
+    let modified = || {
+        [&file, &texts].map(|f| {
+            std::fs::metadata(f)
+                .and_then(|m| m.modified())
+                .expect("mtime")
+        })
+    };
+    let before = modified();
     std::thread::sleep(std::time::Duration::from_millis(20));
 
     run(&["validate"], root, true);
     run(&["plan", "--at", AT], root, true);
     assert_eq!(
-        std::fs::metadata(&file)
-            .and_then(|m| m.modified())
-            .expect("mtime"),
-        modified,
+        modified(),
+        before,
         "every post came from the cache, so it was not written again"
     );
 
@@ -175,10 +180,12 @@ fn an_unchanged_workspace_does_not_rewrite_the_cache() {
         "Back on Monday!",
     );
     run(&["validate"], root, true);
-    let appended = std::fs::read(&file).expect("cache");
-    assert!(appended.len() > written.len() && appended.starts_with(&written));
+    let appended = [&file, &texts].map(|f| std::fs::read(f).expect("cache"));
+    for (appended, written) in appended.iter().zip(&written) {
+        assert!(appended.len() > written.len() && appended.starts_with(written));
+    }
     let has = |bytes: &[u8], word: &str| bytes.windows(word.len()).any(|w| w == word.as_bytes());
-    assert!(has(&appended, "Monday") && has(&appended, "Saturday"));
+    assert!(has(&appended[1], "Monday") && has(&appended[1], "Saturday"));
 
     // Once the renderings no run uses outnumber the used ones, the file is rewritten with only
     // these: the old texts are gone and it is back to its size.
@@ -189,19 +196,23 @@ fn an_unchanged_workspace_does_not_rewrite_the_cache() {
             "Back on ",
             &format!("Back on {day} or "),
         );
-        // plan frees the file's bytes before saving: the rewrite reads the kept posts again.
         run(&["plan", "--at", AT], root, true);
     }
-    let compacted = std::fs::read(&file).expect("cache");
-    assert!(!has(&compacted, "Saturday") && has(&compacted, "Wednesday"));
-    assert!(
-        compacted.len() < appended.len(),
-        "{} bytes",
-        compacted.len()
-    );
+    let compacted = [&file, &texts].map(|f| std::fs::read(f).expect("cache"));
+    assert!(!has(&compacted[1], "Saturday") && has(&compacted[1], "Wednesday"));
+    for (compacted, appended) in compacted.iter().zip(&appended) {
+        assert!(
+            compacted.len() < appended.len(),
+            "{} bytes",
+            compacted.len()
+        );
+    }
     // It kept every post: the next run finds them all and writes nothing.
     run(&["validate"], root, true);
-    assert_eq!(std::fs::read(&file).expect("cache"), compacted);
+    assert_eq!(
+        [&file, &texts].map(|f| std::fs::read(f).expect("cache")),
+        compacted
+    );
 }
 
 /// The test workspace, in git, with a post that has a picture (`posts/photo.yaml`, the file
@@ -327,6 +338,59 @@ fn a_damaged_cache_is_ignored_and_replaced() {
             "rewritten whole"
         );
     }
+}
+
+/// The texts file goes with its cache file: missing, cut short or from another pair, the
+/// entries that refer to it are not used and both files are written again.
+#[test]
+fn a_damaged_texts_file_is_ignored_and_replaced() {
+    let ws = support::workspace(None);
+    let root = ws.path();
+    git_init(root);
+    let expected = agreed(root);
+    let [file] = cache_files(root).try_into().expect("one cache file");
+    let texts = file.with_extension("texts");
+    let good = [&file, &texts].map(|f| std::fs::read(f).expect("cache"));
+    let id = b"smm post texts\n".len();
+    let damaged: [Option<Vec<u8>>; 4] = [
+        None,
+        Some(Vec::new()),
+        Some(good[1][..good[1].len() / 2].to_vec()),
+        // The texts of another pair of files.
+        Some({
+            let mut b = good[1].clone();
+            b[id] ^= 1;
+            b
+        }),
+    ];
+    for bytes in damaged {
+        match bytes {
+            Some(bytes) => std::fs::write(&texts, bytes).expect("damage"),
+            None => std::fs::remove_file(&texts).expect("remove"),
+        }
+        assert_eq!(agreed(root), expected);
+        assert_eq!(
+            [&file, &texts].map(|f| std::fs::read(f).expect("cache")),
+            good,
+            "rewritten whole"
+        );
+    }
+
+    // A text changed inside the file fails its block's checksum when first read (after that
+    // run's cache was saved): the texts file goes, so the next run renders every post again.
+    let mut bytes = good[1].clone();
+    let at = bytes
+        .windows(b"Back on".len())
+        .position(|w| w == b"Back on")
+        .expect("a text");
+    bytes[at] = b'Z';
+    std::fs::write(&texts, bytes).expect("damage");
+    run(&["plan", "--at", AT, "--format", "json"], root, true);
+    assert_eq!(agreed(root), expected);
+    assert_eq!(
+        [&file, &texts].map(|f| std::fs::read(f).expect("cache")),
+        good
+    );
 }
 
 #[test]

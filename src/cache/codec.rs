@@ -7,13 +7,13 @@
 
 use std::collections::BTreeMap;
 use std::ops::Range;
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 use smm_text::{CountOptions, Platform, SpanKind};
 
-use super::Deferred;
+use super::{Deferred, Source};
 use crate::render::{ContentHash, Delivery, PartText, RenderedPart};
 use crate::workspace::{Media, Part, PostSpec, Variant, When};
 
@@ -354,9 +354,9 @@ fn get_entity(r: &mut Reader<'_>) -> Option<smm_text::Span> {
     })
 }
 
-/// Media first; then the text and what is counted in it, as one length-prefixed block that
-/// is decoded only when used (see [`Deferred`]).
-fn put_part(p: &RenderedPart, platform: Platform, w: &mut Writer) {
+/// Media first; then, in the entry's texts, the text and what is counted in it, decoded only
+/// when used (see [`Deferred`]).
+fn put_part(p: &RenderedPart, platform: Platform, w: &mut Writer, texts: &mut Writer) {
     let PartText {
         text,
         pointer,
@@ -365,7 +365,7 @@ fn put_part(p: &RenderedPart, platform: Platform, w: &mut Writer) {
     } = &**p;
     p.media.put(w);
     p.media_pointer.put(w);
-    put_block(w, |body| {
+    put_texts(w, texts, |body| {
         platform.put(body);
         (!p.media.is_empty()).put(body);
         text.put(body);
@@ -414,48 +414,66 @@ fn put_block(w: &mut Writer, write: impl FnOnce(&mut Writer)) {
     w.bytes(&block.0);
 }
 
-/// A value written as a block (see [`get_deferred`]).
-pub(super) fn put_deferred<T: Codec>(value: &T, w: &mut Writer) {
-    put_block(w, |block| value.put(block));
+/// What `write` writes, appended to the entry's `texts`; where it is, in the summary `w`.
+pub(super) fn put_texts(w: &mut Writer, texts: &mut Writer, write: impl FnOnce(&mut Writer)) {
+    let start = texts.0.len();
+    write(texts);
+    w.uint(start as u64);
+    w.uint((texts.0.len() - start) as u64);
 }
 
-/// A block left in `shared` (the buffer `r` reads) until used; `decode` reads it then.
-pub(super) fn get_deferred<T>(
+/// A value in the entry's texts (see [`put_texts`]), read from the texts file when first used.
+pub(super) fn get_texts<T>(
     r: &mut Reader<'_>,
-    shared: &Arc<Vec<u8>>,
-    decode: fn(&Arc<Vec<u8>>, Range<usize>) -> Option<T>,
+    source: &Source,
+    decode: fn(&Source, Range<usize>) -> Option<T>,
+) -> Option<Deferred<T>> {
+    let start = usize::try_from(r.uint()?).ok()?;
+    let len = usize::try_from(r.uint()?).ok()?;
+    Some(Deferred::stored(
+        source.clone(),
+        start..start.checked_add(len)?,
+        decode,
+    ))
+}
+
+/// A block left in the summary (the buffer `r` reads) until used; `decode` reads it then.
+fn get_deferred<T>(
+    r: &mut Reader<'_>,
+    source: &Source,
+    decode: fn(&Source, Range<usize>) -> Option<T>,
 ) -> Option<Deferred<T>> {
     let len = r.bytes()?.len();
     let range = r.offset() - len..r.offset();
-    Some(Deferred::stored(Arc::clone(shared), range, decode))
+    Some(Deferred::stored(source.clone(), range, decode))
 }
 
-/// A value that is the whole of `range` in `shared`.
-pub(super) fn whole_at<T: Codec>(shared: &Arc<Vec<u8>>, range: Range<usize>) -> Option<T> {
-    let mut r = Reader::new(shared.get(range)?);
+/// A value that is the whole of `range` in the entry's texts.
+pub(super) fn whole_in_texts<T: Codec>(source: &Source, range: Range<usize>) -> Option<T> {
+    let mut r = Reader::new(source.texts(range)?);
     let value = T::get(&mut r)?;
     r.is_empty().then_some(value)
 }
 
-/// A delivery's parts, the whole of `range` in `shared`; their texts stay there until used.
-fn get_parts(shared: &Arc<Vec<u8>>, range: Range<usize>) -> Option<Vec<RenderedPart>> {
-    let r = &mut Reader::at(shared.get(range.clone())?, range.start);
+/// A delivery's parts, the whole of `range` in the summary; their texts are read when used.
+fn get_parts(source: &Source, range: Range<usize>) -> Option<Vec<RenderedPart>> {
+    let r = &mut Reader::at(source.summary(range.clone())?, range.start);
     let parts = (0..usize::get(r)?)
-        .map(|_| get_part(r, shared))
+        .map(|_| get_part(r, source))
         .collect::<Option<Vec<_>>>()?;
     r.is_empty().then_some(parts)
 }
 
-/// A part whose text stays in `shared` (the buffer `r` reads) until used.
-fn get_part(r: &mut Reader<'_>, shared: &Arc<Vec<u8>>) -> Option<RenderedPart> {
+/// A part whose text is read from the entry's texts when used.
+fn get_part(r: &mut Reader<'_>, source: &Source) -> Option<RenderedPart> {
     let media = Codec::get(r)?;
     let media_pointer = Codec::get(r)?;
-    let body = get_deferred(r, shared, get_part_text)?;
+    let body = get_texts(r, source, get_part_text)?;
     Some(RenderedPart::from_parts(media, media_pointer, body))
 }
 
-fn get_part_text(shared: &Arc<Vec<u8>>, range: Range<usize>) -> Option<PartText> {
-    let r = &mut Reader::new(shared.get(range)?);
+fn get_part_text(source: &Source, range: Range<usize>) -> Option<PartText> {
+    let r = &mut Reader::new(source.texts(range)?);
     let platform = Platform::get(r)?;
     let caption = bool::get(r)?;
     let text = String::get(r)?;
@@ -479,7 +497,7 @@ fn get_part_text(shared: &Arc<Vec<u8>>, range: Range<usize>) -> Option<PartText>
     })
 }
 
-pub(super) fn put_delivery(d: &Delivery, w: &mut Writer) {
+pub(super) fn put_delivery(d: &Delivery, w: &mut Writer, texts: &mut Writer) {
     let Delivery {
         post: _, // the post's index, given back on reading
         post_id,
@@ -500,24 +518,21 @@ pub(super) fn put_delivery(d: &Delivery, w: &mut Writer) {
     put_block(w, |block| {
         block.uint(parts.len() as u64);
         for p in parts.iter() {
-            put_part(p, *platform, block);
+            put_part(p, *platform, block, texts);
         }
     });
     link.put(w);
 }
 
-/// A delivery read from `shared` (the buffer `r` reads), its texts left there until used.
-pub(super) fn get_delivery(
-    r: &mut Reader<'_>,
-    shared: &Arc<Vec<u8>>,
-    post: usize,
-) -> Option<Delivery> {
+/// A delivery read from the summary (the buffer `r` reads); its parts are decoded, and its
+/// texts read, when used.
+pub(super) fn get_delivery(r: &mut Reader<'_>, source: &Source, post: usize) -> Option<Delivery> {
     let digest = <[u8; 32]>::get(r)?;
     let post_id = Codec::get(r)?;
     let channel = Codec::get(r)?;
     let platform = Platform::get(r)?;
     let with_media = bool::get(r)?;
-    let parts = get_deferred(r, shared, get_parts)?;
+    let parts = get_deferred(r, source, get_parts)?;
     Some(Delivery {
         post,
         post_id,
@@ -588,13 +603,14 @@ mod tests {
             "Tea time ☕ https://example.com #tea",
             media.clone(),
         );
-        let mut w = Writer::default();
+        let (mut w, mut texts) = (Writer::default(), Writer::default());
         w.0.extend_from_slice(b"header");
+        texts.0.extend_from_slice(b"another entry's texts");
         let start = w.0.len();
-        put_delivery(&d, &mut w);
-        let shared = Arc::new(w.0);
+        put_delivery(&d, &mut w, &mut texts);
+        let source = Source::in_memory(w.0.clone(), texts.0);
         let back =
-            get_delivery(&mut Reader::at(&shared[start..], start), &shared, 3).expect("decodes");
+            get_delivery(&mut Reader::at(&w.0[start..], start), &source, 3).expect("decodes");
         assert_eq!(back.content_hash(), d.content_hash());
         assert!(back.with_media);
         assert_eq!(
@@ -612,16 +628,20 @@ mod tests {
     #[test]
     fn a_delivery_whose_kept_text_changed_is_not_intact() {
         let (d, _) = one_part(Platform::Bluesky, "Spring tea is here.", Vec::new());
-        let mut w = Writer::default();
-        put_delivery(&d, &mut w);
-        let kept = Arc::new(w.0.clone());
-        let back = get_delivery(&mut Reader::new(&kept), &kept, 3).expect("decodes");
+        let (mut w, mut texts) = (Writer::default(), Writer::default());
+        put_delivery(&d, &mut w, &mut texts);
+        let kept = Source::in_memory(w.0.clone(), texts.0.clone());
+        let back = get_delivery(&mut Reader::new(&w.0), &kept, 3).expect("decodes");
         assert!(back.content_intact(), "as kept");
 
-        let at = w.0.windows(6).position(|b| b == b"Spring").expect("text");
-        w.0[at] = b'X';
-        let damaged = Arc::new(w.0);
-        let back = get_delivery(&mut Reader::new(&damaged), &damaged, 3).expect("decodes");
+        let at = texts
+            .0
+            .windows(6)
+            .position(|b| b == b"Spring")
+            .expect("text");
+        texts.0[at] = b'X';
+        let damaged = Source::in_memory(w.0.clone(), texts.0);
+        let back = get_delivery(&mut Reader::new(&w.0), &damaged, 3).expect("decodes");
         assert!(
             !back.content_intact(),
             "the text changed after its hash was kept"

@@ -11,16 +11,20 @@
 //! until something prints them. The checks across posts and against media files run every time.
 //!
 //! A file's stamp (size, inode, times) vouches for its bytes, as in git's index, so an unchanged
-//! post file is not even read (see `stamps`). The cache is two files in the git directory:
-//! never committed, one per clone. A run appends the posts it rendered; the file is rewritten
-//! with only the entries a run used once those are fewer than the rest (or it is damaged).
-//! Outside git there is none; `SMM_NO_CACHE=1` turns it off.
+//! post file is not even read (see `stamps`). The cache is three files in the git directory,
+//! never committed, one set per clone: the entries' summaries (`.cache`: what validating and
+//! planning every post needs, read whole), their texts and specs (`.texts`: read one entry at a
+//! time, only when a text is used: a plan on `main` or a validation of posts that passed their
+//! own checks reads none) and the stamps. A run appends the posts it rendered; the files are
+//! rewritten with only the entries a run used once those are fewer than the rest (or one is
+//! damaged). Outside git there is none; `SMM_NO_CACHE=1` turns it off.
 
 mod codec;
 mod stamps;
 
 use std::collections::HashMap;
-use std::io::{Read as _, Write as _};
+use std::fs::File;
+use std::io::{Read as _, Seek as _, Write as _};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -40,6 +44,7 @@ use stamps::Stamps;
 pub const DISABLE_VAR: &str = "SMM_NO_CACHE";
 
 const MAGIC: &[u8] = b"smm post cache\n";
+const TEXTS_MAGIC: &[u8] = b"smm post texts\n";
 const BUILD_ID: &str = env!("SMM_BUILD_ID");
 
 /// A post's key: SHA-256 of its inputs.
@@ -83,10 +88,106 @@ pub struct Deferred<T> {
 
 #[derive(Clone)]
 struct Stored<T> {
-    bytes: Arc<Vec<u8>>,
+    source: Source,
     range: Range<usize>,
-    /// Reads the value at `range` of the shared bytes (which nested deferred values refer to).
-    decode: fn(&Arc<Vec<u8>>, Range<usize>) -> Option<T>,
+    /// Reads the value at `range` of the source (which nested deferred values refer to).
+    decode: fn(&Source, Range<usize>) -> Option<T>,
+}
+
+/// Where a cached entry's deferred values are: its summary, in the cache file's bytes, and its
+/// texts, in the texts file.
+#[derive(Clone)]
+pub(crate) struct Source {
+    summary: Arc<Vec<u8>>,
+    texts: Arc<Texts>,
+}
+
+/// One entry's block of the texts file: read in one go when one of its texts is first used,
+/// and checked against the checksum kept with the entry.
+pub(crate) struct Texts {
+    file: Arc<TextsFile>,
+    place: Place,
+    bytes: OnceLock<Option<Vec<u8>>>,
+}
+
+/// Where an entry's texts are in the texts file, and their checksum.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Place {
+    at: u64,
+    len: u32,
+    check: u64,
+}
+
+/// The texts file, open for reading while the cache lives.
+#[derive(Default)]
+struct TextsFile {
+    /// Behind a lock: reading is a seek and a read (texts are read a few at a time).
+    file: Option<Mutex<File>>,
+    /// The id in its head: the cache file it goes with has the same.
+    id: Option<[u8; ID]>,
+    /// Its length when opened: entries whose texts lie beyond it are not used.
+    len: u64,
+    path: PathBuf,
+}
+
+impl Texts {
+    /// The block's bytes; `None` when it cannot be read or fails its checksum. Then the texts
+    /// file is removed: this run may have saved the cache already (texts are mostly read to be
+    /// printed, after that), and without its texts file the next run renders every post again.
+    fn bytes(&self) -> Option<&[u8]> {
+        self.bytes
+            .get_or_init(|| {
+                let bytes = self.file.read(self.place);
+                if bytes.is_none() {
+                    let _ = std::fs::remove_file(&self.file.path);
+                }
+                bytes
+            })
+            .as_deref()
+    }
+}
+
+impl TextsFile {
+    fn read(&self, place: Place) -> Option<Vec<u8>> {
+        let mut file = self
+            .file
+            .as_ref()?
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let mut bytes = vec![0; usize::try_from(place.len).ok()?];
+        file.seek(std::io::SeekFrom::Start(place.at)).ok()?;
+        file.read_exact(&mut bytes).ok()?;
+        (texts_checksum(&bytes) == place.check).then_some(bytes)
+    }
+}
+
+impl Source {
+    /// The entry's summary bytes at `range`.
+    pub(super) fn summary(&self, range: Range<usize>) -> Option<&[u8]> {
+        self.summary.get(range)
+    }
+
+    /// The entry's texts at `range` (relative to its block), read on first use.
+    pub(super) fn texts(&self, range: Range<usize>) -> Option<&[u8]> {
+        self.texts.bytes()?.get(range)
+    }
+
+    /// A source whose texts are in memory already, for decoding what was just encoded.
+    #[cfg(test)]
+    pub(super) fn in_memory(summary: Vec<u8>, texts: Vec<u8>) -> Source {
+        Source {
+            summary: Arc::new(summary),
+            texts: Arc::new(Texts {
+                file: Arc::default(),
+                place: Place {
+                    at: 0,
+                    len: 0,
+                    check: 0,
+                },
+                bytes: OnceLock::from(Some(texts)),
+            }),
+        }
+    }
 }
 
 impl<T> Deferred<T> {
@@ -98,14 +199,14 @@ impl<T> Deferred<T> {
     }
 
     fn stored(
-        bytes: Arc<Vec<u8>>,
+        source: Source,
         range: Range<usize>,
-        decode: fn(&Arc<Vec<u8>>, Range<usize>) -> Option<T>,
+        decode: fn(&Source, Range<usize>) -> Option<T>,
     ) -> Deferred<T> {
         Deferred {
             value: OnceLock::new(),
             stored: Some(Stored {
-                bytes,
+                source,
                 range,
                 decode,
             }),
@@ -116,14 +217,15 @@ impl<T> Deferred<T> {
 impl<T: Default> Deferred<T> {
     pub fn get(&self) -> &T {
         self.value.get_or_init(|| {
-            // The bytes passed their entry's checksum and were written by this very build (the
-            // build id heads the file): only a hand-made file could fail to decode, and then
-            // the default stands in rather than a crash (apply checks a delivery's decoded
-            // content against its kept hash before publishing it).
+            // The bytes passed their checksum and were written by this very build (the build id
+            // heads the file): only a damaged or hand-made file could fail to decode, and then
+            // the default stands in rather than a crash, the next save drops the entry, and
+            // apply, which checks a delivery's decoded content against its kept hash before
+            // publishing it, refuses.
             let decoded = self
                 .stored
                 .as_ref()
-                .and_then(|s| (s.decode)(&s.bytes, s.range.clone()));
+                .and_then(|s| (s.decode)(&s.source, s.range.clone()));
             Box::new(decoded.unwrap_or_default())
         })
     }
@@ -140,7 +242,7 @@ impl<T: Default> Deferred<T> {
         match self
             .stored
             .as_ref()
-            .and_then(|s| (s.decode)(&s.bytes, s.range.clone()))
+            .and_then(|s| (s.decode)(&s.source, s.range.clone()))
         {
             Some(value) => f(&value),
             None => f(self.get()),
@@ -193,6 +295,7 @@ pub struct Cache {
     /// Its bytes as read: the entries' ranges point into them, and every deferred value of a
     /// cached post refers to them for as long as it lives.
     bytes: Arc<Vec<u8>>,
+    texts: Arc<TextsFile>,
     /// The file was missing or empty.
     fresh: bool,
     index: Index,
@@ -200,9 +303,8 @@ pub struct Cache {
     stored: usize,
     /// The file is unreadable past some point, or an entry failed its checksum.
     damaged: AtomicBool,
-    /// Entries this run made (checksum and payload); with the ones it used from the file, what
-    /// a rewritten file holds.
-    made: Mutex<HashMap<Key, Vec<u8>>>,
+    /// Entries this run made; with the ones it used from the file, what rewritten files hold.
+    made: Mutex<HashMap<Key, Made>>,
     stamps: Option<Stamps>,
     /// The post files this run saw (path, stamp, content), for the next run's stamps.
     seen: Mutex<Vec<(PathBuf, Stamp, ContentId)>>,
@@ -211,11 +313,18 @@ pub struct Cache {
 /// Where each entry of the file read is, by key.
 type Index = HashMap<Key, Indexed, std::hash::BuildHasherDefault<KeyHasher>>;
 
-/// An entry of the file read (checksum and payload), and whether this run used it. A flag,
-/// not a shared list: both cores look entries up at once.
+/// An entry of the file read (checksum and payload), where its texts are, and whether this run
+/// used it. A flag, not a shared list: both cores look entries up at once.
 struct Indexed {
     range: Range<usize>,
+    texts: Place,
     used: AtomicBool,
+}
+
+/// An entry made by this run: its summary (checksum and payload) and its texts.
+struct Made {
+    entry: Vec<u8>,
+    texts: Vec<u8>,
 }
 
 /// Keys are SHA-256 digests: their own bytes are a hash already, no need to hash them again.
@@ -246,25 +355,28 @@ impl Cache {
             return Cache::off();
         };
         // The stamps are read beside the entries: two files, both cores.
-        let (stamps, bytes) = rayon::join(
+        let (stamps, (bytes, texts)) = rayon::join(
             || Stamps::open(file.with_extension("stamps"), root),
             || {
                 let mut bytes = Vec::new();
-                if let Ok(mut f) = std::fs::File::open(&file) {
+                if let Ok(mut f) = File::open(&file) {
                     if f.read_to_end(&mut bytes).is_err() {
                         bytes.clear();
                     }
                 }
-                bytes
+                // Opened after the entries are read: texts are written before the entries that
+                // refer to them, so every entry read has its texts in the file.
+                (bytes, open_texts(&file.with_extension("texts")))
             },
         );
-        let read = index(&bytes);
+        let read = index(&bytes, &texts);
         Cache {
             stamps: Some(stamps),
             seen: Mutex::default(),
             file: Some(file),
             fresh: bytes.is_empty(),
             bytes: Arc::new(bytes),
+            texts: Arc::new(texts),
             index: read.index,
             stored: read.stored,
             damaged: AtomicBool::new(read.damaged),
@@ -277,6 +389,7 @@ impl Cache {
         Cache {
             file: None,
             bytes: Arc::default(),
+            texts: Arc::default(),
             fresh: true,
             index: Index::default(),
             stored: 0,
@@ -335,7 +448,7 @@ impl Cache {
         campaign: Option<&str>,
         zone: &TimeZone,
     ) -> Option<(Post, Vec<Delivery>, bool)> {
-        let Indexed { range, used } = self.index.get(key)?;
+        let Indexed { range, texts, used } = self.index.get(key)?;
         let bytes = &self.bytes;
         // The key hashes the inputs, not the entry: a damaged entry is caught by its checksum.
         let (check, payload) = bytes.get(range.clone())?.split_at_checked(CHECK)?;
@@ -343,15 +456,23 @@ impl Cache {
             self.damaged.store(true, Ordering::Relaxed);
             return None;
         }
+        let source = Source {
+            summary: Arc::clone(bytes),
+            texts: Arc::new(Texts {
+                file: Arc::clone(&self.texts),
+                place: *texts,
+                bytes: OnceLock::new(),
+            }),
+        };
         let mut r = Reader::at(payload, range.start + CHECK);
         let id = String::get(&mut r)?;
         let explicit_id = bool::get(&mut r)?;
         let when = codec::get_when(&mut r, zone)?;
         let delete = bool::get(&mut r)?;
-        let spec = codec::get_deferred(&mut r, bytes, codec::whole_at::<PostSpec>)?;
+        let spec = codec::get_texts(&mut r, &source, codec::whole_in_texts::<PostSpec>)?;
         let checked = bool::get(&mut r)?;
         let deliveries = (0..usize::get(&mut r)?)
-            .map(|_| codec::get_delivery(&mut r, bytes, 0))
+            .map(|_| codec::get_delivery(&mut r, &source, 0))
             .collect::<Option<Vec<_>>>()?;
         if !r.is_empty() {
             return None;
@@ -385,24 +506,26 @@ impl Cache {
             spec,
         } = post;
         let mut w = Writer::default();
+        let mut texts = Writer::default();
         id.put(&mut w);
         explicit_id.put(&mut w);
         codec::put_when(when, &mut w);
         delete.put(&mut w);
-        codec::put_deferred(&**spec, &mut w);
+        codec::put_texts(&mut w, &mut texts, |t| spec.put(t));
         checked.put(&mut w);
         deliveries.len().put(&mut w);
         for d in deliveries {
-            codec::put_delivery(d, &mut w);
+            codec::put_delivery(d, &mut w, &mut texts);
         }
         let mut entry = checksum(&w.0).to_vec();
         entry.extend_from_slice(&w.0);
-        self.lock().insert(key, entry);
+        let texts = texts.0;
+        self.lock().insert(key, Made { entry, texts });
     }
 
-    /// Appends the entries this run made; rewrites the file with only the entries this run used
-    /// or made when the others would outnumber them, or when it was damaged. A cache that cannot
-    /// be written only costs time, so failures are ignored.
+    /// Appends the entries this run made; rewrites the files with only the entries this run
+    /// used or made when the others would outnumber them, or when one was damaged. A cache that
+    /// cannot be written only costs time, so failures are ignored.
     pub fn save(&self) {
         let Some(file) = &self.file else { return };
         if let Some(stamps) = &self.stamps {
@@ -413,32 +536,41 @@ impl Cache {
             }
         }
         let made = self.lock();
-        let mut new: Vec<(&Key, &[u8])> = made.iter().map(|(k, e)| (k, e.as_slice())).collect();
+        let mut new: Vec<(&Key, &Made)> = made.iter().collect();
         new.sort_unstable_by_key(|(k, _)| *k);
         // A key made again (its entry was damaged) is written once, as made.
-        let used: Vec<(&Key, &Range<usize>)> = self
+        let used: Vec<(&Key, &Indexed)> = self
             .index
             .iter()
             .filter(|(k, i)| i.used.load(Ordering::Relaxed) && !made.contains_key(*k))
-            .map(|(k, i)| (k, &i.range))
             .collect();
         let kept = used.len() + new.len();
         let unused = (self.stored + new.len()).saturating_sub(kept);
+        let texts_file = file.with_extension("texts");
         if self.fresh || self.damaged.load(Ordering::Relaxed) || unused > kept {
             let old: &[u8] = &self.bytes;
-            let mut all: Vec<(&Key, &[u8])> = used
+            let old_texts = read_whole(&texts_file);
+            let mut all: Vec<(&Key, &[u8], &[u8])> = used
                 .into_iter()
-                .filter_map(|(k, range)| old.get(range.clone()).map(|b| (k, b)))
-                .chain(new)
+                .filter_map(|(k, i)| {
+                    let entry = old.get(i.range.clone())?;
+                    let texts = old_texts.get(place_range(i.texts)?)?;
+                    // A block that fails its checksum is left out: the post renders again.
+                    (texts_checksum(texts) == i.texts.check).then_some((k, entry, texts))
+                })
+                .chain(
+                    new.into_iter()
+                        .map(|(k, m)| (k, m.entry.as_slice(), m.texts.as_slice())),
+                )
                 .collect();
-            all.sort_unstable_by_key(|(k, _)| *k);
-            let _ = rewrite(file, &all);
+            all.sort_unstable_by_key(|(k, _, _)| *k);
+            let _ = rewrite(file, &texts_file, &all);
         } else if !new.is_empty() {
-            let _ = append(file, &new);
+            let _ = append(file, &texts_file, &new);
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Vec<u8>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Made>> {
         self.made.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
@@ -450,6 +582,10 @@ fn checksum(payload: &[u8]) -> [u8; CHECK] {
     xxhash_rust::xxh3::xxh3_128(payload).to_le_bytes()
 }
 
+fn texts_checksum(texts: &[u8]) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(texts)
+}
+
 /// What reading a cache file found.
 struct Read {
     index: Index,
@@ -457,10 +593,18 @@ struct Read {
     damaged: bool,
 }
 
-/// `MAGIC`, the build id and a newline, then per entry: key, length (u32 LE), entry (a
-/// checksum of the payload, then the payload). A later entry for a key wins. Reading stops at
-/// a damaged tail, keeping what came before.
-fn index(bytes: &[u8]) -> Read {
+/// Bytes of an entry's head: key, length (u32 LE), and where its texts are: offset (u64 LE),
+/// length (u32 LE), checksum (u64 LE).
+const HEAD: usize = 32 + 4 + 8 + 4 + 8;
+
+/// Bytes of the id that pairs a cache file with its texts file.
+const ID: usize = 16;
+
+/// `MAGIC`, the build id, a newline and the id of its texts file, then per entry: its head
+/// (see [`HEAD`]) and the entry (a checksum of the payload, then the payload). A later entry
+/// for a key wins. Reading stops at a damaged tail, or at an entry whose texts are not in the
+/// texts file, keeping what came before; a texts file of another id leaves nothing.
+fn index(bytes: &[u8], texts: &TextsFile) -> Read {
     let mut read = Read {
         index: Index::default(),
         stored: 0,
@@ -473,44 +617,139 @@ fn index(bytes: &[u8]) -> Read {
     else {
         return read;
     };
-    let mut at = bytes.len() - rest.len();
+    let Some((id, _)) = rest.split_first_chunk::<ID>() else {
+        return read;
+    };
+    if texts.id != Some(*id) {
+        return read;
+    }
+    let mut at = bytes.len() - rest.len() + ID;
+    let u32_at = |at: usize| Some(u32::from_le_bytes(bytes.get(at..at + 4)?.try_into().ok()?));
+    let u64_at = |at: usize| Some(u64::from_le_bytes(bytes.get(at..at + 8)?.try_into().ok()?));
     while at < bytes.len() {
         let entry = || {
             let key: Key = bytes.get(at..at + 32)?.try_into().ok()?;
-            let len = u32::from_le_bytes(bytes.get(at + 32..at + 36)?.try_into().ok()?) as usize;
-            let start = at + 36;
+            let len = u32_at(at + 32)? as usize;
+            let place = Place {
+                at: u64_at(at + 36)?,
+                len: u32_at(at + 44)?,
+                check: u64_at(at + 48)?,
+            };
+            let start = at + HEAD;
             bytes.get(start..start + len)?;
-            Some((key, start..start + len))
+            (place.at.checked_add(place.len.into())? <= texts.len).then_some((
+                key,
+                start..start + len,
+                place,
+            ))
         };
-        let Some((key, range)) = entry() else {
+        let Some((key, range, place)) = entry() else {
             return read;
         };
         at = range.end;
         let used = AtomicBool::new(false);
-        read.index.insert(key, Indexed { range, used });
+        read.index.insert(
+            key,
+            Indexed {
+                range,
+                texts: place,
+                used,
+            },
+        );
         read.stored += 1;
     }
     read.damaged = false;
     read
 }
 
-/// An entry's key and length, as written before it.
-fn entry_head(key: &Key, entry: &[u8]) -> std::io::Result<[u8; 36]> {
+/// The texts file at `path`, open for reading, with its id; none when it cannot be read.
+fn open_texts(path: &Path) -> TextsFile {
+    let opened = || {
+        let mut file = File::open(path).ok()?;
+        let len = file.metadata().ok()?.len();
+        let mut head = vec![0; TEXTS_MAGIC.len() + ID];
+        file.read_exact(&mut head).ok()?;
+        let id: [u8; ID] = head.strip_prefix(TEXTS_MAGIC)?.try_into().ok()?;
+        Some(TextsFile {
+            file: Some(Mutex::new(file)),
+            id: Some(id),
+            len,
+            path: path.to_path_buf(),
+        })
+    };
+    opened().unwrap_or_default()
+}
+
+/// The range of a block in the texts file's bytes.
+fn place_range(place: Place) -> Option<Range<usize>> {
+    let at = usize::try_from(place.at).ok()?;
+    Some(at..at.checked_add(usize::try_from(place.len).ok()?)?)
+}
+
+/// A whole file, or nothing.
+fn read_whole(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap_or_default()
+}
+
+/// An entry's head: its key, its length and where its texts are.
+fn entry_head(key: &Key, entry: &[u8], texts: Place) -> std::io::Result<[u8; HEAD]> {
     let len = u32::try_from(entry.len()).map_err(std::io::Error::other)?;
-    let mut head = [0; 36];
+    let mut head = [0; HEAD];
     head[..32].copy_from_slice(key);
-    head[32..].copy_from_slice(&len.to_le_bytes());
+    head[32..36].copy_from_slice(&len.to_le_bytes());
+    head[36..44].copy_from_slice(&texts.at.to_le_bytes());
+    head[44..48].copy_from_slice(&texts.len.to_le_bytes());
+    head[48..].copy_from_slice(&texts.check.to_le_bytes());
     Ok(head)
 }
 
-/// The whole file, renamed into place: a concurrent run reads the old file or the new one.
-fn rewrite(file: &Path, entries: &[(&Key, &[u8])]) -> std::io::Result<()> {
+/// Where each entry's texts go when written one after another from `start`.
+fn places<'a>(start: u64, texts: impl Iterator<Item = &'a [u8]>) -> std::io::Result<Vec<Place>> {
+    let mut at = start;
+    texts
+        .map(|t| {
+            let len = u32::try_from(t.len()).map_err(std::io::Error::other)?;
+            let place = Place {
+                at,
+                len,
+                check: texts_checksum(t),
+            };
+            at += u64::from(len);
+            Ok(place)
+        })
+        .collect()
+}
+
+/// Both files whole, each renamed into place: a concurrent run reads the old files or the new
+/// ones (or, between the two renames, a pair whose ids differ, which it does not use). The id
+/// is a hash of the texts, so the same entries make the same files.
+fn rewrite(
+    file: &Path,
+    texts_file: &Path,
+    entries: &[(&Key, &[u8], &[u8])],
+) -> std::io::Result<()> {
+    let start = (TEXTS_MAGIC.len() + ID) as u64;
+    let places = places(start, entries.iter().map(|(_, _, t)| *t))?;
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    for (_, _, texts) in entries {
+        hasher.update(texts);
+    }
+    let id = hasher.digest128().to_le_bytes();
+    write_whole(texts_file, |out| {
+        out.write_all(TEXTS_MAGIC)?;
+        out.write_all(&id)?;
+        for (_, _, texts) in entries {
+            out.write_all(texts)?;
+        }
+        Ok(())
+    })?;
     write_whole(file, |out| {
         out.write_all(MAGIC)?;
         out.write_all(BUILD_ID.as_bytes())?;
         out.write_all(b"\n")?;
-        for (key, entry) in entries {
-            out.write_all(&entry_head(key, entry)?)?;
+        out.write_all(&id)?;
+        for ((key, entry, _), place) in entries.iter().zip(places) {
+            out.write_all(&entry_head(key, entry, place)?)?;
             out.write_all(entry)?;
         }
         Ok(())
@@ -533,13 +772,27 @@ fn write_whole(
     Ok(())
 }
 
-/// New entries at the end, in one write: runs appending at once do not interleave, and a torn
-/// tail is found by the next reader (which then rewrites the file).
-fn append(file: &Path, entries: &[(&Key, &[u8])]) -> std::io::Result<()> {
+/// New entries at the end, their texts first, each file in one write: runs appending at once do
+/// not interleave, an entry is never read before its texts are written, and a torn tail is found
+/// by the next reader (which then rewrites the files).
+fn append(file: &Path, texts_file: &Path, entries: &[(&Key, &Made)]) -> std::io::Result<()> {
+    let texts: Vec<u8> = entries
+        .iter()
+        .flat_map(|(_, m)| m.texts.iter().copied())
+        .collect();
+    let mut out = std::fs::OpenOptions::new().append(true).open(texts_file)?;
+    out.write_all(&texts)?;
+    // Where this write ended, in this handle's own position: another run's append after it
+    // does not move it.
+    let end = out.stream_position()?;
+    let places = places(
+        end - texts.len() as u64,
+        entries.iter().map(|(_, m)| m.texts.as_slice()),
+    )?;
     let mut out = Vec::new();
-    for (key, entry) in entries {
-        out.extend_from_slice(&entry_head(key, entry)?);
-        out.extend_from_slice(entry);
+    for ((key, made), place) in entries.iter().zip(places) {
+        out.extend_from_slice(&entry_head(key, &made.entry, place)?);
+        out.extend_from_slice(&made.entry);
     }
     std::fs::OpenOptions::new()
         .append(true)
