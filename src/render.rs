@@ -374,7 +374,7 @@ impl<'w> Renderer<'w> {
         };
         use rayon::prelude::*;
         // Posts render independently: both cores share the work, results keep post order.
-        let per_post: Vec<(Vec<Delivery>, Vec<Diagnostic>, Pending)> = self
+        let per_post: Vec<(Made, Vec<Diagnostic>, Pending)> = self
             .ws
             .posts
             .par_iter()
@@ -383,18 +383,15 @@ impl<'w> Renderer<'w> {
             .map(|(index, (post, cached))| {
                 let key = match cached {
                     Cached::Hit {
-                        mut deliveries,
+                        deliveries,
                         checked,
                     } => {
-                        for d in &mut deliveries {
-                            d.post = index;
-                        }
                         let pending = if checked {
                             Pending::Checked
                         } else {
                             Pending::Nothing
                         };
-                        return (deliveries, Vec::new(), pending);
+                        return (Made::Cached(deliveries), Vec::new(), pending);
                     }
                     Cached::Miss(key) => Some(key),
                     Cached::No => None,
@@ -425,13 +422,31 @@ impl<'w> Renderer<'w> {
                     Some(key) if post_diags.is_empty() => Pending::Keep(key),
                     _ => Pending::Nothing,
                 };
-                (out, post_diags, pending)
+                (Made::Rendered(out), post_diags, pending)
             })
             .collect();
         let mut out = Vec::with_capacity(per_post.iter().map(|(d, ..)| d.len()).sum());
         let mut pending = Vec::with_capacity(per_post.len());
-        for (d, post_diags, p) in per_post {
-            out.extend(d);
+        for (index, (d, post_diags, mut p)) in per_post.into_iter().enumerate() {
+            match d {
+                Made::Rendered(d) => out.extend(d),
+                Made::Cached(d) => {
+                    if !d.decode_into(index, &mut out) {
+                        let file = sources.path(self.ws.posts[index].file);
+                        diags.push(
+                            Diagnostic::error(
+                                "E0106",
+                                format!(
+                                    "the post cache gave deliveries of {} that smm cannot read",
+                                    file.display()
+                                ),
+                            )
+                            .help("run again: the damaged cache was removed"),
+                        );
+                        p = Pending::Nothing;
+                    }
+                }
+            }
             diags.extend(post_diags);
             pending.push(p);
         }
@@ -948,6 +963,21 @@ pub fn hashtag(s: &str) -> String {
         }
     }
     out
+}
+
+/// A post's deliveries as rendering leaves them: rendered now, or still in the post cache.
+enum Made {
+    Rendered(Vec<Delivery>),
+    Cached(crate::cache::CachedDeliveries),
+}
+
+impl Made {
+    fn len(&self) -> usize {
+        match self {
+            Made::Rendered(d) => d.len(),
+            Made::Cached(d) => d.count(),
+        }
+    }
 }
 
 #[cfg(test)]

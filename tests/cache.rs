@@ -393,6 +393,45 @@ fn a_damaged_texts_file_is_ignored_and_replaced() {
     );
 }
 
+/// An entry whose checksum matches but whose deliveries do not decode (only a hand-made file
+/// is like that): the run says so and fails instead of planning without them, and the next
+/// run renders the post again.
+#[test]
+fn a_cache_entry_that_does_not_decode_is_an_error_once() {
+    let ws = support::workspace(None);
+    let root = ws.path();
+    git_init(root);
+    let expected = agreed(root);
+    let [file] = cache_files(root).try_into().expect("one cache file");
+    let mut bytes = std::fs::read(&file).expect("cache");
+    // Header: magic, build id, newline, the texts file's id (16); the first entry's head: key
+    // (32), length (u32 LE), where its texts are (20); then its checksum (16) and payload, to
+    // which one byte is added, its length and checksum made to match.
+    let head = bytes
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| **b == b'\n')
+        .nth(1)
+        .expect("header")
+        .0
+        + 1
+        + 16;
+    let len = u32::from_le_bytes(bytes[head + 32..head + 36].try_into().expect("len")) as usize;
+    let entry = head + 56;
+    bytes.insert(entry + len, 0);
+    bytes[head + 32..head + 36].copy_from_slice(&((len + 1) as u32).to_le_bytes());
+    let sum = xxhash_rust::xxh3::xxh3_128(&bytes[entry + 16..entry + len + 1]).to_le_bytes();
+    bytes[entry..entry + 16].copy_from_slice(&sum);
+    std::fs::write(&file, bytes).expect("write cache");
+
+    let o = seen(&["validate"], root, true);
+    assert!(
+        o.starts_with("exit Some(1)") && o.contains("error[E0106]") && o.contains("run again"),
+        "{o}"
+    );
+    assert_eq!(agreed(root), expected);
+}
+
 #[test]
 fn no_cache_without_git_or_with_smm_no_cache() {
     let ws = support::workspace(None);

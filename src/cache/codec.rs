@@ -65,7 +65,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Where the bytes still to read start in the shared buffer.
-    fn offset(&self) -> usize {
+    pub(super) fn offset(&self) -> usize {
         self.end - self.bytes.len()
     }
 
