@@ -74,7 +74,7 @@ pub fn entries<'a>(
                     .unwrap_or(""),
                 conflicts: item
                     .file
-                    .as_ref()
+                    .as_deref()
                     .and_then(|f| conflicts.get(f))
                     .cloned()
                     .unwrap_or_default(),
@@ -82,7 +82,7 @@ pub fn entries<'a>(
         entry.channels.push((
             &item.key.channel,
             DeliveryState::of(item.action),
-            item.url.as_deref(),
+            item.url(),
         ));
     }
     by_post.into_values().collect()

@@ -108,7 +108,7 @@ pub fn rows<'a>(plan: &'a Plan, filter: &Filter<'_>) -> Vec<Row<'a>> {
             channel: &i.key.channel,
             platform: i.platform.map(|p| p.as_str()),
             file: i.file.as_deref(),
-            url: i.url.as_deref(),
+            url: i.url(),
             text: i.parts.first().and_then(|p| p.text.lines().next()),
         })
         .collect()

@@ -421,7 +421,7 @@ fn work_of(
         .collect();
     let mut jobs = Vec::new();
     for item in plan.actions() {
-        let kind = match (item.action, item.pending, &item.publish_at) {
+        let kind = match (item.action, item.pending(), &item.publish_at) {
             (Action::Publish, _, _) => JobKind::Publish,
             (Action::Resolve, Some(pending), Some(due)) => JobKind::Reconcile {
                 pending,

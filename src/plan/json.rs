@@ -94,8 +94,8 @@ pub fn render_json(plan: &Plan) -> String {
                 change: i.change.map(|c| c.as_str()),
                 needs_attention: i.action.needs_attention(),
                 reason: &i.reason,
-                hint: i.hint.as_deref(),
-                url: i.url.as_deref(),
+                hint: i.hint(),
+                url: i.url(),
                 parts: i
                     .parts
                     .iter()
@@ -107,7 +107,7 @@ pub fn render_json(plan: &Plan) -> String {
                         media: &p.media,
                     })
                     .collect(),
-                previous_texts: i.previous.as_deref(),
+                previous_texts: i.previous(),
             })
             .collect(),
     };

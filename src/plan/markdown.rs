@@ -108,7 +108,7 @@ pub fn render_markdown(plan: &Plan) -> String {
             item.key
         );
         let _ = writeln!(out, "{}\n", item.reason);
-        if let Some(url) = &item.url {
+        if let Some(url) = item.url() {
             let _ = writeln!(out, "Published: {url}\n");
         }
         let diffing = matches!(item.change, Some(Change::Edited)) || item.action == Action::Drift;
@@ -125,7 +125,7 @@ pub fn render_markdown(plan: &Plan) -> String {
                 part.limit(),
                 part.unit()
             );
-            match item.previous.as_ref().filter(|_| diffing) {
+            match item.previous().filter(|_| diffing) {
                 Some(prev) => {
                     let _ = writeln!(out, "```diff");
                     for line in prev.get(i).map(String::as_str).unwrap_or("").lines() {
@@ -148,7 +148,7 @@ pub fn render_markdown(plan: &Plan) -> String {
                 out.push('\n');
             }
         }
-        if let Some(hint) = &item.hint {
+        if let Some(hint) = item.hint() {
             let _ = writeln!(out, "💡 {hint}\n");
         }
         let _ = writeln!(out, "</details>\n");

@@ -12,7 +12,7 @@ mod workspace;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fmt::Write as _;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ZonedDateTime};
@@ -102,11 +102,12 @@ impl Change {
 #[derive(Clone, Debug)]
 pub struct Item {
     pub key: DeliveryKey,
-    /// The post's campaign (folder name), if any.
-    pub campaign: Option<String>,
+    /// The post's campaign (folder name), if any; shared by the post's items.
+    pub campaign: Option<Arc<str>>,
     pub platform: Option<smm_text::Platform>,
-    /// The post file, relative to the workspace (absent for a removed post).
-    pub file: Option<String>,
+    /// The post file, relative to the workspace (absent for a removed post); shared by the
+    /// post's items.
+    pub file: Option<Arc<str>>,
     pub publish_at: Option<ZonedDateTime>,
     pub action: Action,
     /// Against the base revision, for publish and schedule.
@@ -116,18 +117,49 @@ pub struct Item {
     /// The delivery's parts: copies that share a cached post's encoded texts, so a text is
     /// decoded (once) only if the plan is shown.
     pub parts: Parts,
+    details: Option<Box<Details>>,
+}
+
+/// What few items have: boxed, so that the 400,000 scheduled items of a plan of 100,000 posts
+/// do not each carry room for them (a third of an item).
+#[derive(Clone, Debug, Default)]
+struct Details {
     /// Texts to diff against: the base revision's (edited) or the published ones (drift).
-    pub previous: Option<Vec<String>>,
-    pub url: Option<String>,
-    pub hint: Option<String>,
+    previous: Option<Vec<String>>,
+    url: Option<String>,
+    hint: Option<String>,
     /// For `Resolve`: what an earlier run left behind.
-    pub pending: Option<Pending>,
+    pending: Option<Pending>,
 }
 
 // The plan's items are collected as options and filtered in place, which needs this.
 const _: () = assert!(std::mem::size_of::<Option<Item>>() == std::mem::size_of::<Item>());
 
 impl Item {
+    /// Texts to diff against: the base revision's (edited) or the published ones (drift).
+    pub fn previous(&self) -> Option<&[String]> {
+        self.details.as_ref()?.previous.as_deref()
+    }
+
+    /// Where the delivery was published.
+    pub fn url(&self) -> Option<&str> {
+        self.details.as_ref()?.url.as_deref()
+    }
+
+    /// What a person can do about it.
+    pub fn hint(&self) -> Option<&str> {
+        self.details.as_ref()?.hint.as_deref()
+    }
+
+    /// For `Resolve`: what an earlier run left behind.
+    pub fn pending(&self) -> Option<Pending> {
+        self.details.as_ref()?.pending
+    }
+
+    fn details(&mut self) -> &mut Details {
+        self.details.get_or_insert_with(Box::default)
+    }
+
     fn unchanged_since_base(&self) -> bool {
         self.action == Action::Schedule && self.change == Some(Change::Unchanged)
     }
@@ -299,6 +331,17 @@ pub fn plan(inputs: &Inputs<'_>) -> Plan {
         }
     }
 
+    // Each post's file and campaign, shared by its items.
+    let of_post: Vec<(Arc<str>, Option<Arc<str>>)> = {
+        use rayon::prelude::*;
+        ws.posts
+            .par_iter()
+            .map(|post| {
+                let file = report.sources.path(post.file).display().to_string();
+                (file.into(), post.campaign.as_deref().map(Arc::from))
+            })
+            .collect()
+    };
     // The published deliveries that a delivery of a moved post repeats (rare: a lock is cheap).
     let moved_from: Mutex<BTreeSet<DeliveryKey>> = Mutex::default();
     // Each delivery's item depends on that delivery alone: both cores build them.
@@ -307,25 +350,22 @@ pub fn plan(inputs: &Inputs<'_>) -> Plan {
         let hash = || d.content_hash();
         let post = &ws.posts[d.post];
         let key = DeliveryKey::new(&d.post_id, &d.channel);
-        let file = report.sources.path(post.file).display().to_string();
+        let (file, campaign) = &of_post[d.post];
         let publish_at = match &post.when {
             When::At(z) => Some(z.clone()),
             When::Draft => None,
         };
         let mut item = Item {
             key: key.clone(),
-            campaign: post.campaign.clone(),
+            campaign: campaign.clone(),
             platform: Some(d.platform),
-            file: Some(file),
+            file: Some(Arc::clone(file)),
             publish_at: publish_at.clone(),
             action: Action::Schedule,
             change: None,
             reason: Cow::Borrowed(""),
             parts: d.parts.clone(),
-            previous: None,
-            url: None,
-            hint: None,
-            pending: None,
+            details: None,
         };
         let outcome = inputs.state.records.get(&key).and_then(|r| r.outcome());
         match outcome {
@@ -335,7 +375,7 @@ pub fn plan(inputs: &Inputs<'_>) -> Plan {
                 texts,
                 ..
             }) => {
-                item.url = url;
+                item.details().url = url;
                 if post.delete {
                     item.action = Action::Delete;
                     item.reason =
@@ -343,8 +383,8 @@ pub fn plan(inputs: &Inputs<'_>) -> Plan {
                 } else if !content_hash.is_empty() && content_hash != hash() {
                     item.action = Action::Drift;
                     item.reason = "was published, and its text changed in git since; the published post is left as it is".into();
-                    item.previous = Some(texts);
-                    item.hint = Some("to publish the new text as a new post, give the post a new `id`; editing published posts is not done implicitly".into());
+                    item.details().previous = Some(texts);
+                    item.details().hint = Some("to publish the new text as a new post, give the post a new `id`; editing published posts is not done implicitly".into());
                 } else {
                     item.action = Action::Published;
                     item.reason = "published".into();
@@ -354,22 +394,22 @@ pub fn plan(inputs: &Inputs<'_>) -> Plan {
                 since, lease_until, ..
             }) => {
                 item.action = Action::Resolve;
-                item.pending = Some(Pending::Intent { lease_until });
+                item.details().pending = Some(Pending::Intent { lease_until });
                 item.reason = format!(
                     "an apply started publishing it at {} and left no result",
                     inputs_time(&zone, since)
                 )
                 .into();
-                item.hint = Some(format!("the next apply checks the platform where it can; else run `smm resolve {key} --published URL` or `--not-published`"));
+                item.details().hint = Some(format!("the next apply checks the platform where it can; else run `smm resolve {key} --published URL` or `--not-published`"));
             }
             Some(Outcome::Unknown { reason, .. }) => {
                 item.action = Action::Resolve;
-                item.pending = Some(Pending::Unknown);
+                item.details().pending = Some(Pending::Unknown);
                 item.reason = format!(
                     "the outcome is unknown ({reason}): it may or may not be on the platform"
                 )
                 .into();
-                item.hint = Some(format!("look on the platform, then `smm resolve {key} --published URL` or `smm resolve {key} --not-published`"));
+                item.details().hint = Some(format!("look on the platform, then `smm resolve {key} --published URL` or `smm resolve {key} --not-published`"));
             }
             Some(Outcome::Rejected {
                 content_hash,
@@ -377,7 +417,8 @@ pub fn plan(inputs: &Inputs<'_>) -> Plan {
             }) if content_hash == hash() => {
                 item.action = Action::Rejected;
                 item.reason = format!("the platform refused it: {reason}").into();
-                item.hint = Some("change the post; the changed content is tried again".into());
+                item.details().hint =
+                    Some("change the post; the changed content is tried again".into());
             }
             Some(Outcome::Deleted) => {
                 item.action = Action::Published;
@@ -401,7 +442,7 @@ pub fn plan(inputs: &Inputs<'_>) -> Plan {
                         .insert(old.clone());
                     item.action = Action::Moved;
                     item.reason = format!("the same content was published as `{old}`, whose post is gone: publishing would post it twice").into();
-                    item.hint = Some(format!("add `id: {}` to this post to keep its identity, or change its text if it is a new post", old.post));
+                    item.details().hint = Some(format!("add `id: {}` to this post to keep its identity, or change its text if it is a new post", old.post));
                 } else if due > at {
                     item.action = Action::Schedule;
                     item.reason =
@@ -421,7 +462,7 @@ pub fn plan(inputs: &Inputs<'_>) -> Plan {
                         format_duration(grace)
                     )
                     .into();
-                    item.hint =
+                    item.details().hint =
                         Some("set a new `publish_at` to publish it, or remove the post".into());
                 }
                 if matches!(item.action, Action::Publish | Action::Schedule) {
@@ -429,7 +470,7 @@ pub fn plan(inputs: &Inputs<'_>) -> Plan {
                     item.change = inputs.base.map(|b| match b.version_of(d) {
                         Some(BaseVersion::Same) => Change::Unchanged,
                         Some(BaseVersion::Other(texts)) => {
-                            item.previous = Some(texts.to_vec());
+                            item.details().previous = Some(texts.to_vec());
                             Change::Edited
                         }
                         None => Change::New,
@@ -477,11 +518,12 @@ pub fn plan(inputs: &Inputs<'_>) -> Plan {
             change: None,
             reason: reason.into(),
             parts: Parts::ready(Vec::new()),
-            previous: None,
-            url,
-            hint: (action == Action::Kept)
-                .then(|| "to take it down, restore the post with `delete: true`".to_string()),
-            pending: None,
+            details: Some(Box::new(Details {
+                url,
+                hint: (action == Action::Kept)
+                    .then(|| "to take it down, restore the post with `delete: true`".to_string()),
+                ..Details::default()
+            })),
         });
     }
 

@@ -245,7 +245,7 @@ fn render_item(out: &mut String, plan: &Plan, item: &Item) {
         let platform = item.platform.map(|p| p.as_str()).unwrap_or_default();
         let _ = writeln!(out, "  {DIM}# {file} · {platform}{DIM:#}");
     }
-    if let Some(url) = &item.url {
+    if let Some(url) = item.url() {
         let _ = writeln!(out, "  {DIM}# published at {url}{DIM:#}");
     }
     let edited = matches!(item.change, Some(Change::Edited)) || item.action == Action::Drift;
@@ -264,7 +264,7 @@ fn render_item(out: &mut String, plan: &Plan, item: &Item) {
             "  {line_style}{line_sym}{line_style:#} {label} {count_style}({}/{} {}){count_style:#}",
             part.length(), part.limit(), part.unit()
         );
-        let body: Cow<str> = match item.previous.as_ref().filter(|_| edited) {
+        let body: Cow<str> = match item.previous().filter(|_| edited) {
             Some(prev) => {
                 word_diff(prev.get(i).map(String::as_str).unwrap_or(""), &part.text).into()
             }
@@ -282,7 +282,7 @@ fn render_item(out: &mut String, plan: &Plan, item: &Item) {
             let _ = writeln!(out, "        {DIM}[media {}{alt}]{DIM:#}", m.file);
         }
     }
-    if let Some(prev) = item.previous.as_ref().filter(|_| edited) {
+    if let Some(prev) = item.previous().filter(|_| edited) {
         for (i, old) in prev.iter().enumerate().skip(item.parts.len()) {
             let _ = writeln!(out, "  {DEL}-{DEL:#} reply {i} (removed)");
             for line in old.lines() {
@@ -290,7 +290,7 @@ fn render_item(out: &mut String, plan: &Plan, item: &Item) {
             }
         }
     }
-    if let Some(hint) = &item.hint {
+    if let Some(hint) = item.hint() {
         let _ = writeln!(out, "  {WARN}# hint:{WARN:#} {hint}");
     }
 }
