@@ -28,7 +28,7 @@ use std::io::{Read as _, Seek as _, Write as _};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use jiff::tz::TimeZone;
 use sha2::{Digest, Sha256};
@@ -352,9 +352,8 @@ pub struct Cache {
     damaged: AtomicBool,
     /// Entries this run made; with the ones it used from the file, what rewritten files hold.
     made: Mutex<HashMap<Key, Made>>,
-    stamps: Option<Stamps>,
-    /// The post files this run saw (path, stamp, content), for the next run's stamps.
-    seen: Mutex<Vec<(PathBuf, Stamp, ContentId)>>,
+    /// Until the workspace's post files are loaded (see [`Cache::saw`]).
+    stamps: RwLock<Option<Stamps>>,
 }
 
 /// Where each entry of the file read is, by key.
@@ -418,8 +417,7 @@ impl Cache {
         );
         let read = index(&bytes, &texts);
         Cache {
-            stamps: Some(stamps),
-            seen: Mutex::default(),
+            stamps: RwLock::new(Some(stamps)),
             file: Some(file),
             fresh: bytes.is_empty(),
             bytes: Arc::new(bytes),
@@ -442,26 +440,38 @@ impl Cache {
             stored: 0,
             damaged: AtomicBool::new(false),
             made: Mutex::default(),
-            stamps: None,
-            seen: Mutex::default(),
+            stamps: RwLock::default(),
         }
     }
 
     /// Whether post files under `root` may be vouched for by their stamps: `root` is the
     /// workspace the cache was opened for (not a base revision written out to render).
     pub fn stamps_for(&self, root: &Path) -> bool {
-        self.stamps.as_ref().is_some_and(|s| s.is_for(root))
+        self.read_stamps().as_ref().is_some_and(|s| s.is_for(root))
     }
 
     /// What the post file at `rel` holds when its stamp is the one a run recorded, so it need
     /// not be read; only for the root of [`Cache::stamps_for`].
     pub fn known_content(&self, rel: &Path, stamp: &Stamp) -> Option<ContentId> {
-        self.stamps.as_ref()?.content(rel, stamp)
+        self.read_stamps().as_ref()?.content(rel, stamp)
     }
 
-    /// The post files of the workspace as this run found them, saved for the next run.
+    /// The post files of the workspace as this run found them, saved for the next run now:
+    /// the stamps are not needed again, and at 100,000 posts they and this list are 30 MB.
     pub fn saw(&self, files: Vec<(PathBuf, Stamp, ContentId)>) {
-        *self.seen.lock().unwrap_or_else(|e| e.into_inner()) = files;
+        let stamps = self
+            .stamps
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        // Only a run that loaded the workspace knows its files.
+        if let Some(stamps) = stamps.filter(|_| !files.is_empty()) {
+            stamps.save(files);
+        }
+    }
+
+    fn read_stamps(&self) -> std::sync::RwLockReadGuard<'_, Option<Stamps>> {
+        self.stamps.read().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Hashes the workspace-wide inputs (smm.yaml, templates, a campaign), in a fixed order;
@@ -575,13 +585,6 @@ impl Cache {
     /// cannot be written only costs time, so failures are ignored.
     pub fn save(&self) {
         let Some(file) = &self.file else { return };
-        if let Some(stamps) = &self.stamps {
-            let seen = std::mem::take(&mut *self.seen.lock().unwrap_or_else(|e| e.into_inner()));
-            // Only a run that loaded the workspace knows its files.
-            if !seen.is_empty() {
-                stamps.save(seen);
-            }
-        }
         let made = self.lock();
         let mut new: Vec<(&Key, &Made)> = made.iter().collect();
         new.sort_unstable_by_key(|(k, _)| *k);

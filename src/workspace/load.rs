@@ -699,7 +699,7 @@ fn post(
     };
     Some(Post {
         file,
-        doc: doc.into(),
+        doc: Box::new(doc).into(),
         id,
         explicit_id,
         campaign: campaign.map(str::to_string),

@@ -101,8 +101,9 @@ pub enum When {
 pub struct Post {
     pub file: FileId,
     /// The parsed file with its spans: kept from loading, or parsed again on first use for a
-    /// post that came from the cache (only diagnostics need it). Use [`Post::doc`].
-    pub(crate) doc: OnceLock<Document>,
+    /// post that came from the cache (only diagnostics need it). Use [`Post::doc`]. Boxed: a
+    /// document is half a post's size, and most cached posts never parse theirs.
+    pub(crate) doc: OnceLock<Box<Document>>,
     pub id: String,
     /// Whether `id:` was written in the file (identity survives a move) or derived from the path.
     pub explicit_id: bool,
@@ -122,7 +123,7 @@ impl Post {
         self.doc.get_or_init(|| {
             // The same bytes parsed when the post was cached, so this cannot fail; an empty
             // document only loses the position of a diagnostic.
-            crate::yaml::parse(sources.get(self.file).text()).unwrap_or_default()
+            Box::new(crate::yaml::parse(sources.get(self.file).text()).unwrap_or_default())
         })
     }
 }
