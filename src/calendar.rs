@@ -51,17 +51,17 @@ pub fn entries<'a>(
             && window
                 .campaign
                 .is_none_or(|c| i.campaign.as_deref() == Some(c))
-            && window.channel.is_none_or(|c| i.key.channel == c)
+            && window.channel.is_none_or(|c| &*i.key.channel == c)
             && window.label.is_none_or(|l| {
                 labels
-                    .get(&i.key.post)
+                    .get(&*i.key.post)
                     .is_some_and(|ls| ls.iter().any(|x| x == l))
             })
     };
     for item in plan.items.iter().filter(|i| keep(i)) {
         let Some(at) = &item.publish_at else { continue };
         let entry = by_post
-            .entry((at.timestamp(), item.key.post.as_str()))
+            .entry((at.timestamp(), &*item.key.post))
             .or_insert_with(|| Entry {
                 post: &item.key.post,
                 at: at.clone(),

@@ -105,7 +105,7 @@ pub fn history(
     }
     let posts: BTreeSet<&str> = files.iter().map(|(p, _)| p.as_str()).collect();
     for (key, record) in &state.records {
-        if !posts.contains(key.post.as_str()) {
+        if !posts.contains(&*key.post) {
             continue;
         }
         // Newest first, like the commits from the walk.
@@ -113,7 +113,7 @@ pub fn history(
             let (event, detail) = describe(&e.event);
             entries.push(Entry {
                 at: e.at,
-                post: key.post.clone(),
+                post: key.post.to_string(),
                 what: What::Delivery {
                     delivery: key.to_string(),
                     event: event.into(),

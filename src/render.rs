@@ -4,7 +4,7 @@
 //! the variables documented in docs/format.md; a runaway loop runs out of fuel.
 
 use std::collections::BTreeMap;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use minijinja::value::Kwargs;
 use minijinja::{Environment, ErrorKind, State, UndefinedBehavior, Value};
@@ -26,8 +26,10 @@ pub struct Delivery {
     /// Index of the post in `Workspace::posts`.
     #[serde(skip)]
     pub post: usize,
-    pub post_id: String,
-    pub channel: String,
+    /// Shared with the post's other deliveries, and with the plan's items.
+    pub post_id: Arc<str>,
+    /// Shared with the deliveries on the same channel, and with the plan's items.
+    pub channel: Arc<str>,
     #[serde(serialize_with = "platform_name")]
     pub platform: Platform,
     /// Decoded on first use for a post from the cache (see [`Parts`]).
@@ -60,8 +62,8 @@ pub type Parts = Deferred<Vec<RenderedPart>>;
 impl Delivery {
     pub fn new(
         post: usize,
-        post_id: String,
-        channel: String,
+        post_id: Arc<str>,
+        channel: Arc<str>,
         platform: Platform,
         parts: Vec<RenderedPart>,
         link: Option<String>,
@@ -427,11 +429,12 @@ impl<'w> Renderer<'w> {
             .collect();
         let mut out = Vec::with_capacity(per_post.iter().map(|(d, ..)| d.len()).sum());
         let mut pending = Vec::with_capacity(per_post.len());
+        let mut names = crate::cache::Names::default();
         for (index, (d, post_diags, mut p)) in per_post.into_iter().enumerate() {
             match d {
                 Made::Rendered(d) => out.extend(d),
                 Made::Cached(d) => {
-                    if !d.decode_into(index, &mut out) {
+                    if !d.decode_into(index, &mut out, &mut names) {
                         let file = sources.path(self.ws.posts[index].file);
                         diags.push(
                             Diagnostic::error(
@@ -566,8 +569,8 @@ impl<'w> Renderer<'w> {
         }
         Some(Delivery::new(
             index,
-            post.id.clone(),
-            channel.name.clone(),
+            post.id.as_str().into(),
+            channel.name.as_str().into(),
             channel.platform,
             parts,
             link,

@@ -87,7 +87,7 @@ pub fn rows<'a>(plan: &'a Plan, filter: &Filter<'_>) -> Vec<Row<'a>> {
                 .campaign
                 .is_none_or(|c| i.campaign.as_deref() == Some(c))
         })
-        .filter(|i| filter.channel.is_none_or(|c| i.key.channel == c))
+        .filter(|i| filter.channel.is_none_or(|c| &*i.key.channel == c))
         .filter(|i| {
             filter
                 .state

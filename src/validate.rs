@@ -144,7 +144,7 @@ pub fn published_in(state: &crate::state::State) -> BTreeSet<String> {
         .records
         .values()
         .filter(|r| matches!(r.outcome(), Some(crate::state::Outcome::Published { .. })))
-        .map(|r| r.key.post.clone())
+        .map(|r| r.key.post.to_string())
         .collect()
 }
 

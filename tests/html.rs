@@ -257,15 +257,11 @@ fn every_card_opens_the_preview_of_its_post_with_each_channels_exact_text() {
         let expected: Vec<&smm::render::Delivery> = report
             .deliveries
             .iter()
-            .filter(|d| d.post_id == post)
+            .filter(|d| *d.post_id == *post)
             .collect();
         assert_eq!(sections.len(), expected.len(), "{post}: {dialog}");
         for (section, d) in sections.iter().zip(&expected) {
-            assert_eq!(
-                attr(section, "data-channel"),
-                Some(d.channel.as_str()),
-                "{post}"
-            );
+            assert_eq!(attr(section, "data-channel"), Some(&*d.channel), "{post}");
             let texts: Vec<String> = d.parts.iter().map(|p| p.text.clone()).collect();
             assert_eq!(part_texts(section), texts, "{post}@{}", d.channel);
             for p in d.parts.iter() {
@@ -354,11 +350,11 @@ fn preview_html_shows_each_channels_exact_text_and_counted_length() {
     let expected: Vec<&smm::render::Delivery> = report
         .deliveries
         .iter()
-        .filter(|d| d.post_id == "winter-launch")
+        .filter(|d| &*d.post_id == "winter-launch")
         .collect();
     assert_eq!(sections.len(), 6);
     for (section, d) in sections.iter().zip(expected) {
-        assert_eq!(attr(section, "data-channel"), Some(d.channel.as_str()));
+        assert_eq!(attr(section, "data-channel"), Some(&*d.channel));
         let texts: Vec<String> = d.parts.iter().map(|p| p.text.clone()).collect();
         assert_eq!(part_texts(section), texts, "{}", d.channel);
         for m in d.parts.iter().flat_map(|p| &p.measures) {

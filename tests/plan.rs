@@ -14,7 +14,7 @@ fn hash_of(root: &Path, post: &str, channel: &str) -> (String, Vec<String>) {
     let d = report
         .deliveries
         .iter()
-        .find(|d| d.post_id == post && d.channel == channel)
+        .find(|d| *d.post_id == *post && *d.channel == *channel)
         .unwrap_or_else(|| panic!("no delivery {post}@{channel}"));
     (
         d.content_hash().to_string(),

@@ -180,12 +180,12 @@ async fn run(
             .as_ref()
             .ok_or_else(|| ApplyError::Plan("smm.yaml did not load".into()))?;
         for job in &work {
-            if adapters.contains_key(&job.key.channel)
-                || setup_failed.contains_key(&job.key.channel)
+            if adapters.contains_key(&*job.key.channel)
+                || setup_failed.contains_key(&*job.key.channel)
             {
                 continue;
             }
-            let Some(channel) = settings.channels.get(&job.key.channel) else {
+            let Some(channel) = settings.channels.get(&*job.key.channel) else {
                 continue;
             };
             match platforms::adapter_for(channel, &http) {
@@ -207,7 +207,7 @@ async fn run(
             .filter(|j| !report.results.contains_key(&j.key))
         {
             by_channel
-                .entry(job.key.channel.clone())
+                .entry(job.key.channel.to_string())
                 .or_default()
                 .push(job);
         }
@@ -417,7 +417,7 @@ fn work_of(
     let deliveries: BTreeMap<DeliveryKey, &Delivery> = report
         .deliveries
         .iter()
-        .map(|d| (DeliveryKey::new(&d.post_id, &d.channel), d))
+        .map(|d| (DeliveryKey::new(d.post_id.clone(), d.channel.clone()), d))
         .collect();
     let mut jobs = Vec::new();
     for item in plan.actions() {

@@ -36,6 +36,7 @@ use sha2::{Digest, Sha256};
 use crate::render::Delivery;
 use crate::source::{ContentId, FileId};
 use crate::workspace::{Post, PostSpec};
+pub use codec::Names;
 use codec::{Codec, Reader, Writer};
 pub use stamps::Stamp;
 use stamps::Stamps;
@@ -89,12 +90,13 @@ impl CachedDeliveries {
     /// Appends the deliveries, of the post at `post`, to `out`. `false`, with nothing appended,
     /// when their bytes (which passed their entry's checksum) do not decode: only a hand-made
     /// file does that, and it is discarded, so the next run renders every post again.
-    pub fn decode_into(&self, post: usize, out: &mut Vec<Delivery>) -> bool {
+    /// `names`: the names decoded so far, shared rather than copied.
+    pub fn decode_into(&self, post: usize, out: &mut Vec<Delivery>, names: &mut Names) -> bool {
         let before = out.len();
         let decoded = (|| {
             let r = &mut Reader::at(self.source.summary(self.range.clone())?, self.range.start);
             for _ in 0..self.count {
-                out.push(codec::get_delivery(r, &self.source, post)?);
+                out.push(codec::get_delivery(r, &self.source, post, names)?);
             }
             r.is_empty().then_some(())
         })();

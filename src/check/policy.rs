@@ -362,7 +362,7 @@ fn schedule(
     let mut ranked: Vec<(usize, &Delivery, &jiff::ZonedDateTime)> = deliveries
         .iter()
         .filter_map(|d| match &ws.posts[d.post].when {
-            When::At(z) => Some((ranks.get(d.channel.as_str()).copied()?, d, z)),
+            When::At(z) => Some((ranks.get(&*d.channel).copied()?, d, z)),
             When::Draft => None,
         })
         .collect();
@@ -431,7 +431,9 @@ fn schedule(
                 continue;
             };
             let blocked = |d: &Delivery, z: &jiff::ZonedDateTime| {
-                w.channels.as_ref().is_none_or(|c| c.contains(&d.channel))
+                w.channels
+                    .as_ref()
+                    .is_none_or(|c| c.iter().any(|c| *c == *d.channel))
                     && z.date() >= from
                     && z.date() <= to
             };
@@ -494,7 +496,7 @@ fn schedule(
                 );
             }
         }
-        let count = per_day.entry((d.channel.as_str(), z.date())).or_default();
+        let count = per_day.entry((&*d.channel, z.date())).or_default();
         *count += 1;
         if let (Some(sev), true) = (per_day_sev, *count == max_per_day + 1) {
             let (file, span) = at_span(d);

@@ -39,7 +39,7 @@ impl BaseSnapshot {
         if self.unchanged_posts.contains(&delivery.post) {
             return Some(BaseVersion::Same);
         }
-        let key = DeliveryKey::new(&delivery.post_id, &delivery.channel);
+        let key = DeliveryKey::new(delivery.post_id.clone(), delivery.channel.clone());
         let snap = self.deliveries.get(&key)?;
         Some(if snap.digest == *delivery.digest() {
             BaseVersion::Same
@@ -173,7 +173,7 @@ fn render_own(
                 digest: *d.digest(),
                 texts: d.parts.iter().map(|p| p.text.clone()).collect(),
             };
-            (DeliveryKey::new(&d.post_id, &d.channel), snap)
+            (DeliveryKey::new(d.post_id.clone(), d.channel.clone()), snap)
         })
         .collect())
 }

@@ -319,10 +319,10 @@ pub fn plan(inputs: &Inputs<'_>) -> Plan {
         report
             .deliveries
             .iter()
-            .map(|d| (d.post_id.as_str(), d.channel.as_str()))
+            .map(|d| (&*d.post_id, &*d.channel))
             .collect()
     };
-    let desired = |key: &DeliveryKey| desired.contains(&(key.post.as_str(), key.channel.as_str()));
+    let desired = |key: &DeliveryKey| desired.contains(&(&*key.post, &*key.channel));
     // Published deliveries whose post is gone, by content: a file moved without an id.
     let mut removed_by_hash: BTreeMap<String, DeliveryKey> = BTreeMap::new();
     for (key, record) in inputs.state.records.iter().filter(|(k, _)| !desired(k)) {
@@ -349,7 +349,7 @@ pub fn plan(inputs: &Inputs<'_>) -> Plan {
         // Written out only when compared: a plan without records compares nothing.
         let hash = || d.content_hash();
         let post = &ws.posts[d.post];
-        let key = DeliveryKey::new(&d.post_id, &d.channel);
+        let key = DeliveryKey::new(d.post_id.clone(), d.channel.clone());
         let (file, campaign) = &of_post[d.post];
         let publish_at = match &post.when {
             When::At(z) => Some(z.clone()),
