@@ -409,3 +409,51 @@ fn analyze_agrees_with_measure_and_entities_on_every_platform() {
         }
     }
 }
+
+/// The TLD table gives what the regex it replaced gave (`^(?:TT_TLD)TT_TLD_FOLLOW`, run on at
+/// most 19 characters with a space for the end of the text): every alternative, as folded,
+/// lower- and upper-cased, followed by allowed and refused characters, and near misses.
+#[test]
+fn tld_table_agrees_with_the_tld_regex() {
+    use crate::generated as g;
+    let re = regex::RegexBuilder::new(&format!("^(?:{}){}", g::TT_TLD, g::TT_TLD_FOLLOW))
+        .size_limit(64 << 20)
+        .dfa_size_limit(64 << 20)
+        .build()
+        .expect("the TLD regex compiles");
+    let regex_end = |text: &str| -> Option<usize> {
+        let take = text
+            .char_indices()
+            .nth(g::TT_TLD_MAX_CHARS + 1)
+            .map_or(text.len(), |(i, _)| i);
+        let hay = if take < text.len() {
+            text[..take].to_string()
+        } else {
+            format!("{text} ")
+        };
+        let m = re.find(&hay)?;
+        let follow = hay[..m.end()].chars().next_back()?;
+        Some(m.end() - follow.len_utf8())
+    };
+    let words = crate::urlscan::tld_words();
+    assert!(words.len() > 1500, "{} TLDs", words.len());
+    let mut checked = 0;
+    for word in &words {
+        let variants = [word.to_string(), word.to_lowercase(), word.to_uppercase()];
+        let cut: String = word.chars().skip(1).collect();
+        for text in variants.iter().chain([&cut]) {
+            for after in [
+                "", " ", ".", "/", "a", "Z", "1", "-", "_", ":", "é", "x.com", "\u{3000}", "中",
+            ] {
+                let text = format!("{text}{after}");
+                assert_eq!(
+                    crate::urlscan::tld_end(&text, 0),
+                    regex_end(&text),
+                    "{text:?}"
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 60_000, "{checked}");
+}

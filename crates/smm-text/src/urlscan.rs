@@ -24,8 +24,9 @@
 //!   after cK, else after cK-1, ... ("R" below, memoised per label).
 //! - At one TLD position, every gTLD/ccTLD alternative in order, each needing
 //!   a following F character or the end; then the punycode TLD. The TLD
-//!   alternatives run as one small anchored regex (`TLD F`) over a copy of at
-//!   most 19 characters with a space standing in for the end of the text.
+//!   alternatives are a table read from the pattern: each of the (at most 18)
+//!   prefixes of the text there, case-folded, is looked up, and the first
+//!   alternative in the pattern's order that F follows wins.
 //! - After the TLD, port, path and query are optional and nothing follows
 //!   them, so each takes its own first (leftmost-first) match: the path and
 //!   query regexes run anchored at that position.
@@ -107,11 +108,171 @@ fn build(src: &str) -> Option<regex::Regex> {
         .ok()
 }
 
-/// `^(?:TLD)F`: the first gTLD/ccTLD alternative that a permitted character follows.
-fn tld_re() -> Option<&'static regex::Regex> {
-    static CELL: OnceLock<Option<regex::Regex>> = OnceLock::new();
-    CELL.get_or_init(|| build(&format!("^(?:{}){}", g::TT_TLD, g::TT_TLD_FOLLOW)))
+/// The gTLD/ccTLD alternatives of `TT_TLD` as a table, for `^(?:TLD)F`: the first alternative
+/// (in the alternation's order) that a permitted character follows. The 1,574-way regex took
+/// 25-50 ms to build, most of the cost of the first post a run renders; this is read from the
+/// same pattern in about a millisecond. Every alternative is a fixed sequence of characters or
+/// case classes (`[Zz]`, `[\x{421}\x{441}\x{1C83}]`), so it matches at exactly one length.
+struct Tlds {
+    /// Each character of a case class to the class's smallest character.
+    fold: HashMap<char, char>,
+    /// A folded alternative to its place in the alternation (the first of equals).
+    order: HashMap<String, usize>,
+    /// The characters allowed after a TLD (`TT_TLD_FOLLOW`), as sorted ranges.
+    follow: Vec<(u32, u32)>,
+}
+
+fn tlds() -> Option<&'static Tlds> {
+    static CELL: OnceLock<Option<Tlds>> = OnceLock::new();
+    CELL.get_or_init(|| Tlds::parse(g::TT_TLD, g::TT_TLD_FOLLOW))
         .as_ref()
+}
+
+/// One position of a TLD alternative: a character, or a class of them (case variants).
+type Atom = Vec<(u32, u32)>;
+
+impl Tlds {
+    /// `(?:(?:A|B|…)|(?:C|…))`: groups of alternatives, each a sequence of atoms. `None` for
+    /// anything else (a generator change the table must learn about; a test checks it parses).
+    fn parse(tld: &str, follow: &str) -> Option<Tlds> {
+        let mut alternatives: Vec<Vec<Atom>> = vec![Vec::new()];
+        let mut rest = tld;
+        let mut depth = 0;
+        while let Some(c) = rest.chars().next() {
+            if let Some(r) = rest.strip_prefix("(?:") {
+                depth += 1;
+                rest = r;
+                continue;
+            }
+            rest = &rest[c.len_utf8()..];
+            match c {
+                ')' => depth -= 1,
+                '|' if depth >= 1 => alternatives.push(Vec::new()),
+                '[' => {
+                    let (class, r) = class(rest)?;
+                    alternatives.last_mut()?.push(class);
+                    rest = r;
+                }
+                '\\' => {
+                    let (c, r) = escaped(rest)?;
+                    alternatives.last_mut()?.push(vec![(c, c)]);
+                    rest = r;
+                }
+                c if c.is_alphanumeric() => {
+                    alternatives.last_mut()?.push(vec![(c as u32, c as u32)])
+                }
+                _ => return None,
+            }
+        }
+        if depth != 0 || alternatives.iter().any(Vec::is_empty) {
+            return None;
+        }
+        let mut fold = HashMap::new();
+        for atom in alternatives
+            .iter()
+            .flatten()
+            .filter(|a| !matches!(a.as_slice(), [(lo, hi)] if lo == hi))
+        {
+            let chars: Vec<char> = atom
+                .iter()
+                .flat_map(|&(lo, hi)| (lo..=hi).filter_map(char::from_u32))
+                .collect();
+            let least = *chars.iter().min()?;
+            for c in chars {
+                let to = fold.entry(c).or_insert(least);
+                *to = (*to).min(least);
+            }
+        }
+        let mut tlds = Tlds {
+            fold,
+            order: HashMap::new(),
+            follow: class(follow.strip_prefix('[')?)?.0,
+        };
+        for (i, alternative) in alternatives.iter().enumerate() {
+            let text: String = alternative
+                .iter()
+                .map(|atom| {
+                    let (c, _) = atom.first()?;
+                    char::from_u32(*c).map(|c| tlds.folded(c))
+                })
+                .collect::<Option<_>>()?;
+            tlds.order.entry(text).or_insert(i);
+        }
+        Some(tlds)
+    }
+
+    fn folded(&self, c: char) -> char {
+        self.fold.get(&c).copied().unwrap_or(c)
+    }
+
+    /// Bytes of the first alternative at the start of `text` that an allowed character (or
+    /// the end of the text, which passes like a space) follows.
+    fn at(&self, text: &str) -> Option<usize> {
+        let mut folded = String::new();
+        let mut first: Option<(usize, usize)> = None;
+        for (i, c) in text.char_indices().take(g::TT_TLD_MAX_CHARS) {
+            folded.push(self.folded(c));
+            let end = i + c.len_utf8();
+            let followed = text[end..]
+                .chars()
+                .next()
+                .is_none_or(|n| in_table(&self.follow, n));
+            match self.order.get(&folded) {
+                Some(&order) if followed && first.is_none_or(|(f, _)| order < f) => {
+                    first = Some((order, end));
+                }
+                _ => {}
+            }
+        }
+        first.map(|(_, end)| end)
+    }
+}
+
+/// `x{HEX}` (what follows a backslash), and the rest.
+fn escaped(s: &str) -> Option<(u32, &str)> {
+    let (hex, rest) = s.strip_prefix("x{")?.split_once('}')?;
+    Some((u32::from_str_radix(hex, 16).ok()?, rest))
+}
+
+/// A character class up to its `]` (what follows the `[`) as sorted ranges, and the rest.
+fn class(mut s: &str) -> Option<(Vec<(u32, u32)>, &str)> {
+    let one = |s: &mut &str| -> Option<u32> {
+        let c = s.chars().next()?;
+        *s = &s[c.len_utf8()..];
+        if c != '\\' {
+            return Some(c as u32);
+        }
+        let (c, rest) = escaped(s)?;
+        *s = rest;
+        Some(c)
+    };
+    let mut ranges = Vec::new();
+    loop {
+        if let Some(rest) = s.strip_prefix(']') {
+            ranges.sort_unstable();
+            return Some((ranges, rest));
+        }
+        let lo = one(&mut s)?;
+        let hi = match s.strip_prefix('-') {
+            Some(rest) => {
+                s = rest;
+                one(&mut s)?
+            }
+            None => lo,
+        };
+        ranges.push((lo, hi));
+    }
+}
+
+/// Every alternative of the TLD table, folded (for tests).
+#[cfg(test)]
+pub(crate) fn tld_words() -> Vec<&'static str> {
+    tlds().map_or(Vec::new(), |t| t.order.keys().map(String::as_str).collect())
+}
+
+/// End of the gTLD/ccTLD starting at `t` (followed by an F character or the end).
+pub(crate) fn tld_end(text: &str, t: usize) -> Option<usize> {
+    Some(t + tlds()?.at(text.get(t..)?)?)
 }
 
 fn punycode_re() -> Option<&'static regex::Regex> {
@@ -122,31 +283,7 @@ fn punycode_re() -> Option<&'static regex::Regex> {
 
 /// Makes sure every regex of this module compiles (used by tests).
 pub(crate) fn regexes_compile() -> bool {
-    tld_re().is_some() && punycode_re().is_some() && x_flavor().is_some()
-}
-
-/// End of the gTLD/ccTLD starting at `t` (followed by an F character or the end).
-fn tld_end(text: &str, t: usize) -> Option<usize> {
-    let re = tld_re()?;
-    let rest = text.get(t..)?;
-    // A TLD has at most TT_TLD_MAX_CHARS characters, plus one following.
-    let take = rest
-        .char_indices()
-        .nth(g::TT_TLD_MAX_CHARS + 1)
-        .map_or(rest.len(), |(i, _)| i);
-    let mut buf = [0u8; 4 * (g::TT_TLD_MAX_CHARS + 2)];
-    let hay: &str = if take < rest.len() {
-        &rest[..take]
-    } else {
-        // The end of the text passes the lookahead like a space does; no TLD has a space.
-        let n = rest.len();
-        buf.get_mut(..n)?.copy_from_slice(rest.as_bytes());
-        *buf.get_mut(n)? = b' ';
-        std::str::from_utf8(buf.get(..=n)?).ok()?
-    };
-    let m = re.find(hay)?;
-    let follow = hay[..m.end()].chars().next_back()?;
-    Some(t + m.end() - follow.len_utf8())
+    tlds().is_some() && punycode_re().is_some() && x_flavor().is_some()
 }
 
 fn punycode_end(text: &str, t: usize) -> Option<usize> {
