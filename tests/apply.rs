@@ -441,18 +441,8 @@ fn a_cache_entry_changed_by_hand_is_not_published() {
     let texts_file = cache.with_extension("texts");
     let mut bytes = std::fs::read(&cache).expect("read cache");
     let mut texts = std::fs::read(&texts_file).expect("read texts");
-    // Header: magic, build id, newline, the texts file's id (16); then per entry: key (32),
-    // length (u32 LE), where its texts are (offset u64 LE, length u32 LE, XXH3-64 u64 LE),
-    // then its checksum and payload. The texts are changed and their checksum made to match.
-    let mut at = bytes
-        .iter()
-        .enumerate()
-        .filter(|(_, b)| **b == b'\n')
-        .nth(1)
-        .expect("header")
-        .0
-        + 1
-        + 16;
+    // Each entry's texts are changed and their checksum made to match.
+    let mut at = support::cache_entries_start(&bytes);
     let mut changed = 0;
     let field = |b: &[u8], range: std::ops::Range<usize>| {
         let mut n = [0; 8];

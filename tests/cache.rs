@@ -404,18 +404,8 @@ fn a_cache_entry_that_does_not_decode_is_an_error_once() {
     let expected = agreed(root);
     let [file] = cache_files(root).try_into().expect("one cache file");
     let mut bytes = std::fs::read(&file).expect("cache");
-    // Header: magic, build id, newline, the texts file's id (16); the first entry's head: key
-    // (32), length (u32 LE), where its texts are (20); then its checksum (16) and payload, to
-    // which one byte is added, its length and checksum made to match.
-    let head = bytes
-        .iter()
-        .enumerate()
-        .filter(|(_, b)| **b == b'\n')
-        .nth(1)
-        .expect("header")
-        .0
-        + 1
-        + 16;
+    // One byte added to the first entry's payload, its length and checksum made to match.
+    let head = support::cache_entries_start(&bytes);
     let len = u32::from_le_bytes(bytes[head + 32..head + 36].try_into().expect("len")) as usize;
     let entry = head + 56;
     bytes.insert(entry + len, 0);

@@ -248,3 +248,18 @@ pub fn http_get(url: &str) -> Vec<u8> {
         resp.bytes().await.expect("body").to_vec()
     })
 }
+
+/// Where the first entry starts in a post cache file (`.git/smm/posts-*.cache`): after the magic
+/// line, the build id line and the 16-byte id of its texts file. An entry is a head of 56 bytes
+/// (key 32, length u32 LE, where its texts are in the texts file: offset u64 LE, length u32 LE,
+/// XXH3-64 u64 LE), then an XXH3-128 of its payload (16 bytes) and the payload.
+pub fn cache_entries_start(cache: &[u8]) -> usize {
+    let header = cache
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| **b == b'\n')
+        .nth(1)
+        .expect("a cache header")
+        .0;
+    header + 1 + 16
+}
