@@ -6,7 +6,7 @@
 //!
 //! Each workspace is its own git repository (one commit on `main`), as a content repository is,
 //! so smm's post cache lives in that repository's git directory (`.git/smm/posts-*.cache`, with
-//! the stamps of the files it read in `posts-*.stamps`).
+//! the posts' texts in `posts-*.texts` and the stamps of the files it read in `posts-*.stamps`).
 //! Both commands are measured cold (`SMM_NO_CACHE=1`) and warm (the cache primed by one untimed
 //! run, which is itself timed once from an empty cache). "Plan after one change": (a) one post
 //! edited and not committed, on `main`; (b) the same edit committed on a branch off `main`, where
@@ -236,8 +236,8 @@ fn clean_main(root: &Path) {
     );
 }
 
-/// Empties smm's post cache in the workspace's git directory (`.git/smm/posts-*`: entries and
-/// file stamps).
+/// Empties smm's post cache in the workspace's git directory (`.git/smm/posts-*`: entries,
+/// texts and file stamps).
 fn clear_cache(root: &Path) {
     for file in cache_files(root) {
         std::fs::remove_file(file).expect("remove the post cache");

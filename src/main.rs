@@ -50,6 +50,16 @@ fn main() -> ExitCode {
         }
         cli::Command::Resolve(args) => commands::freeze::resolve(cli.dir.as_deref(), args),
     };
+    // A cached text that failed its checksum was shown empty, wherever it was read.
+    let result = match result {
+        Ok(_) if smm::cache::texts_were_damaged() => Err(commands::CommandError {
+            message: "the post cache in .git/smm gave texts that do not match their checksum: \
+                      what was shown above may have empty texts"
+                .into(),
+            help: Some("run the command again: the damaged texts were removed".into()),
+        }),
+        other => other,
+    };
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {

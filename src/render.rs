@@ -376,7 +376,7 @@ impl<'w> Renderer<'w> {
         };
         use rayon::prelude::*;
         // Posts render independently: both cores share the work, results keep post order.
-        let per_post: Vec<(Made, Vec<Diagnostic>, Pending)> = self
+        let per_post: Vec<(PostDeliveries, Vec<Diagnostic>, Pending)> = self
             .ws
             .posts
             .par_iter()
@@ -393,7 +393,7 @@ impl<'w> Renderer<'w> {
                         } else {
                             Pending::Nothing
                         };
-                        return (Made::Cached(deliveries), Vec::new(), pending);
+                        return (PostDeliveries::Cached(deliveries), Vec::new(), pending);
                     }
                     Cached::Miss(key) => Some(key),
                     Cached::No => None,
@@ -424,7 +424,7 @@ impl<'w> Renderer<'w> {
                     Some(key) if post_diags.is_empty() => Pending::Keep(key),
                     _ => Pending::Nothing,
                 };
-                (Made::Rendered(out), post_diags, pending)
+                (PostDeliveries::Rendered(out), post_diags, pending)
             })
             .collect();
         let mut out = Vec::with_capacity(per_post.iter().map(|(d, ..)| d.len()).sum());
@@ -432,8 +432,8 @@ impl<'w> Renderer<'w> {
         let mut names = crate::cache::Names::default();
         for (index, (d, post_diags, mut p)) in per_post.into_iter().enumerate() {
             match d {
-                Made::Rendered(d) => out.extend(d),
-                Made::Cached(d) => {
+                PostDeliveries::Rendered(d) => out.extend(d),
+                PostDeliveries::Cached(d) => {
                     if !d.decode_into(index, &mut out, &mut names) {
                         let file = sources.path(self.ws.posts[index].file);
                         diags.push(
@@ -969,16 +969,16 @@ pub fn hashtag(s: &str) -> String {
 }
 
 /// A post's deliveries as rendering leaves them: rendered now, or still in the post cache.
-enum Made {
+enum PostDeliveries {
     Rendered(Vec<Delivery>),
     Cached(crate::cache::CachedDeliveries),
 }
 
-impl Made {
+impl PostDeliveries {
     fn len(&self) -> usize {
         match self {
-            Made::Rendered(d) => d.len(),
-            Made::Cached(d) => d.count(),
+            PostDeliveries::Rendered(d) => d.len(),
+            PostDeliveries::Cached(d) => d.count(),
         }
     }
 }

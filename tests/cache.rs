@@ -377,7 +377,8 @@ fn a_damaged_texts_file_is_ignored_and_replaced() {
     }
 
     // A text changed inside the file fails its block's checksum when first read (after that
-    // run's cache was saved): the texts file goes, so the next run renders every post again.
+    // run's cache was saved): that run ends in an error saying so, the texts file goes, and the
+    // next run renders every post again.
     let mut bytes = good[1].clone();
     let at = bytes
         .windows(b"Back on".len())
@@ -385,7 +386,14 @@ fn a_damaged_texts_file_is_ignored_and_replaced() {
         .expect("a text");
     bytes[at] = b'Z';
     std::fs::write(&texts, bytes).expect("damage");
-    run(&["plan", "--at", AT, "--format", "json"], root, true);
+    let o = seen(&["plan", "--at", AT, "--format", "json"], root, true);
+    assert!(
+        o.starts_with("exit Some(1)")
+            && o.contains("texts that do not match their checksum")
+            && !o.contains("Zack on"),
+        "{o}"
+    );
+    assert!(!texts.exists(), "the damaged texts were removed");
     assert_eq!(agreed(root), expected);
     assert_eq!(
         [&file, &texts].map(|f| std::fs::read(f).expect("cache")),

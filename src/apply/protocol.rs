@@ -441,7 +441,7 @@ fn work_of(
         if !d.content_intact() {
             return Err(ApplyError::Plan(format!(
                 "stopped before publishing {}: the post cache gave it content that does not match \
-                 its hash; run again with SMM_NO_CACHE=1 (the cache in .git/smm is rebuilt)",
+                 its hash; delete the post cache (.git/smm/posts-*) and run again",
                 item.key
             )));
         }

@@ -73,6 +73,11 @@ impl<'a> Reader<'a> {
         self.bytes.is_empty()
     }
 
+    /// Bytes still to read.
+    pub(super) fn remaining(&self) -> usize {
+        self.bytes.len()
+    }
+
     fn uint(&mut self) -> Option<u64> {
         let mut v = 0u64;
         for shift in (0..64).step_by(7) {

@@ -102,6 +102,7 @@ impl CachedDeliveries {
         })();
         if decoded.is_none() {
             out.truncate(before);
+            self.source.texts.file.reset.store(true, Ordering::Relaxed);
             self.source.texts.file.discard();
         }
         decoded.is_some()
@@ -119,8 +120,9 @@ pub enum Pending {
     Keep(Key),
 }
 
-/// A value kept in the cache's bytes until first used: the texts of cached posts, which
-/// validating a post that passed its text checks never reads.
+/// A value of a cached post decoded when first used: its spec and its deliveries' parts, from
+/// the cache file's bytes, and their texts, from the texts file (which validating a post that
+/// passed its own checks, or planning on `main`, never reads).
 #[derive(Clone)]
 pub struct Deferred<T> {
     /// Boxed: most deferred values of a large workspace are never decoded, and an empty box
@@ -171,6 +173,22 @@ struct TextsFile {
     /// Its length when opened: entries whose texts lie beyond it are not used.
     len: u64,
     path: PathBuf,
+    /// A block failed its checksum: a save rewrites the cache without the entries whose
+    /// texts do not check.
+    damaged: AtomicBool,
+    /// An entry did not decode: a save keeps none of the entries read.
+    reset: AtomicBool,
+}
+
+/// Set when a cached text could not be read back (see [`texts_were_damaged`]).
+static TEXTS_DAMAGED: AtomicBool = AtomicBool::new(false);
+
+/// Whether a cached text failed its checksum in this process. The value read was then empty:
+/// the command's output may show it so, and must end in an error (the damaged file is gone by
+/// then, so the next run renders those posts again). Texts are read after the cache is saved
+/// (to be printed) and far from it, hence a flag for the edge rather than an error returned.
+pub fn texts_were_damaged() -> bool {
+    TEXTS_DAMAGED.load(Ordering::Relaxed)
 }
 
 impl Texts {
@@ -182,6 +200,7 @@ impl Texts {
             .get_or_init(|| {
                 let bytes = self.file.read(self.place);
                 if bytes.is_none() {
+                    TEXTS_DAMAGED.store(true, Ordering::Relaxed);
                     self.file.discard();
                 }
                 bytes
@@ -191,10 +210,24 @@ impl Texts {
 }
 
 impl TextsFile {
-    /// Removes the file: without it, the cache file's entries are not used (a texts file
-    /// goes with one cache file) and the next run writes both again.
+    /// Removes the file, if the path still names the file read (another run may have written
+    /// a new one since): without it, the cache file's entries are not used (a texts file goes
+    /// with one cache file) and the next run writes both again.
     fn discard(&self) {
-        let _ = std::fs::remove_file(&self.path);
+        self.damaged.store(true, Ordering::Relaxed);
+        if self.is_at_path() {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+
+    /// Whether the file at its path is still the one opened (not renamed over since).
+    fn is_at_path(&self) -> bool {
+        let Some(file) = &self.file else { return false };
+        let held = file.lock().unwrap_or_else(|e| e.into_inner()).metadata();
+        match (held, std::fs::metadata(&self.path)) {
+            (Ok(held), Ok(now)) => same_file(&held, &now),
+            _ => false,
+        }
     }
 
     fn read(&self, place: Place) -> Option<Vec<u8>> {
@@ -265,22 +298,21 @@ impl<T> Deferred<T> {
 
 impl<T: Default> Deferred<T> {
     pub fn get(&self) -> &T {
-        self.value.get_or_init(|| {
-            // The bytes passed their checksum and were written by this very build (the build id
-            // heads the file): only a damaged or hand-made file could fail to decode, and then
-            // the default stands in rather than a crash, the next save drops the entry, and
-            // apply, which checks a delivery's decoded content against its kept hash before
-            // publishing it, refuses.
-            let decoded = self
-                .stored
-                .as_ref()
-                .and_then(|s| (s.decode)(&s.source, s.range.clone()));
-            Box::new(decoded.unwrap_or_default())
-        })
+        // The bytes passed their checksum and were written by this very build (the build id
+        // heads the file): only a damaged or hand-made file could fail to decode. Then the
+        // default stands in rather than a crash: a text that failed its checksum ends the
+        // command in an error (`texts_were_damaged`), and apply, which checks a delivery's
+        // decoded content against its kept hash before publishing it, refuses.
+        self.value
+            .get_or_init(|| Box::new(self.decode().unwrap_or_default()))
     }
-}
 
-impl<T: Default> Deferred<T> {
+    fn decode(&self) -> Option<T> {
+        self.stored
+            .as_ref()
+            .and_then(|s| (s.decode)(&s.source, s.range.clone()))
+    }
+
     /// Calls `f` with the value, decoding it for this call only if it was not decoded yet: for
     /// a pass that looks at many values once (the media check reads the parts of every delivery
     /// with media; kept decoded, those were 76 MB at 100,000 posts).
@@ -288,11 +320,7 @@ impl<T: Default> Deferred<T> {
         if let Some(value) = self.value.get() {
             return f(value);
         }
-        match self
-            .stored
-            .as_ref()
-            .and_then(|s| (s.decode)(&s.source, s.range.clone()))
-        {
+        match self.decode() {
             Some(value) => f(&value),
             None => f(self.get()),
         }
@@ -402,7 +430,7 @@ impl Cache {
         let Some(file) = cache_file(root) else {
             return Cache::off();
         };
-        // The stamps are read beside the entries: two files, both cores.
+        // The stamps are read beside the entries and the texts file's head, on both cores.
         let (stamps, (bytes, texts)) = rayon::join(
             || Stamps::open(file.with_extension("stamps"), root),
             || {
@@ -529,8 +557,11 @@ impl Cache {
         let delete = bool::get(&mut r)?;
         let spec = codec::get_texts(&mut r, &source, codec::whole_in_texts::<PostSpec>)?;
         let checked = bool::get(&mut r)?;
-        // The deliveries come last.
+        // The deliveries come last; each has at least its 32-byte digest and a byte more.
         let count = usize::get(&mut r)?;
+        if count > r.remaining() / 33 {
+            return None;
+        }
         let deliveries = CachedDeliveries {
             range: r.offset()..range.end,
             source,
@@ -591,34 +622,39 @@ impl Cache {
         let mut new: Vec<(&Key, &Made)> = made.iter().collect();
         new.sort_unstable_by_key(|(k, _)| *k);
         // A key made again (its entry was damaged) is written once, as made.
+        let reset = self.texts.reset.load(Ordering::Relaxed);
         let used: Vec<(&Key, &Indexed)> = self
             .index
             .iter()
-            .filter(|(k, i)| i.used.load(Ordering::Relaxed) && !made.contains_key(*k))
+            .filter(|(k, i)| i.used.load(Ordering::Relaxed) && !made.contains_key(*k) && !reset)
             .collect();
         let kept = used.len() + new.len();
         let unused = (self.stored + new.len()).saturating_sub(kept);
-        let texts_file = file.with_extension("texts");
-        if self.fresh || self.damaged.load(Ordering::Relaxed) || unused > kept {
+        let damaged =
+            self.damaged.load(Ordering::Relaxed) || self.texts.damaged.load(Ordering::Relaxed);
+        let texts_file = &self.texts.path;
+        if self.fresh || damaged || reset || unused > kept {
             let old: &[u8] = &self.bytes;
-            let old_texts = read_whole(&texts_file);
-            let mut all: Vec<(&Key, &[u8], &[u8])> = used
+            // Each kept entry's texts from the file read (a block that fails its checksum is
+            // left out: its post renders again).
+            let kept: Vec<(&Key, &[u8], Vec<u8>)> = used
                 .into_iter()
                 .filter_map(|(k, i)| {
-                    let entry = old.get(i.range.clone())?;
-                    let texts = old_texts.get(place_range(i.texts)?)?;
-                    // A block that fails its checksum is left out: the post renders again.
-                    (texts_checksum(texts) == i.texts.check).then_some((k, entry, texts))
+                    Some((k, old.get(i.range.clone())?, self.texts.read(i.texts)?))
                 })
+                .collect();
+            let mut all: Vec<(&Key, &[u8], &[u8])> = kept
+                .iter()
+                .map(|(k, entry, texts)| (*k, *entry, texts.as_slice()))
                 .chain(
                     new.into_iter()
                         .map(|(k, m)| (k, m.entry.as_slice(), m.texts.as_slice())),
                 )
                 .collect();
             all.sort_unstable_by_key(|(k, _, _)| *k);
-            let _ = rewrite(file, &texts_file, &all);
+            let _ = rewrite(file, texts_file, &all);
         } else if !new.is_empty() {
-            let _ = append(file, &texts_file, &new);
+            let _ = append(file, &self.texts, &new);
         }
     }
 
@@ -727,20 +763,28 @@ fn open_texts(path: &Path) -> TextsFile {
             id: Some(id),
             len,
             path: path.to_path_buf(),
+            damaged: AtomicBool::new(false),
+            reset: AtomicBool::new(false),
         })
     };
-    opened().unwrap_or_default()
+    opened().unwrap_or_else(|| TextsFile {
+        path: path.to_path_buf(),
+        ..TextsFile::default()
+    })
 }
 
-/// The range of a block in the texts file's bytes.
-fn place_range(place: Place) -> Option<Range<usize>> {
-    let at = usize::try_from(place.at).ok()?;
-    Some(at..at.checked_add(usize::try_from(place.len).ok()?)?)
-}
-
-/// A whole file, or nothing.
-fn read_whole(path: &Path) -> Vec<u8> {
-    std::fs::read(path).unwrap_or_default()
+/// Whether two metadata are of one file (device and inode; elsewhere than unix, sizes and
+/// modification times).
+fn same_file(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt as _;
+        (a.dev(), a.ino()) == (b.dev(), b.ino())
+    }
+    #[cfg(not(unix))]
+    {
+        a.len() == b.len() && a.modified().ok() == b.modified().ok()
+    }
 }
 
 /// An entry's head: its key, its length and where its texts are.
@@ -826,19 +870,31 @@ fn write_whole(
 
 /// New entries at the end, their texts first, each file in one write: runs appending at once do
 /// not interleave, an entry is never read before its texts are written, and a torn tail is found
-/// by the next reader (which then rewrites the files).
-fn append(file: &Path, texts_file: &Path, entries: &[(&Key, &Made)]) -> std::io::Result<()> {
-    let texts: Vec<u8> = entries
+/// by the next reader (which then rewrites the files). Only onto the pair this run read: the cache
+/// file is opened first, then the texts file, which must be the one read (a rewrite renames the
+/// texts file into place before the cache file, so if the texts file is unchanged, so is the
+/// cache file). Appended to a pair renamed over meanwhile, the entries are only lost.
+fn append(file: &Path, texts: &TextsFile, entries: &[(&Key, &Made)]) -> std::io::Result<()> {
+    let mut cache_out = std::fs::OpenOptions::new().append(true).open(file)?;
+    let mut texts_out = std::fs::OpenOptions::new().append(true).open(&texts.path)?;
+    let read = texts
+        .file
+        .as_ref()
+        .ok_or_else(|| std::io::Error::other("no texts file"))?;
+    let read = read.lock().unwrap_or_else(|e| e.into_inner()).metadata()?;
+    if !same_file(&read, &texts_out.metadata()?) {
+        return Err(std::io::Error::other("the texts file was replaced"));
+    }
+    let bytes: Vec<u8> = entries
         .iter()
         .flat_map(|(_, m)| m.texts.iter().copied())
         .collect();
-    let mut out = std::fs::OpenOptions::new().append(true).open(texts_file)?;
-    out.write_all(&texts)?;
+    texts_out.write_all(&bytes)?;
     // Where this write ended, in this handle's own position: another run's append after it
     // does not move it.
-    let end = out.stream_position()?;
+    let end = texts_out.stream_position()?;
     let places = places(
-        end - texts.len() as u64,
+        end - bytes.len() as u64,
         entries.iter().map(|(_, m)| m.texts.as_slice()),
     )?;
     let mut out = Vec::new();
@@ -846,10 +902,7 @@ fn append(file: &Path, texts_file: &Path, entries: &[(&Key, &Made)]) -> std::io:
         out.extend_from_slice(&entry_head(key, &made.entry, place)?);
         out.extend_from_slice(&made.entry);
     }
-    std::fs::OpenOptions::new()
-        .append(true)
-        .open(file)?
-        .write_all(&out)
+    cache_out.write_all(&out)
 }
 
 /// `<git dir>/smm/posts-<hash of the workspace's place in the repository>.cache`, so two

@@ -375,7 +375,9 @@ pub fn plan(inputs: &Inputs<'_>) -> Plan {
                 texts,
                 ..
             }) => {
-                item.details().url = url;
+                if url.is_some() {
+                    item.details().url = url;
+                }
                 if post.delete {
                     item.action = Action::Delete;
                     item.reason =

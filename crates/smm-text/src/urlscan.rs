@@ -120,6 +120,8 @@ struct Tlds {
     order: HashMap<String, usize>,
     /// The characters allowed after a TLD (`TT_TLD_FOLLOW`), as sorted ranges.
     follow: Vec<(u32, u32)>,
+    /// Characters in the longest alternative.
+    longest: usize,
 }
 
 fn tlds() -> Option<&'static Tlds> {
@@ -141,6 +143,10 @@ impl Tlds {
         while let Some(c) = rest.chars().next() {
             if let Some(r) = rest.strip_prefix("(?:") {
                 depth += 1;
+                // Groups of alternatives in a group, no deeper.
+                if depth > 2 {
+                    return None;
+                }
                 rest = r;
                 continue;
             }
@@ -148,7 +154,7 @@ impl Tlds {
             match c {
                 ')' => depth -= 1,
                 '|' if depth >= 1 => alternatives.push(Vec::new()),
-                '[' => {
+                '[' if !rest.starts_with('^') => {
                     let (class, r) = class(rest)?;
                     alternatives.last_mut()?.push(class);
                     rest = r;
@@ -167,26 +173,43 @@ impl Tlds {
         if depth != 0 || alternatives.iter().any(Vec::is_empty) {
             return None;
         }
+        // Folding is exact only if the classes are the same or share no character, and no
+        // character that stands alone (matched exactly) is in a class.
+        let single = |a: &Atom| matches!(a.as_slice(), [(lo, hi)] if lo == hi);
         let mut fold = HashMap::new();
-        for atom in alternatives
-            .iter()
-            .flatten()
-            .filter(|a| !matches!(a.as_slice(), [(lo, hi)] if lo == hi))
-        {
-            let chars: Vec<char> = atom
+        let mut classes: HashMap<char, Vec<char>> = HashMap::new();
+        for atom in alternatives.iter().flatten().filter(|a| !single(a)) {
+            let mut chars: Vec<char> = atom
                 .iter()
                 .flat_map(|&(lo, hi)| (lo..=hi).filter_map(char::from_u32))
                 .collect();
-            let least = *chars.iter().min()?;
-            for c in chars {
-                let to = fold.entry(c).or_insert(least);
-                *to = (*to).min(least);
+            chars.sort_unstable();
+            let least = *chars.first()?;
+            if classes.entry(least).or_insert_with(|| chars.clone()) != &chars {
+                return None;
             }
+            for c in chars {
+                if *fold.entry(c).or_insert(least) != least {
+                    return None;
+                }
+            }
+        }
+        let alone = alternatives.iter().flatten().filter(|a| single(a));
+        if alone
+            .filter_map(|a| char::from_u32(a.first()?.0))
+            .any(|c| fold.contains_key(&c))
+        {
+            return None;
+        }
+        let (follow, after) = class(follow.strip_prefix('[')?)?;
+        if !after.is_empty() {
+            return None;
         }
         let mut tlds = Tlds {
             fold,
             order: HashMap::new(),
-            follow: class(follow.strip_prefix('[')?)?.0,
+            follow,
+            longest: alternatives.iter().map(Vec::len).max()?,
         };
         for (i, alternative) in alternatives.iter().enumerate() {
             let text: String = alternative
@@ -210,7 +233,7 @@ impl Tlds {
     fn at(&self, text: &str) -> Option<usize> {
         let mut folded = String::new();
         let mut first: Option<(usize, usize)> = None;
-        for (i, c) in text.char_indices().take(g::TT_TLD_MAX_CHARS) {
+        for (i, c) in text.char_indices().take(self.longest) {
             folded.push(self.folded(c));
             let end = i + c.len_utf8();
             let followed = text[end..]
@@ -684,4 +707,31 @@ fn ascii_labels(domain: &str, s: usize, memo: &mut HashMap<usize, Option<usize>>
 
 fn tld_or_puny(domain: &str, t: usize) -> Option<usize> {
     tld_end(domain, t).or_else(|| punycode_end(domain, t))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Tlds;
+
+    /// What the table cannot stand for is refused (a test elsewhere checks that the generated
+    /// pattern parses), not read into a table that matches something else.
+    #[test]
+    fn the_tld_table_refuses_what_it_cannot_match_exactly() {
+        let follow = "[ .]";
+        assert!(Tlds::parse("(?:(?:[Cc][Oo][Mm]|[Nn][Ee][Tt])|(?:[Dd][Ee]))", follow).is_some());
+        for pattern in [
+            "(?:(?:[^c]om))",                 // a negated class
+            "(?:(?:c(?:o|m)))",               // a group inside an alternative
+            "(?:(?:[Cc]om|[Cc\\x{10D2}]at))", // two different classes sharing a character
+            "(?:(?:[Cc]om|cat))",             // a character alone that a class folds
+            "(?:(?:com|net)",                 // unbalanced
+            "(?:(?:c.m))",                    // a wildcard
+        ] {
+            assert!(Tlds::parse(pattern, follow).is_none(), "{pattern}");
+        }
+        assert!(
+            Tlds::parse("(?:(?:com))", "[ .]x").is_none(),
+            "text after the follow class"
+        );
+    }
 }
