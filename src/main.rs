@@ -21,7 +21,7 @@ fn main() -> ExitCode {
     // mimalloc gives freed memory back to the system a second after it is freed: within a run,
     // whether one stage's freed pages were reused by the next or new ones taken depended on
     // timing, and a plan of 100,000 posts peaked at 363 MB in one run and 437 MB in the next.
-    // With 30 ms it peaks at 338-346 MB every time, and 10,000 posts take no longer
+    // With 30 ms it peaks at 333-346 MB every time, and 10,000 posts take no longer
     // (BENCHMARKS.md).
     // SAFETY: an integer option of the allocator, set before any other thread exists.
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 30) };
