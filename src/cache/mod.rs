@@ -102,7 +102,6 @@ impl CachedDeliveries {
         })();
         if decoded.is_none() {
             out.truncate(before);
-            self.source.texts.file.reset.store(true, Ordering::Relaxed);
             self.source.texts.file.discard();
         }
         decoded.is_some()
@@ -173,11 +172,8 @@ struct TextsFile {
     /// Its length when opened: entries whose texts lie beyond it are not used.
     len: u64,
     path: PathBuf,
-    /// A block failed its checksum: a save rewrites the cache without the entries whose
-    /// texts do not check.
-    damaged: AtomicBool,
-    /// An entry did not decode: a save keeps none of the entries read.
-    reset: AtomicBool,
+    /// Discarded (see [`TextsFile::discard`]): a save keeps none of the entries read.
+    discarded: AtomicBool,
 }
 
 /// Set when a cached text could not be read back (see [`texts_were_damaged`]).
@@ -210,11 +206,13 @@ impl Texts {
 }
 
 impl TextsFile {
-    /// Removes the file, if the path still names the file read (another run may have written
-    /// a new one since): without it, the cache file's entries are not used (a texts file goes
-    /// with one cache file) and the next run writes both again.
+    /// For a block that failed its checksum or an entry that did not decode: none of the
+    /// entries read is kept. The file is removed, if the path still names the file read
+    /// (another run may have written a new one since), for when this run saved the cache
+    /// already: without it, the cache file's entries are not used (a texts file goes with one
+    /// cache file) and the next run writes both again.
     fn discard(&self) {
-        self.damaged.store(true, Ordering::Relaxed);
+        self.discarded.store(true, Ordering::Relaxed);
         if self.is_at_path() {
             let _ = std::fs::remove_file(&self.path);
         }
@@ -622,21 +620,19 @@ impl Cache {
         let mut new: Vec<(&Key, &Made)> = made.iter().collect();
         new.sort_unstable_by_key(|(k, _)| *k);
         // A key made again (its entry was damaged) is written once, as made.
-        let reset = self.texts.reset.load(Ordering::Relaxed);
+        let discarded = self.texts.discarded.load(Ordering::Relaxed);
         let used: Vec<(&Key, &Indexed)> = self
             .index
             .iter()
-            .filter(|(k, i)| i.used.load(Ordering::Relaxed) && !made.contains_key(*k) && !reset)
+            .filter(|(k, i)| !discarded && i.used.load(Ordering::Relaxed) && !made.contains_key(*k))
             .collect();
         let kept = used.len() + new.len();
         let unused = (self.stored + new.len()).saturating_sub(kept);
-        let damaged =
-            self.damaged.load(Ordering::Relaxed) || self.texts.damaged.load(Ordering::Relaxed);
         let texts_file = &self.texts.path;
-        if self.fresh || damaged || reset || unused > kept {
+        if self.fresh || self.damaged.load(Ordering::Relaxed) || discarded || unused > kept {
             let old: &[u8] = &self.bytes;
-            // Each kept entry's texts from the file read (a block that fails its checksum is
-            // left out: its post renders again).
+            // Each kept entry's texts from the file read (checked again: a block that fails is
+            // left out, and its post renders again).
             let kept: Vec<(&Key, &[u8], Vec<u8>)> = used
                 .into_iter()
                 .filter_map(|(k, i)| {
@@ -763,8 +759,7 @@ fn open_texts(path: &Path) -> TextsFile {
             id: Some(id),
             len,
             path: path.to_path_buf(),
-            damaged: AtomicBool::new(false),
-            reset: AtomicBool::new(false),
+            discarded: AtomicBool::new(false),
         })
     };
     opened().unwrap_or_else(|| TextsFile {
