@@ -305,13 +305,20 @@ fn a_post_with_a_warning_warns_on_every_run() {
     }
 }
 
+/// The test workspace in git, its cache filled by `agreed`: the workspace, what its runs say,
+/// and its cache file.
+fn cached_workspace() -> (tempfile::TempDir, String, PathBuf) {
+    let ws = support::workspace(None);
+    git_init(ws.path());
+    let expected = agreed(ws.path());
+    let [file] = cache_files(ws.path()).try_into().expect("one cache file");
+    (ws, expected, file)
+}
+
 #[test]
 fn a_damaged_cache_is_ignored_and_replaced() {
-    let ws = support::workspace(None);
+    let (ws, expected, file) = cached_workspace();
     let root = ws.path();
-    git_init(root);
-    let expected = agreed(root);
-    let [file] = cache_files(root).try_into().expect("one cache file");
     let good = std::fs::read(&file).expect("cache");
     let damaged: [Vec<u8>; 5] = [
         b"not a cache at all".to_vec(),
@@ -344,11 +351,8 @@ fn a_damaged_cache_is_ignored_and_replaced() {
 /// entries that refer to it are not used and both files are written again.
 #[test]
 fn a_damaged_texts_file_is_ignored_and_replaced() {
-    let ws = support::workspace(None);
+    let (ws, expected, file) = cached_workspace();
     let root = ws.path();
-    git_init(root);
-    let expected = agreed(root);
-    let [file] = cache_files(root).try_into().expect("one cache file");
     let texts = file.with_extension("texts");
     let good = [&file, &texts].map(|f| std::fs::read(f).expect("cache"));
     let id = b"smm post texts\n".len();
@@ -406,11 +410,8 @@ fn a_damaged_texts_file_is_ignored_and_replaced() {
 /// run renders the post again.
 #[test]
 fn a_cache_entry_that_does_not_decode_is_an_error_once() {
-    let ws = support::workspace(None);
+    let (ws, expected, file) = cached_workspace();
     let root = ws.path();
-    git_init(root);
-    let expected = agreed(root);
-    let [file] = cache_files(root).try_into().expect("one cache file");
     let mut bytes = std::fs::read(&file).expect("cache");
     // One byte added to the first entry's payload, its length and checksum made to match.
     let head = support::cache_entries_start(&bytes);

@@ -338,6 +338,14 @@ fn on_a_branch(name: &str) -> (tempfile::TempDir, git2::Repository) {
     (ws, repo)
 }
 
+/// The text plan of the branch `on_a_branch` made, at an instant before its posts are due,
+/// with generated ids redacted; the plan must succeed.
+fn plan_on_the_branch(root: &Path) -> String {
+    let o = smm(&["plan", "--at", "2027-03-01T08:00:00Z"], root);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    redact_ids(&stdout(&o))
+}
+
 #[test]
 fn edits_since_the_base_revision_show_as_word_diffs() {
     // A pull request branch: one post edited, one added.
@@ -352,9 +360,7 @@ fn edits_since_the_base_revision_show_as_word_diffs() {
     write(root, "campaigns/launch/more.yaml", "publish_at: 2027-03-05 10:00\nchannels: [x]\ntext: One more thing. {{ \"https://acme.tea/more\" | utm }}\n");
     support::git_commit_all(&repo, "edit the launch copy");
 
-    let o = smm(&["plan", "--at", "2027-03-01T08:00:00Z"], root);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let text = redact_ids(&stdout(&o));
+    let text = plan_on_the_branch(root);
     assert!(text.contains("# launch-hello@x is scheduled for 2027-03-02 09:00 +01:00, edited since the base revision"), "{text}");
     assert!(
         text.contains("Spring tea, [-finally.-]{+at last.+}"),
@@ -413,9 +419,7 @@ fn a_branch_that_only_adds_a_post_shows_it_new_and_the_rest_unchanged() {
     );
     support::git_commit_all(&repo, "one more post");
 
-    let o = smm(&["plan", "--at", "2027-03-01T08:00:00Z"], root);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let text = redact_ids(&stdout(&o));
+    let text = plan_on_the_branch(root);
     assert!(
         text.contains("is scheduled for 2027-03-20 10:00 +01:00, new since the base revision"),
         "{text}"
@@ -443,9 +447,7 @@ fn a_template_edited_since_the_base_shows_in_every_post_that_uses_it() {
     .expect("move");
     support::git_commit_all(&repo, "sign as the tea team");
 
-    let o = smm(&["plan", "--at", "2027-03-01T08:00:00Z"], root);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let text = redact_ids(&stdout(&o));
+    let text = plan_on_the_branch(root);
     assert!(
         text.contains("# closed@bluesky is scheduled for 2027-03-10 12:00 +01:00, new since the base revision"),
         "{text}"
