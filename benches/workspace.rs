@@ -402,26 +402,18 @@ impl Bench {
     }
 }
 
-/// Appends `word` to the first line of a post's `text:` (the generator ends it with ` #tea`), so
-/// it stays valid; returns the original text.
-fn edit_post(path: &Path, word: &str) -> String {
-    let original = std::fs::read_to_string(path).expect("read post");
-    let edited = original.replacen(" #tea\n", &format!(" #tea {word}\n"), 1);
-    assert_ne!(
-        edited,
-        original,
-        "{}: no ` #tea` line to edit",
-        path.display()
-    );
-    std::fs::write(path, edited).expect("write post");
-    original
+/// A post's text with `word` appended to the first line of its `text:` (the generator ends it
+/// with ` #tea`), so it stays valid.
+fn with_word(path: &Path, text: &str, word: &str) -> String {
+    let edited = text.replacen(" #tea\n", &format!(" #tea {word}\n"), 1);
+    assert_ne!(edited, text, "{}: no ` #tea` line to edit", path.display());
+    edited
 }
 
-/// Moves an (edited) post's `publish_at` by a minute or more, within its hour, so the plan on
-/// `main` (one line per scheduled delivery, without texts) shows that it saw the edit; returns
-/// what its Bluesky line says then.
-fn retime_post(path: &Path, sample: usize) -> String {
-    let text = std::fs::read_to_string(path).expect("read post");
+/// A post's text with its `publish_at` moved by a minute or more within its hour, so the plan on
+/// `main` (one line per scheduled delivery, without texts) shows that it saw an edit; and what
+/// the post's Bluesky line says then.
+fn retimed(path: &Path, text: &str, sample: usize) -> (String, String) {
     let field = |name: &str| {
         text.lines()
             .find_map(|l| l.strip_prefix(name))
@@ -437,8 +429,16 @@ fn retime_post(path: &Path, sample: usize) -> String {
         &format!("publish_at: {moved}\n"),
         1,
     );
+    (edited, format!("{id}@bluesky is scheduled for {moved} "))
+}
+
+/// Edits a post on `main` in one write (a new word, a new time); returns its original text and
+/// what its Bluesky line says after the edit.
+fn edit_and_retime(path: &Path, word: &str, sample: usize) -> (String, String) {
+    let original = std::fs::read_to_string(path).expect("read post");
+    let (edited, line) = retimed(path, &with_word(path, &original, word), sample);
     std::fs::write(path, edited).expect("write post");
-    format!("{id}@bluesky is scheduled for {moved} ")
+    (original, line)
 }
 
 /// A word never used in this workspace before, so no cache can hold the edited post.
@@ -467,8 +467,7 @@ fn uncommitted_edit(
     for i in 0..samples {
         let post = pick(files, i);
         let word = fresh_word(nonce, i);
-        let original = edit_post(post, &word);
-        let moved = retime_post(post, i);
+        let (original, moved) = edit_and_retime(post, &word, i);
         let run = bench.once(
             what,
             &plan,
@@ -518,7 +517,8 @@ fn committed_edit(
         }
         let post = pick(files, samples + i);
         let word = fresh_word(nonce, samples + i);
-        edit_post(post, &word);
+        let text = std::fs::read_to_string(post).expect("read post");
+        std::fs::write(post, with_word(post, &text, &word)).expect("write post");
         git(root, &["commit", "-q", "-a", "-m", "Edit one post"]);
         // One post, two of its four channels without a variant of their own: two edits.
         let expect = [
@@ -560,6 +560,84 @@ fn branch_cold(bench: &mut Bench, root: &Path, runs: usize) -> Option<Stats> {
     let stats = bench.measure("plan on a branch, cold", runs, &plan, root, Cache::Off);
     clean_main(root);
     stats
+}
+
+/// (c) `smm plan --watch` on `main`: the edit of (a), timed from writing the file to the watch
+/// printing the summary line after the lines that show it; the file is restored, and that update
+/// awaited, before the next sample.
+fn watched_edit(
+    bench: &mut Bench,
+    root: &Path,
+    files: &[PathBuf],
+    samples: usize,
+    nonce: u64,
+) -> Option<Duration> {
+    let what = "plan --watch, one edit";
+    eprintln!("  {what} ({samples} samples)");
+    let mut child = Command::new(bench.smm)
+        .args(["plan", "--watch", "--at", bench.at])
+        .current_dir(root)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start smm plan --watch");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead as _;
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send((Instant::now(), line)).is_err() {
+                break;
+            }
+        }
+    });
+    // Reads up to the next summary line, which must come after one containing `expect`; when it
+    // came.
+    let summary = |expect: &str| -> Result<Instant, String> {
+        let mut seen = expect.is_empty();
+        loop {
+            let (at, line) = rx
+                .recv_timeout(Duration::from_secs(300))
+                .map_err(|_| "no summary line from `smm plan --watch` within 300 s".to_string())?;
+            seen |= line.contains(expect);
+            if line.starts_with("Plan: ") {
+                return match seen {
+                    true => Ok(at),
+                    false => Err(format!("an update lacks `{expect}`")),
+                };
+            }
+        }
+    };
+    let times = (|| {
+        summary("")?;
+        let mut times = Vec::new();
+        for i in 0..samples {
+            let sample = 2 * samples + i;
+            let post = pick(files, sample);
+            let written = Instant::now();
+            let (original, moved) = edit_and_retime(post, &fresh_word(nonce, sample), sample);
+            let shown = summary(&moved);
+            std::fs::write(post, original).expect("restore post");
+            times.push(shown? - written);
+            summary("")?;
+        }
+        Ok::<_, String>(times)
+    })();
+    let _ = child.kill();
+    let _ = child.wait();
+    match times {
+        Ok(times) => {
+            let median = median(times)?;
+            eprintln!("    {}", secs(median));
+            Some(median)
+        }
+        Err(e) => {
+            bench.fail(what, &e);
+            None
+        }
+    }
 }
 
 fn post_files(root: &Path) -> Vec<PathBuf> {
@@ -664,8 +742,8 @@ fn main() {
          |---|---|---|---|---|---|---|---|---|---|\n",
     );
     let mut change = String::from(
-        "| posts | samples | plan warm, no change | one uncommitted edit | plan on a branch, warm, no change | one commit on a branch | plan on a branch, cold |\n\
-         |---|---|---|---|---|---|---|\n",
+        "| posts | samples | plan warm, no change | one uncommitted edit | `plan --watch`, one edit | plan on a branch, warm, no change | one commit on a branch | plan on a branch, cold |\n\
+         |---|---|---|---|---|---|---|---|\n",
     );
     for n in sizes {
         let started = Instant::now();
@@ -772,6 +850,7 @@ fn main() {
         let affordable = n <= 10_000 || warm_plan.is_some_and(|t| t <= Duration::from_millis(2500));
         if affordable && warm_plan.is_some() {
             let uncommitted = uncommitted_edit(&mut bench, &root, &files, samples, nonce);
+            let watched = watched_edit(&mut bench, &root, &files, samples, nonce);
             // Plan on a branch writes the base revision's files out (~0.5 ms a file here).
             let max_prime = if n <= 10_000 {
                 Duration::MAX
@@ -787,9 +866,10 @@ fn main() {
             };
             let _ = writeln!(
                 change,
-                "| {n} | {samples} | {} | {} | {branch_warm} | {committed} | {cold} |",
+                "| {n} | {samples} | {} | {} | {} | {branch_warm} | {committed} | {cold} |",
                 cell(warm_plan, secs),
                 cell(uncommitted, secs),
+                cell(watched, secs),
             );
         } else {
             eprintln!(
@@ -798,7 +878,7 @@ fn main() {
             );
             let _ = writeln!(
                 change,
-                "| {n} | – | {} | skipped | – | skipped | – |",
+                "| {n} | – | {} | skipped | skipped | – | skipped | – |",
                 cell(warm_plan, secs)
             );
         }

@@ -193,6 +193,10 @@ pub struct PlanArgs {
     /// Exit 2 when apply would publish or delete something now (0 when nothing)
     #[arg(long)]
     pub detailed_exitcode: bool,
+
+    /// Keep planning: after each change to the workspace, show what changed in the plan
+    #[arg(long, conflicts_with_all = ["format", "out", "detailed_exitcode"])]
+    pub watch: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -1,7 +1,6 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use anstyle::{AnsiColor, Style};
 use clap::Parser;
 
 mod cli;
@@ -18,14 +17,17 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
 fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
     // mimalloc gives freed memory back to the system a second after it is freed: within a run,
     // whether one stage's freed pages were reused by the next or new ones taken depended on
     // timing, and a plan of 100,000 posts peaked at 363 MB in one run and 437 MB in the next.
     // With 30 ms it peaks at 333-346 MB every time, and 10,000 posts take no longer
-    // (BENCHMARKS.md).
+    // (BENCHMARKS.md). `smm plan --watch` keeps its pages for a minute instead: taken from the
+    // system again (zeroed) after each pause, an update of 10,000 posts took 0.17 s, not 0.06.
+    let watching = matches!(&cli.command, cli::Command::Plan(args) if args.watch);
+    let purge_delay_ms = if watching { 60_000 } else { 30 };
     // SAFETY: an integer option of the allocator, set before any other thread exists.
-    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 30) };
-    let cli = cli::Cli::parse();
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, purge_delay_ms) };
     let result = match &cli.command {
         cli::Command::Init(args) => commands::init::run(cli.dir.as_deref(), args),
         cli::Command::Validate(args) => commands::validate::run(cli.dir.as_deref(), args),
@@ -74,13 +76,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            let red = AnsiColor::Red.on_default().bold();
-            let mut err = anstream::stderr();
-            let _ = writeln!(err, "{red}error{red:#}: {}", e.message);
-            if let Some(help) = e.help {
-                let bold = Style::new().bold();
-                let _ = writeln!(err, "  {bold}help{bold:#}: {help}");
-            }
+            e.print();
             ExitCode::from(commands::exit::ERROR)
         }
     }

@@ -67,6 +67,15 @@ pub fn validate_with(
     published: impl FnOnce(&Workspace) -> BTreeSet<String>,
     cache: &Cache,
 ) -> Report {
+    let mut report = validate_posts(root, cache);
+    let published = published(&report.workspace);
+    check_across(&mut report, now, &published);
+    report
+}
+
+/// Loads and renders the workspace and checks each post on its own: [`validate_with`] without
+/// the checks across posts. The diagnostics are in no particular order.
+pub(crate) fn validate_posts(root: &Path, cache: &Cache) -> Report {
     let mut sources = Sources::default();
     let mut diagnostics = Vec::new();
     let (ws, cached) = workspace::load_with(root, &mut sources, &mut diagnostics, cache);
@@ -80,23 +89,27 @@ pub fn validate_with(
     });
     keep(cache, &ws, &deliveries, &by_post, &pending, &checked);
     diagnostics.extend(checked.into_iter().flat_map(|(_, found)| found));
-    let published = published(&ws);
-    diagnostics.extend(check::across_posts(
-        &ws,
-        &deliveries,
-        &sources,
-        now,
-        &published,
-    ));
-    // A shared text rendered for several channels can trip the same rule at the same place.
-    diagnostic::sort(&mut diagnostics, &sources);
-    diagnostics.dedup();
     Report {
         workspace: ws,
         sources,
         deliveries,
         diagnostics,
     }
+}
+
+/// Adds the checks across posts (as of `now`; `published`: ids of posts already published) to
+/// the report of [`validate_posts`], and puts its diagnostics in order.
+pub(crate) fn check_across(report: &mut Report, now: Timestamp, published: &BTreeSet<String>) {
+    report.diagnostics.extend(check::across_posts(
+        &report.workspace,
+        &report.deliveries,
+        &report.sources,
+        now,
+        published,
+    ));
+    // A shared text rendered for several channels can trip the same rule at the same place.
+    diagnostic::sort(&mut report.diagnostics, &report.sources);
+    report.diagnostics.dedup();
 }
 
 /// Keeps in the cache each post that rendered without a diagnostic, with whether it passed its

@@ -14,4 +14,5 @@ mod fuzz;
 mod html;
 mod init;
 mod plan;
+mod watch;
 mod workflows;

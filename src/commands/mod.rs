@@ -158,6 +158,19 @@ pub struct CommandError {
 }
 
 impl CommandError {
+    /// On stderr: `error: message`, and the help under it.
+    pub fn print(&self) {
+        let red = anstyle::AnsiColor::Red.on_default().bold();
+        let mut err = anstream::stderr();
+        let _ = writeln!(err, "{red}error{red:#}: {}", self.message);
+        if let Some(help) = &self.help {
+            let bold = anstyle::Style::new().bold();
+            let _ = writeln!(err, "  {bold}help{bold:#}: {help}");
+        }
+    }
+}
+
+impl CommandError {
     /// An error whose own words say it all (state and git errors name what failed).
     pub fn plain(e: impl std::fmt::Display) -> CommandError {
         CommandError {

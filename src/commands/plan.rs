@@ -1,7 +1,12 @@
+use std::collections::BTreeSet;
 use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use smm::plan::{Reach, Session, Update, Watched};
 
 use crate::cli::{PlanArgs, PlanFormat};
-use crate::commands::{exit, plan_or_report, workspace_root, CommandError};
+use crate::commands::{exit, invalid_workspace, plan_or_report, workspace_root, CommandError};
 
 pub fn run(dir: Option<&std::path::Path>, args: &PlanArgs) -> Result<u8, CommandError> {
     let root = workspace_root(dir)?;
@@ -9,6 +14,9 @@ pub fn run(dir: Option<&std::path::Path>, args: &PlanArgs) -> Result<u8, Command
         at: args.at,
         base: args.base.as_deref(),
     };
+    if args.watch {
+        return watch(&root, options);
+    }
     let (report, plan) = plan_or_report(&root, &options)?;
     match args.format {
         PlanFormat::Text => smm::plan::render_text_in_pieces(&plan, super::print_all),
@@ -34,4 +42,120 @@ pub fn run(dir: Option<&std::path::Path>, args: &PlanArgs) -> Result<u8, Command
     };
     super::exiting((report, plan));
     Ok(code)
+}
+
+/// How long after a change smm waits for more: an editor's save, or `sed -i`, is a few events
+/// within a millisecond or two.
+const TOGETHER: Duration = Duration::from_millis(10);
+
+/// `smm plan --watch`: the plan, then after each change what changed in it, until interrupted.
+fn watch(root: &Path, options: smm::plan::Options<'_>) -> Result<u8, CommandError> {
+    use notify::Watcher as _;
+    let cannot_watch = |e: notify::Error| CommandError {
+        message: format!("cannot watch {} for changes: {e}", root.display()),
+        help: None,
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    let mut watcher = notify::recommended_watcher(move |event| {
+        let _ = tx.send(event);
+    })
+    .map_err(cannot_watch)?;
+    // Watching starts before the workspace is read, so no change in between goes unseen.
+    watcher
+        .watch(root, notify::RecursiveMode::Recursive)
+        .map_err(cannot_watch)?;
+    let mut session = Session::start(root, options);
+    if let Some(git) = session.git_dir().filter(|dir| !dir.starts_with(root)) {
+        watcher
+            .watch(git, notify::RecursiveMode::Recursive)
+            .map_err(cannot_watch)?;
+    }
+    match session.outcome() {
+        Watched::Planned(plan) => smm::plan::render_text_in_pieces(plan, super::print_all),
+        _ => show_refusal(&session),
+    }
+    let _ = writeln!(
+        anstream::stderr(),
+        "Watching {} for changes (Ctrl-C to stop).",
+        root.display()
+    );
+    while let Ok(first) = rx.recv() {
+        let mut paths = BTreeSet::new();
+        let mut whole = false;
+        let mut take = |event: notify::Result<notify::Event>| match event {
+            Ok(e) if e.kind.is_access() => {}
+            Ok(e) => {
+                whole |= e.need_rescan();
+                paths.extend(e.paths);
+            }
+            // Events were lost: only reading everything again is sure.
+            Err(_) => whole = true,
+        };
+        take(first);
+        while let Ok(event) = rx.recv_timeout(TOGETHER) {
+            take(event);
+        }
+        if paths.is_empty() && !whole {
+            continue;
+        }
+        let update = match whole {
+            true => Update::Restart,
+            false => session.update(&paths),
+        };
+        match update {
+            Update::Nothing => continue,
+            Update::Restart => session = session.restart(),
+            Update::Planned => {}
+        }
+        show_update(&session, root, &paths);
+    }
+    Ok(exit::OK)
+}
+
+/// After an update: when and what changed, then what changed in the plan and its summary line.
+fn show_update(session: &Session<'_>, root: &Path, paths: &BTreeSet<PathBuf>) {
+    // Not an editor's temporary file that came and went.
+    let named: Vec<String> = paths
+        .iter()
+        .filter(|p| match session.reach(p) {
+            Reach::Post(_) | Reach::Restart => true,
+            Reach::Other(_) => p.exists(),
+            Reach::Nothing => false,
+        })
+        .filter_map(|p| p.strip_prefix(root).ok())
+        .filter(|p| !p.starts_with(".git"))
+        .map(|p| p.display().to_string())
+        .collect();
+    let what = match named.as_slice() {
+        [] => "the repository changed".to_string(),
+        [one] => one.clone(),
+        [first, rest @ ..] => format!("{first} and {} more", rest.len()),
+    };
+    let time = jiff::ZonedDateTime::now().strftime("%H:%M:%S").to_string();
+    let dim = anstyle::Style::new().dimmed();
+    let mut out = format!("\n{dim}── {time} · {what}{dim:#}\n");
+    match session.outcome() {
+        Watched::Planned(plan) => {
+            let (shown, gone) = session.changes();
+            out.push_str(&smm::plan::render_update(plan, &shown, &gone));
+            super::print(&out);
+        }
+        _ => {
+            super::print(&out);
+            show_refusal(session);
+        }
+    }
+}
+
+/// Why the session has no plan, on stderr as `smm plan` says it.
+fn show_refusal(session: &Session<'_>) {
+    let error = match session.outcome() {
+        Watched::Planned(_) => return,
+        Watched::Invalid(report) => invalid_workspace(report, "planned", "save"),
+        Watched::Failed(message) => CommandError {
+            message,
+            help: None,
+        },
+    };
+    error.print();
 }

@@ -7,6 +7,7 @@ mod base;
 mod json;
 mod markdown;
 mod text;
+mod watch;
 mod workspace;
 
 use std::borrow::Cow;
@@ -20,7 +21,8 @@ use jiff::{Timestamp, ZonedDateTime};
 pub use base::{snapshot_at, BaseSnapshot, BaseVersion, Snapshot};
 pub use json::{render_json, PLAN_FORMAT_VERSION};
 pub use markdown::render_markdown;
-pub use text::{render_text, render_text_in_pieces};
+pub use text::{render_text, render_text_in_pieces, render_update};
+pub use watch::{Reach, Session, Update, Watched};
 pub use workspace::{plan_workspace, Options, PlanError};
 
 use crate::render::{Delivery, Parts};
@@ -561,14 +563,19 @@ pub fn plan(inputs: &Inputs<'_>) -> Plan {
 /// both cores) gives the same order every run.
 fn in_display_order(mut items: Vec<Item>) -> Vec<Item> {
     use rayon::prelude::*;
+    items.par_sort_unstable_by(display_order);
+    items
+}
+
+/// The order of a plan's items: by action, time and delivery.
+fn display_order(a: &Item, b: &Item) -> std::cmp::Ordering {
     let key = |i: &Item| {
         (
             i.action,
             i.publish_at.as_ref().map(ZonedDateTime::timestamp),
         )
     };
-    items.par_sort_unstable_by(|a, b| key(a).cmp(&key(b)).then_with(|| a.key.cmp(&b.key)));
-    items
+    key(a).cmp(&key(b)).then_with(|| a.key.cmp(&b.key))
 }
 
 fn inputs_time(zone: &TimeZone, t: Timestamp) -> String {

@@ -7,6 +7,7 @@ use anstyle::{AnsiColor, Style};
 use similar::{ChangeTag, TextDiff};
 
 use super::{Action, Change, Item, Plan};
+use crate::state::DeliveryKey;
 
 const ADD: Style = AnsiColor::Green.on_default();
 const DEL: Style = AnsiColor::Red.on_default();
@@ -112,23 +113,8 @@ pub fn render_text_in_pieces(plan: &Plan, mut emit: impl FnMut(&[String])) {
             .par_iter()
             .enumerate()
             .map(|(i, item)| {
-                if listed(plan, item) {
-                    // Listed items follow each other without a blank line.
-                    let after_listed = (start + i)
-                        .checked_sub(1)
-                        .is_some_and(|before| listed(plan, shown[before]));
-                    let mut text = String::with_capacity(128);
-                    if !after_listed {
-                        text.push('\n');
-                    }
-                    render_listed(&mut text, plan, item);
-                    return text;
-                }
-                // Room for the usual item, so it is not regrown a few bytes at a time.
-                let mut text = String::with_capacity(1024);
-                text.push('\n');
-                render_item(&mut text, plan, item);
-                text
+                let before = (start + i).checked_sub(1).map(|before| shown[before]);
+                render_shown(plan, item, before)
             })
             .collect();
         emit(&items);
@@ -186,6 +172,45 @@ pub fn render_text_in_pieces(plan: &Plan, mut emit: impl FnMut(&[String])) {
         }
     }
     emit(&[out]);
+}
+
+/// One item of the plan as shown after `before`: listed items follow each other without a blank
+/// line.
+fn render_shown(plan: &Plan, item: &Item, before: Option<&Item>) -> String {
+    if listed(plan, item) {
+        let mut text = String::with_capacity(128);
+        if !before.is_some_and(|b| listed(plan, b)) {
+            text.push('\n');
+        }
+        render_listed(&mut text, plan, item);
+        return text;
+    }
+    // Room for the usual item, so it is not regrown a few bytes at a time.
+    let mut text = String::with_capacity(1024);
+    text.push('\n');
+    render_item(&mut text, plan, item);
+    text
+}
+
+/// An update of `smm plan --watch`: the items `shown` as the plan shows them, the deliveries
+/// `gone` from the plan, and the summary line.
+pub fn render_update(plan: &Plan, shown: &[&Item], gone: &[DeliveryKey]) -> String {
+    let mut out = String::new();
+    for (i, item) in shown.iter().enumerate() {
+        let before = i.checked_sub(1).map(|b| shown[b]);
+        out.push_str(&render_shown(plan, item, before));
+    }
+    if !gone.is_empty() {
+        out.push('\n');
+    }
+    for key in gone {
+        let _ = writeln!(
+            out,
+            "  {DIM}✕{DIM:#} {BOLD}{key}{BOLD:#} is no longer in the plan"
+        );
+    }
+    let _ = writeln!(out, "\n{BOLD}{}{BOLD:#}", plan.summary_line());
+    out
 }
 
 /// What happens to the delivery, appended to `out` (written in place: one per delivery).

@@ -5,10 +5,10 @@ use std::path::Path;
 
 use jiff::Timestamp;
 
-use super::{plan, snapshot_at, Inputs, Plan};
+use super::{plan, snapshot_at, BaseSnapshot, Inputs, Plan};
 use crate::cache::Cache;
 use crate::state::{ContentRevision, State, StateError, Store};
-use crate::validate::{published_in, validate_with, Report};
+use crate::validate::{check_across, published_in, validate_posts, Report};
 
 pub struct Options<'a> {
     /// The instant to plan at (default now).
@@ -52,66 +52,105 @@ fn plan_with(
     cache: &Cache,
     content_revision: impl FnOnce() -> ContentRevision,
 ) -> Result<(Report, Plan), PlanError> {
-    let at = options.at.unwrap_or_else(Timestamp::now);
-    // The state is read once, as soon as smm.yaml names its branch: validation needs the
-    // published posts, the plan the whole state.
-    let mut opened: Result<Option<(Store, State)>, StateError> = Ok(None);
-    let report = validate_with(
+    let mut report = validate_posts(root, cache);
+    match plan_report(
         root,
-        at,
-        |ws| {
-            let Some(settings) = &ws.settings else {
-                return Default::default();
-            };
-            opened = Store::open(root, &settings.state_branch).and_then(|store| {
-                store
-                    .map(|store| store.read().map(|state| (store, state)))
-                    .transpose()
-            });
-            match &opened {
-                Ok(Some((_, state))) => published_in(state),
-                _ => Default::default(),
-            }
-        },
+        options,
         cache,
-    );
+        &mut report,
+        content_revision,
+        &mut None,
+    ) {
+        Ok(plan) => Ok((report, plan)),
+        Err(refusal) => Err(refusal.with(report)),
+    }
+}
+
+/// Why a report was not planned; [`PlanError`] without the report.
+pub(super) enum Refusal {
+    Invalid,
+    State(StateError),
+    Base(String),
+}
+
+impl Refusal {
+    pub(super) fn with(self, report: Report) -> PlanError {
+        match self {
+            Refusal::Invalid => PlanError::Invalid(Box::new(report)),
+            Refusal::State(e) => PlanError::State(e),
+            Refusal::Base(e) => PlanError::Base(e),
+        }
+    }
+}
+
+/// Plans the report of [`validate_posts`]: reads the state, adds the checks across posts to the
+/// report and plans it against the state and the base revision. `base` keeps the base revision's
+/// snapshot, rendered once for as long as the base is the same commit.
+pub(super) fn plan_report(
+    root: &Path,
+    options: &Options<'_>,
+    cache: &Cache,
+    report: &mut Report,
+    content_revision: impl FnOnce() -> ContentRevision,
+    base: &mut Option<(String, BaseSnapshot)>,
+) -> Result<Plan, Refusal> {
+    let at = options.at.unwrap_or_else(Timestamp::now);
+    // Validation needs the published posts, the plan the whole state.
+    let opened: Result<Option<(Store, State)>, StateError> = match &report.workspace.settings {
+        Some(settings) => Store::open(root, &settings.state_branch).and_then(|store| {
+            store
+                .map(|store| store.read().map(|state| (store, state)))
+                .transpose()
+        }),
+        None => Ok(None),
+    };
+    let published = match &opened {
+        Ok(Some((_, state))) => published_in(state),
+        _ => Default::default(),
+    };
+    check_across(report, at, &published);
     if report.errors() > 0 {
-        return Err(PlanError::Invalid(Box::new(report)));
+        return Err(Refusal::Invalid);
     }
     let Some(settings) = report.workspace.settings.as_ref() else {
-        return Err(PlanError::Invalid(Box::new(report)));
+        return Err(Refusal::Invalid);
     };
-    let (state, content, base) = match opened.map_err(PlanError::State)? {
+    let (state, content) = match opened.map_err(Refusal::State)? {
         Some((store, state)) => {
             let content = content_revision();
             let base_rev = match options.base {
                 Some(b) => Some(b.to_string()),
                 None => default_base(&store, &content, &settings.publish_branch),
             };
-            let base = base_rev
-                .map(|rev| {
-                    snapshot_at(store.repository(), &rev, root, at, cache, &report)
-                        .map_err(PlanError::Base)
-                })
-                .transpose()?;
-            (state, content, base)
+            match base_rev {
+                Some(rev) if base.as_ref().is_none_or(|(had, _)| *had != rev) => {
+                    let snapshot = snapshot_at(store.repository(), &rev, root, at, cache, report)
+                        .map_err(Refusal::Base)?;
+                    *base = Some((rev, snapshot));
+                }
+                Some(_) => {}
+                None => *base = None,
+            }
+            (state, content)
         }
         None if options.base.is_some() => {
-            return Err(PlanError::Base(
+            return Err(Refusal::Base(
                 "the workspace is not in a git repository".into(),
             ))
         }
-        None => (State::default(), ContentRevision::default(), None),
+        None => {
+            *base = None;
+            (State::default(), ContentRevision::default())
+        }
     };
-    let plan = plan(&Inputs {
-        report: &report,
+    Ok(plan(&Inputs {
+        report,
         state: &state,
         at,
         show_at: options.at.is_some(),
         content,
-        base: base.as_ref(),
-    });
-    Ok((report, plan))
+        base: base.as_ref().map(|(_, snapshot)| snapshot),
+    }))
 }
 
 /// The merge base of HEAD and the publish branch, when HEAD is on another branch.

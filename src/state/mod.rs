@@ -9,4 +9,4 @@ mod record;
 mod store;
 
 pub use record::{DeliveryKey, Entry, Event, Outcome, Record};
-pub use store::{ContentRevision, Freeze, PushError, State, StateError, Store};
+pub use store::{ContentRevision, Freeze, PushError, State, StateError, Store, WorkspaceStatus};

@@ -1,6 +1,6 @@
 use std::collections::BTreeMap;
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use git2::build::TreeUpdateBuilder;
 use git2::{FileMode, ObjectType, Oid, Repository, Signature, TreeWalkMode, TreeWalkResult};
@@ -521,6 +521,12 @@ impl ContentRevision {
     /// The revision of the workspace at `workspace_root` in `repo`: HEAD, its branch, and
     /// whether anything under the workspace differs from it (a `git status`).
     pub fn of(repo: &Repository, workspace_root: &Path) -> ContentRevision {
+        let dirty = workspace_dirty(repo, workspace_root).unwrap_or(true);
+        ContentRevision::at_head(repo, dirty)
+    }
+
+    /// HEAD and its branch in `repo`, with `dirty` as found by the caller.
+    pub fn at_head(repo: &Repository, dirty: bool) -> ContentRevision {
         let head = repo.head().ok();
         let commit = head
             .as_ref()
@@ -530,7 +536,6 @@ impl ContentRevision {
             .as_ref()
             .filter(|h| h.is_branch())
             .and_then(|h| h.shorthand().ok().map(str::to_string));
-        let dirty = workspace_dirty(repo, workspace_root).unwrap_or(true);
         ContentRevision {
             commit,
             branch,
@@ -539,17 +544,57 @@ impl ContentRevision {
     }
 }
 
-fn workspace_dirty(repo: &Repository, workspace_root: &Path) -> Option<bool> {
-    let workdir = repo.workdir()?.canonicalize().ok()?;
-    let root = workspace_root.canonicalize().ok()?;
-    let rel = root.strip_prefix(&workdir).ok()?;
-    let mut opts = git2::StatusOptions::new();
-    opts.include_untracked(true)
-        .recurse_untracked_dirs(true)
-        .include_ignored(false);
-    if !rel.as_os_str().is_empty() {
-        opts.pathspec(rel);
+/// The files under a workspace that `git status` lists (changed, staged, new or deleted), kept up
+/// to date one file at a time by a session that follows edits (`smm plan --watch`).
+pub struct WorkspaceStatus {
+    /// The workspace folder, relative to the repository's working folder.
+    prefix: PathBuf,
+    /// Repository-relative paths.
+    listed: std::collections::BTreeSet<PathBuf>,
+}
+
+impl WorkspaceStatus {
+    /// A whole `git status` of the workspace; `None` when it cannot be had (then the workspace
+    /// counts as changed).
+    pub fn of(repo: &Repository, workspace_root: &Path) -> Option<WorkspaceStatus> {
+        let workdir = repo.workdir()?.canonicalize().ok()?;
+        let root = workspace_root.canonicalize().ok()?;
+        let prefix = root.strip_prefix(&workdir).ok()?.to_path_buf();
+        let mut opts = git2::StatusOptions::new();
+        opts.include_untracked(true)
+            .recurse_untracked_dirs(true)
+            .include_ignored(false);
+        if !prefix.as_os_str().is_empty() {
+            opts.pathspec(&prefix);
+        }
+        let statuses = repo.statuses(Some(&mut opts)).ok()?;
+        let listed = statuses
+            .iter()
+            .filter_map(|e| e.path().ok().map(PathBuf::from))
+            .collect();
+        Some(WorkspaceStatus { prefix, listed })
     }
-    let statuses = repo.statuses(Some(&mut opts)).ok()?;
-    Some(!statuses.is_empty())
+
+    pub fn dirty(&self) -> bool {
+        !self.listed.is_empty()
+    }
+
+    /// Looks at the file at `rel` (workspace-relative) again, as `git status` would.
+    pub fn refresh(&mut self, repo: &Repository, rel: &Path) {
+        let path = self.prefix.join(rel);
+        // A path gone and never tracked is not found: nothing to list.
+        let listed = match repo.status_file(&path) {
+            Ok(s) => !s.is_empty() && !s.contains(git2::Status::IGNORED),
+            Err(e) => e.code() != git2::ErrorCode::NotFound,
+        };
+        if listed {
+            self.listed.insert(path);
+        } else {
+            self.listed.remove(&path);
+        }
+    }
+}
+
+fn workspace_dirty(repo: &Repository, workspace_root: &Path) -> Option<bool> {
+    WorkspaceStatus::of(repo, workspace_root).map(|s| s.dirty())
 }

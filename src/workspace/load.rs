@@ -143,6 +143,53 @@ pub fn load_with(
     (ws, cached)
 }
 
+/// Loads the post files `files` (root-relative, in path order, each a [`post_path_campaign`]
+/// path) of the loaded workspace `ws` again, as [`load`] reads them but without the cache: for a
+/// session that follows edits (`smm plan --watch`). Problems go to `diags`.
+pub fn load_posts(
+    ws: &Workspace,
+    files: &[PathBuf],
+    sources: &mut Sources,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<Post> {
+    let files: Vec<(PathBuf, Option<String>)> = files
+        .iter()
+        .filter_map(|rel| Some((rel.clone(), post_path_campaign(rel)?)))
+        .collect();
+    let zone = ws.settings.as_ref().map(|s| s.zone.clone());
+    let mut loader = Loader {
+        root: &ws.root,
+        sources,
+        diags,
+    };
+    let off = Cache::off();
+    let (posts, _) = loader.posts(&files, zone.as_ref(), &PostInputs::default(), &off);
+    posts
+}
+
+/// Whether [`load`] reads `rel` (root-relative) as a post file: a YAML file in a folder of
+/// campaigns/ (other than campaign.yaml) or in posts/, with no hidden name on the way. Then
+/// `Some(campaign)`: the campaign folder's name, or `None` under posts/.
+pub fn post_path_campaign(rel: &Path) -> Option<Option<String>> {
+    use std::path::Component;
+    let names: Vec<&str> = rel
+        .components()
+        .map(|c| match c {
+            Component::Normal(name) => name.to_str().filter(|n| !n.starts_with('.')),
+            _ => None,
+        })
+        .collect::<Option<_>>()?;
+    let file = *names.last()?;
+    let yaml = file.ends_with(".yaml") || file.ends_with(".yml");
+    match names.as_slice() {
+        ["campaigns", slug, _, ..] if yaml && file != "campaign.yaml" && file != "campaign.yml" => {
+            Some(Some((*slug).to_string()))
+        }
+        ["posts", _, ..] if yaml => Some(None),
+        _ => None,
+    }
+}
+
 /// The cache inputs of posts besides the post itself: smm.yaml, templates/ and the campaign's
 /// file. None without a cache or without valid settings.
 #[derive(Default)]
