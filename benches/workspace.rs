@@ -564,14 +564,14 @@ fn branch_cold(bench: &mut Bench, root: &Path, runs: usize) -> Option<Stats> {
 
 /// (c) `smm plan --watch` on `main`: the edit of (a), timed from writing the file to the watch
 /// printing the summary line after the lines that show it; the file is restored, and that update
-/// awaited, before the next sample.
+/// awaited, before the next sample. With the session's peak RSS.
 fn watched_edit(
     bench: &mut Bench,
     root: &Path,
     files: &[PathBuf],
     samples: usize,
     nonce: u64,
-) -> Option<Duration> {
+) -> Option<Stats> {
     let what = "plan --watch, one edit";
     eprintln!("  {what} ({samples} samples)");
     let mut child = Command::new(bench.smm)
@@ -625,13 +625,24 @@ fn watched_edit(
         }
         Ok::<_, String>(times)
     })();
+    // The session's peak memory, all updates included.
+    let peak_kb = std::fs::read_to_string(format!("/proc/{}/status", child.id()))
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+            line.split_whitespace().nth(1)?.parse().ok()
+        })
+        .unwrap_or(0);
     let _ = child.kill();
     let _ = child.wait();
     match times {
         Ok(times) => {
             let median = median(times)?;
-            eprintln!("    {}", secs(median));
-            Some(median)
+            eprintln!("    {}, {}", secs(median), mb(peak_kb));
+            Some(Stats {
+                median,
+                rss_kb: peak_kb,
+            })
         }
         Err(e) => {
             bench.fail(what, &e);
@@ -742,7 +753,7 @@ fn main() {
          |---|---|---|---|---|---|---|---|---|---|\n",
     );
     let mut change = String::from(
-        "| posts | samples | plan warm, no change | one uncommitted edit | `plan --watch`, one edit | plan on a branch, warm, no change | one commit on a branch | plan on a branch, cold |\n\
+        "| posts | samples | plan warm, no change | one uncommitted edit | `plan --watch`, one edit (session peak RSS) | plan on a branch, warm, no change | one commit on a branch | plan on a branch, cold |\n\
          |---|---|---|---|---|---|---|---|\n",
     );
     for n in sizes {
@@ -869,7 +880,7 @@ fn main() {
                 "| {n} | {samples} | {} | {} | {} | {branch_warm} | {committed} | {cold} |",
                 cell(warm_plan, secs),
                 cell(uncommitted, secs),
-                cell(watched, secs),
+                cell(watched, |s| format!("{}, {}", secs(s.median), mb(s.rss_kb))),
             );
         } else {
             eprintln!(

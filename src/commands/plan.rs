@@ -92,7 +92,12 @@ fn watch(root: &Path, options: smm::plan::Options<'_>) -> Result<u8, CommandErro
             Err(_) => whole = true,
         };
         take(first);
-        while let Ok(event) = rx.recv_timeout(TOGETHER) {
+        // Until a pause, or for at most a fifth of a second under a stream of writes.
+        let since = std::time::Instant::now();
+        while since.elapsed() < TOGETHER * 20 {
+            let Ok(event) = rx.recv_timeout(TOGETHER) else {
+                break;
+            };
             take(event);
         }
         if paths.is_empty() && !whole {

@@ -137,7 +137,13 @@ impl<'o> Session<'o> {
 
     /// What a change at `path` (absolute) asks of the session.
     pub fn reach(&self, path: &Path) -> Reach {
-        if let Some(in_git) = self.git_dir().and_then(|dir| path.strip_prefix(dir).ok()) {
+        // The repository's git folder, by its own path or as .git in the workspace (the two may
+        // differ by a symbolic link).
+        let in_git = self
+            .git_dir()
+            .and_then(|dir| path.strip_prefix(dir).ok())
+            .or_else(|| path.strip_prefix(self.root.join(".git")).ok());
+        if let Some(in_git) = in_git {
             let first = in_git.components().next().map(|c| c.as_os_str());
             return match first.and_then(|c| c.to_str()) {
                 Some("HEAD" | "index" | "packed-refs" | "refs") => Reach::Restart,
@@ -147,9 +153,6 @@ impl<'o> Session<'o> {
         let Ok(rel) = path.strip_prefix(&self.root) else {
             return Reach::Nothing;
         };
-        if rel.starts_with(".git") {
-            return Reach::Nothing;
-        }
         match post_path_campaign(rel) {
             // A post in a campaign folder without a valid campaign.yaml is an error of the
             // folder, found by loading it whole.
