@@ -13,7 +13,8 @@
 //! plan also renders the base revision (the merge base). Every sample of (a) and (b) is the first
 //! run after its change: the edit adds a word never used before, so the cache can only hold the
 //! post's old version (on `main` it also moves the post by a few minutes: that plan lists
-//! scheduled deliveries without their texts, and shows the new time).
+//! scheduled deliveries without their texts, and shows the new time); (c) the edit of (a) under
+//! `smm plan --watch`, from the write to the summary line of the update that shows it.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
