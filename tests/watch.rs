@@ -201,9 +201,77 @@ fn what_a_changed_path_asks_of_a_session() {
     ] {
         assert_eq!(reach(rel), other(rel), "{rel}");
     }
+    for rel in [
+        ".git/info/exclude",
+        ".gitignore",
+        "posts/.gitignore",
+        "media",
+        "notes.yml",
+    ] {
+        assert_eq!(reach(rel), Reach::Restart, "{rel}");
+    }
     for rel in [".git/objects/ab/cdef", ".git/smm/posts-1.cache"] {
         assert_eq!(reach(rel), Reach::Nothing, "{rel}");
     }
+}
+
+#[test]
+fn on_a_branch_a_session_compares_each_edit_with_the_base_as_from_scratch() {
+    let dir = support::workspace(None);
+    let root = dir.path();
+    let repo = support::git_init(root);
+    let head = repo.head().expect("head").peel_to_commit().expect("commit");
+    repo.branch("change", &head, false).expect("branch");
+    repo.set_head("refs/heads/change").expect("checkout");
+    let mut session = Session::start(root, options());
+    assert_eq!(shown(&session), from_scratch(root));
+
+    // A post that was as in the base (main) is edited: shown as edited, with its diff.
+    let notice = std::fs::read_to_string(root.join("posts/notice.yaml")).expect("read");
+    write(
+        root,
+        "posts/notice.yaml",
+        &notice.replace("Shop closed on Friday", "Shop closed on Saturday"),
+    );
+    let text = step(&mut session, root, &["posts/notice.yaml"]);
+    assert!(text.contains("edited since the base revision"), "{text}");
+    // A new post sorting before the others moves every post's place.
+    write(
+        root,
+        "campaigns/aaa/early.yaml",
+        "publish_at: 2027-03-20 10:00\ntext: Early tea.\n",
+    );
+    write(root, "campaigns/aaa/campaign.yaml", "name: Early\n");
+    assert_eq!(
+        session.update(&[root.join("campaigns/aaa/campaign.yaml")].into()),
+        Update::Restart
+    );
+    let mut session = session.restart();
+    assert_eq!(shown(&session), from_scratch(root));
+    write(root, "posts/notice.yaml", &notice);
+    step(&mut session, root, &["posts/notice.yaml"]);
+}
+
+#[test]
+fn a_file_that_could_not_be_read_is_planned_once_it_can() {
+    let dir = support::workspace(None);
+    let root = dir.path();
+    support::git_init(root);
+    // A link to nothing: unreadable even for root.
+    let notice = root.join("posts/notice.yaml");
+    std::fs::remove_file(&notice).expect("remove");
+    std::os::unix::fs::symlink(root.join("nowhere.yaml"), &notice).expect("symlink");
+    let mut session = Session::start(root, options());
+    let text = shown(&session);
+    assert!(text.contains("cannot read posts/notice.yaml"), "{text}");
+    std::fs::remove_file(&notice).expect("remove");
+    write(
+        root,
+        "posts/notice.yaml",
+        "publish_at: 2027-03-10 12:00\ntext: Closed Friday.\n",
+    );
+    let text = step(&mut session, root, &["posts/notice.yaml"]);
+    assert!(text.contains("Plan: "), "{text}");
 }
 
 /// Lines of a child's output, as they come.

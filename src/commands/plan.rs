@@ -15,6 +15,8 @@ pub fn run(dir: Option<&std::path::Path>, args: &PlanArgs) -> Result<u8, Command
         base: args.base.as_deref(),
     };
     if args.watch {
+        // Events name files by their real paths (on macOS too).
+        let root = root.canonicalize().unwrap_or(root);
         return watch(&root, options);
     }
     let (report, plan) = plan_or_report(&root, &options)?;
@@ -65,10 +67,12 @@ fn watch(root: &Path, options: smm::plan::Options<'_>) -> Result<u8, CommandErro
         .watch(root, notify::RecursiveMode::Recursive)
         .map_err(cannot_watch)?;
     let mut session = Session::start(root, options);
-    if let Some(git) = session.git_dir().filter(|dir| !dir.starts_with(root)) {
-        watcher
-            .watch(git, notify::RecursiveMode::Recursive)
-            .map_err(cannot_watch)?;
+    for git in session.git_dirs() {
+        if !git.starts_with(root) {
+            watcher
+                .watch(git, notify::RecursiveMode::Recursive)
+                .map_err(cannot_watch)?;
+        }
     }
     match session.outcome() {
         Watched::Planned(plan) => smm::plan::render_text_in_pieces(plan, super::print_all),

@@ -18,7 +18,7 @@ use crate::diagnostic::Diagnostic;
 use crate::render::{by_post, Delivery, Renderer};
 use crate::state::{ContentRevision, DeliveryKey, WorkspaceStatus};
 use crate::validate::{validate_posts, Report};
-use crate::workspace::{load_posts, post_path_campaign, Post, SETTINGS_FILE};
+use crate::workspace::{load_posts, post_path_campaign, Post};
 
 /// A validated workspace and its plan, updated file by file.
 pub struct Session<'o> {
@@ -30,8 +30,11 @@ pub struct Session<'o> {
     /// The diagnostics before the checks across posts, which run again on every update.
     own: Vec<Diagnostic>,
     base: Option<(String, BaseSnapshot)>,
-    git: Option<(Repository, WorkspaceStatus)>,
-    /// Folders that hold post files: renaming or removing one changes posts no event names.
+    /// The repository, with its `git status` of the workspace (`None`: none could be had, and
+    /// the workspace counts as changed, as in `smm plan`).
+    git: Option<(Repository, Option<WorkspaceStatus>)>,
+    /// The workspace's folders (workspace-relative): moving or removing one changes files that no
+    /// event names.
     folders: BTreeSet<PathBuf>,
     plan: Result<Plan, Refusal>,
     /// The last plan before it, to show what changed.
@@ -78,16 +81,17 @@ impl<'o> Session<'o> {
     /// Validates and plans the workspace at `root` from disk, through its post cache.
     pub fn start(root: &Path, options: Options<'o>) -> Session<'o> {
         let cache = Cache::open(root);
-        let git = Repository::discover(root).ok().and_then(|repo| {
-            let status = WorkspaceStatus::of(&repo, root)?;
-            Some((repo, status))
+        let git = Repository::discover(root).ok().map(|repo| {
+            let status = WorkspaceStatus::of(&repo, root);
+            (repo, status)
         });
+        let folders = folders(root, git.as_ref().map(|(repo, _)| repo));
         let report = validate_posts(root, &cache);
         let mut session = Session {
             root: root.to_path_buf(),
             options,
             own: report.diagnostics.clone(),
-            folders: folders(&report),
+            folders,
             report,
             base: None,
             git,
@@ -129,24 +133,30 @@ impl<'o> Session<'o> {
         }
     }
 
-    /// The repository's git folder, which a watcher must follow too when the workspace is a
-    /// folder inside the repository.
-    pub fn git_dir(&self) -> Option<&Path> {
-        self.git.as_ref().map(|(repo, _)| repo.path())
+    /// The repository's git folders (its own, and the one its worktrees share), which a watcher
+    /// must follow too when they are not inside the workspace.
+    pub fn git_dirs(&self) -> Vec<&Path> {
+        match &self.git {
+            Some((repo, _)) => vec![repo.path(), repo.commondir()],
+            None => Vec::new(),
+        }
     }
 
     /// What a change at `path` (absolute) asks of the session.
     pub fn reach(&self, path: &Path) -> Reach {
-        // The repository's git folder, by its own path or as .git in the workspace (the two may
-        // differ by a symbolic link).
+        // A git folder, by its own path or as .git in the workspace (the two may differ by a
+        // symbolic link).
         let in_git = self
-            .git_dir()
-            .and_then(|dir| path.strip_prefix(dir).ok())
+            .git_dirs()
+            .into_iter()
+            .find_map(|dir| path.strip_prefix(dir).ok())
             .or_else(|| path.strip_prefix(self.root.join(".git")).ok());
         if let Some(in_git) = in_git {
-            let first = in_git.components().next().map(|c| c.as_os_str());
-            return match first.and_then(|c| c.to_str()) {
-                Some("HEAD" | "index" | "packed-refs" | "refs") => Reach::Restart,
+            let mut names = in_git.components().map(|c| c.as_os_str().to_str());
+            return match (names.next().flatten(), names.next().flatten()) {
+                (Some("HEAD" | "index" | "packed-refs" | "refs"), _) => Reach::Restart,
+                // What git status ignores.
+                (Some("info"), Some("exclude")) => Reach::Restart,
                 _ => Reach::Nothing,
             };
         }
@@ -161,14 +171,15 @@ impl<'o> Session<'o> {
             }
             Some(_) => Reach::Post(rel.to_path_buf()),
             None => {
-                let content = ["campaigns", "posts", "templates"]
-                    .iter()
-                    .any(|dir| rel.starts_with(dir));
                 let yaml = rel.extension().is_some_and(|e| e == "yaml" || e == "yml");
-                let is_folder = self.folders.contains(rel) || path.is_dir();
-                if rel == Path::new(SETTINGS_FILE)
+                // A folder moved or removed: the files in it (posts, media, whether git lists
+                // them) changed without an event each.
+                let folder = self.folders.contains(rel) || path.is_dir();
+                // smm.yaml, a campaign.yaml, a stray YAML file (a warning), what git ignores.
+                if yaml
+                    || folder
                     || rel.starts_with("templates")
-                    || (content && (yaml || is_folder))
+                    || rel.file_name().is_some_and(|n| n == ".gitignore")
                 {
                     Reach::Restart
                 } else {
@@ -198,18 +209,23 @@ impl<'o> Session<'o> {
         if files.is_empty() {
             return Update::Nothing;
         }
-        if let Some((repo, status)) = &mut self.git {
+        if let Some((repo, Some(status))) = &mut self.git {
             for rel in &files {
-                if !self.root.join(rel).is_dir() {
-                    status.refresh(repo, rel);
-                }
+                status.refresh(repo, rel);
             }
         }
+        // The base revision's snapshot knows which posts were as in the base, by their place.
+        let cache = if !posts.is_empty() && self.base.take().is_some() {
+            Cache::open(&self.root)
+        } else {
+            Cache::off()
+        };
         if !posts.is_empty() {
             self.reload(&posts);
         }
         self.changed = posts;
-        self.replan(&Cache::off());
+        self.replan(&cache);
+        cache.save();
         Update::Planned
     }
 
@@ -270,7 +286,9 @@ impl<'o> Session<'o> {
         }
         self.report.diagnostics = self.own.clone();
         let content = || match &self.git {
-            Some((repo, status)) => ContentRevision::at_head(repo, status.dirty()),
+            Some((repo, status)) => {
+                ContentRevision::at_head(repo, status.as_ref().is_none_or(|s| s.dirty()))
+            }
             None => ContentRevision::default(),
         };
         self.plan = plan_report(
@@ -284,16 +302,22 @@ impl<'o> Session<'o> {
     }
 }
 
-/// The folders that hold post files, and their parents up to the workspace.
-fn folders(report: &Report) -> BTreeSet<PathBuf> {
+/// The folders under the workspace (relative), but git's and those git ignores.
+fn folders(root: &Path, repo: Option<&Repository>) -> BTreeSet<PathBuf> {
     let mut out = BTreeSet::new();
-    for post in &report.workspace.posts {
-        let mut at = report.sources.path(post.file).parent();
-        while let Some(dir) = at.filter(|d| !d.as_os_str().is_empty()) {
-            if !out.insert(dir.to_path_buf()) {
-                break;
+    let mut stack = vec![PathBuf::new()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(root.join(&dir)) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let rel = dir.join(entry.file_name());
+            let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+            let ignored = || repo.is_some_and(|r| r.is_path_ignored(&rel).unwrap_or(false));
+            if is_dir && rel != Path::new(".git") && !ignored() {
+                out.insert(rel.clone());
+                stack.push(rel);
             }
-            at = dir.parent();
         }
     }
     out

@@ -395,10 +395,14 @@ impl Loader<'_> {
         let decoded = match read {
             Ok(d) => d,
             Err(e) => {
-                self.diags.push(Diagnostic::error(
-                    "E0104",
-                    format!("cannot read {}: {e}", rel.display()),
-                ));
+                // At the file (empty), so the error goes with it.
+                let file = self
+                    .sources
+                    .add(SourceFile::new(rel.to_path_buf(), String::new()));
+                self.diags.push(
+                    Diagnostic::error("E0104", format!("cannot read {}: {e}", rel.display()))
+                        .at(file, Span::new(0, 0)),
+                );
                 return None;
             }
         };
