@@ -42,7 +42,7 @@ pub enum Command {
         after_help = "Exit status: 0 success, 1 error (an invalid workspace is refused), 2 with \
         --detailed-exitcode when apply would publish or delete something now.\n\n\
         Examples:\n  smm plan\n  smm plan --format markdown > plan.md      # a pull-request comment\n  \
-        smm plan --out plan.json && smm apply plan.json\n  smm plan --at 2026-12-03T08:00:00Z --base origin/main"
+        smm plan --out plan.json && smm apply plan.json\n  smm plan --at 2026-12-03T08:00:00Z --base origin/main\n  smm plan --watch                          # while editing: what each save changes"
     )]
     Plan(PlanArgs),
 

@@ -173,6 +173,11 @@ impl Sources {
     pub fn path(&self, id: FileId) -> &Path {
         &self.files[id.0].path
     }
+
+    /// How many files were added.
+    pub fn count(&self) -> usize {
+        self.files.len()
+    }
 }
 
 #[cfg(test)]

@@ -274,6 +274,26 @@ fn a_file_that_could_not_be_read_is_planned_once_it_can() {
     assert!(text.contains("Plan: "), "{text}");
 }
 
+#[test]
+fn a_long_session_starts_over_rather_than_grow() {
+    let dir = support::workspace(None);
+    let root = dir.path();
+    support::git_init(root);
+    let mut session = Session::start(root, options());
+    let notice = std::fs::read_to_string(root.join("posts/notice.yaml")).expect("read");
+    let touched: BTreeSet<PathBuf> = [root.join("posts/notice.yaml")].into();
+    let updates = (0..5000)
+        .position(|i| {
+            let text = notice.replace("Friday", &format!("Friday ({i})"));
+            write(root, "posts/notice.yaml", &text);
+            session.update(&touched) == Update::Restart
+        })
+        .expect("a restart within 5,000 saves");
+    assert!(updates > 100, "{updates}");
+    let session = session.restart();
+    assert_eq!(shown(&session), from_scratch(root));
+}
+
 /// Lines of a child's output, as they come.
 fn lines(out: impl std::io::Read + Send + 'static) -> mpsc::Receiver<String> {
     let (tx, rx) = mpsc::channel();

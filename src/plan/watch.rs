@@ -41,6 +41,8 @@ pub struct Session<'o> {
     previous: Option<Plan>,
     /// The post files the last update read again.
     changed: BTreeSet<PathBuf>,
+    /// How many files the sources held when the session started.
+    files_at_start: usize,
 }
 
 /// The plan of a session, or why it has none.
@@ -59,7 +61,8 @@ pub enum Update {
     Planned,
     /// Nothing: the changes were not the workspace's.
     Nothing,
-    /// Nothing: a change needs a new session ([`Session::restart`]).
+    /// Nothing: a change needs a new session ([`Session::restart`]), or the session has read
+    /// so many files again that starting over costs less than keeping them.
     Restart,
 }
 
@@ -98,7 +101,9 @@ impl<'o> Session<'o> {
             plan: Err(Refusal::Invalid),
             previous: None,
             changed: BTreeSet::new(),
+            files_at_start: 0,
         };
+        session.files_at_start = session.report.sources.count();
         session.replan(&cache);
         cache.save();
         session
@@ -193,6 +198,11 @@ impl<'o> Session<'o> {
     /// Takes in the changes at `paths` (absolute) and plans again, unless none of them is the
     /// workspace's or one needs a new session ([`Reach::Restart`]): then nothing changes.
     pub fn update(&mut self, paths: &BTreeSet<PathBuf>) -> Update {
+        // Each update adds the files it read (which diagnostics quote) and the templates to the
+        // sources: a long session starts over once they have doubled, rather than grow forever.
+        if self.report.sources.count() > 2 * self.files_at_start + 1000 {
+            return Update::Restart;
+        }
         let mut posts = BTreeSet::new();
         let mut files = Vec::new();
         for path in paths {
