@@ -2,8 +2,9 @@
 //!
 //! A changed post file is read, rendered and checked on its own, spliced into the validated
 //! workspace, and the checks across posts and the plan run again: the cost follows the change,
-//! not the workspace. Anything else validation reads (smm.yaml, templates, a campaign, a folder
-//! of posts, git's HEAD, index or refs) starts the session over from disk.
+//! not the workspace. Anything else validation reads as a whole (smm.yaml, templates, a
+//! campaign.yaml or any other YAML file that is not a post, a folder, what git ignores, git's
+//! HEAD, index or refs) starts the session over from disk.
 
 use std::collections::{BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
@@ -112,8 +113,18 @@ impl<'o> Session<'o> {
     /// A new session of the same workspace, from disk, that shows its changes against this
     /// session's last plan.
     pub fn restart(self) -> Session<'o> {
-        let previous = self.plan.ok().or(self.previous);
-        let mut session = Session::start(&self.root, self.options);
+        let Session {
+            root,
+            options,
+            report,
+            plan,
+            previous,
+            ..
+        } = self;
+        // The old workspace goes before the new one is read.
+        drop(report);
+        let previous = plan.ok().or(previous);
+        let mut session = Session::start(&root, options);
         session.previous = previous;
         session
     }
@@ -244,7 +255,8 @@ impl<'o> Session<'o> {
     fn reload(&mut self, changed: &BTreeSet<PathBuf>) {
         let present: Vec<PathBuf> = changed
             .iter()
-            .filter(|rel| self.root.join(rel).is_file())
+            // A link to nowhere is read, and cannot be, as in a whole load.
+            .filter(|rel| std::fs::symlink_metadata(self.root.join(rel)).is_ok())
             .cloned()
             .collect();
         let report = &mut self.report;
@@ -314,6 +326,12 @@ impl<'o> Session<'o> {
 
 /// The folders under the workspace (relative), but git's and those git ignores.
 fn folders(root: &Path, repo: Option<&Repository>) -> BTreeSet<PathBuf> {
+    // Git asks of paths in the repository's working folder.
+    let in_repo = |rel: &Path| {
+        let repo = repo?;
+        let prefix = root.strip_prefix(repo.workdir()?).ok()?;
+        repo.is_path_ignored(prefix.join(rel)).ok()
+    };
     let mut out = BTreeSet::new();
     let mut stack = vec![PathBuf::new()];
     while let Some(dir) = stack.pop() {
@@ -323,8 +341,7 @@ fn folders(root: &Path, repo: Option<&Repository>) -> BTreeSet<PathBuf> {
         for entry in entries.flatten() {
             let rel = dir.join(entry.file_name());
             let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
-            let ignored = || repo.is_some_and(|r| r.is_path_ignored(&rel).unwrap_or(false));
-            if is_dir && rel != Path::new(".git") && !ignored() {
+            if is_dir && rel != Path::new(".git") && in_repo(&rel) != Some(true) {
                 out.insert(rel.clone());
                 stack.push(rel);
             }
