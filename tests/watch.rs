@@ -94,6 +94,16 @@ fn a_session_updated_file_by_file_plans_as_planning_from_scratch() {
     let (items, gone) = session.changes();
     assert_eq!(keys(&items), ["notice@bluesky", "notice@mastodon"]);
     assert!(gone.is_empty(), "{gone:?}");
+    // Planned again with nothing changed (the plan's window ended): nothing to show but the
+    // summary, and the same plan.
+    session.plan_again();
+    let (items, gone) = session.changes();
+    assert!(
+        items.is_empty() && gone.is_empty(),
+        "{:?} {gone:?}",
+        keys(&items)
+    );
+    assert_eq!(shown(&session), text);
 
     // A new post, between the others in path order.
     write(

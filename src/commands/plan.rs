@@ -1,6 +1,7 @@
 use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::RecvTimeoutError;
 use std::time::Duration;
 
 use smm::plan::{Reach, Session, Update, Watched};
@@ -52,6 +53,7 @@ const TOGETHER: Duration = Duration::from_millis(10);
 
 /// `smm plan --watch`: the plan, then after each change what changed in it, until interrupted.
 fn watch(root: &Path, options: smm::plan::Options<'_>) -> Result<u8, CommandError> {
+    let at_now = options.at.is_none();
     use notify::Watcher as _;
     let cannot_watch = |e: notify::Error| CommandError {
         message: format!("cannot watch {} for changes: {e}", root.display()),
@@ -83,7 +85,27 @@ fn watch(root: &Path, options: smm::plan::Options<'_>) -> Result<u8, CommandErro
         "Watching {} for changes (Ctrl-C to stop).",
         root.display()
     );
-    while let Ok(first) = rx.recv() {
+    loop {
+        // A plan holds until what is due changes, which no file event says.
+        let until = match session.outcome() {
+            Watched::Planned(plan) if at_now => plan.valid_until,
+            _ => None,
+        };
+        let first = match until {
+            Some(t) => match rx.recv_timeout(wait_until(t)) {
+                Ok(event) => event,
+                Err(RecvTimeoutError::Timeout) => {
+                    session.plan_again();
+                    show_update(&session, "what is due changed");
+                    continue;
+                }
+                Err(RecvTimeoutError::Disconnected) => break,
+            },
+            None => match rx.recv() {
+                Ok(event) => event,
+                Err(_) => break,
+            },
+        };
         let mut paths = BTreeSet::new();
         let mut whole = false;
         let mut take = |event: notify::Result<notify::Event>| match event {
@@ -116,13 +138,22 @@ fn watch(root: &Path, options: smm::plan::Options<'_>) -> Result<u8, CommandErro
             Update::Restart => session = session.restart(),
             Update::Planned => {}
         }
-        show_update(&session, root, &paths);
+        show_update(&session, &changed_files(&session, root, &paths));
     }
     Ok(exit::OK)
 }
 
-/// After an update: when and what changed, then what changed in the plan and its summary line.
-fn show_update(session: &Session<'_>, root: &Path, paths: &BTreeSet<PathBuf>) {
+/// How long until `t`, and at least a second (a plan whose window ended already is not planned
+/// again in a loop).
+fn wait_until(t: jiff::Timestamp) -> Duration {
+    let left = t.duration_since(jiff::Timestamp::now());
+    Duration::try_from(left)
+        .unwrap_or_default()
+        .max(Duration::from_secs(1))
+}
+
+/// The files an update saw change, as its header names them.
+fn changed_files(session: &Session<'_>, root: &Path, paths: &BTreeSet<PathBuf>) -> String {
     // Not an editor's temporary file that came and went.
     let named: Vec<String> = paths
         .iter()
@@ -135,11 +166,15 @@ fn show_update(session: &Session<'_>, root: &Path, paths: &BTreeSet<PathBuf>) {
         .filter(|p| !p.starts_with(".git"))
         .map(|p| p.display().to_string())
         .collect();
-    let what = match named.as_slice() {
+    match named.as_slice() {
         [] => "the repository changed".to_string(),
         [one] => one.clone(),
         [first, rest @ ..] => format!("{first} and {} more", rest.len()),
-    };
+    }
+}
+
+/// After an update: when and `what` changed, then what changed in the plan and its summary line.
+fn show_update(session: &Session<'_>, what: &str) {
     let time = jiff::ZonedDateTime::now().strftime("%H:%M:%S").to_string();
     let dim = anstyle::Style::new().dimmed();
     let mut out = format!("\n{dim}── {time} · {what}{dim:#}\n");

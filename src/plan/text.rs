@@ -159,6 +159,12 @@ pub fn render_text_in_pieces(plan: &Plan, mut emit: impl FnMut(&[String])) {
              `smm plan --base REV`.{DIM:#}"
         );
     }
+    write_validity(&mut out, plan);
+    emit(&[out]);
+}
+
+/// Until when the plan holds, or that nothing is scheduled.
+fn write_validity(out: &mut String, plan: &Plan) {
     match plan.valid_until {
         Some(t) => {
             let _ = writeln!(
@@ -171,7 +177,6 @@ pub fn render_text_in_pieces(plan: &Plan, mut emit: impl FnMut(&[String])) {
             let _ = writeln!(out, "Nothing is scheduled.");
         }
     }
-    emit(&[out]);
 }
 
 /// One item of the plan as shown after `before`: listed items follow each other without a blank
@@ -210,6 +215,7 @@ pub fn render_update(plan: &Plan, shown: &[&Item], gone: &[DeliveryKey]) -> Stri
         );
     }
     let _ = writeln!(out, "\n{BOLD}{}{BOLD:#}", plan.summary_line());
+    write_validity(&mut out, plan);
     out
 }
 

@@ -250,6 +250,13 @@ impl<'o> Session<'o> {
         Update::Planned
     }
 
+    /// Plans again as of now with nothing changed: the plan's window ended, and what is due
+    /// with it.
+    pub fn plan_again(&mut self) {
+        self.changed.clear();
+        self.replan(&Cache::off());
+    }
+
     /// Reads the post files `changed` (workspace-relative, in path order) again: each one's
     /// post, deliveries and diagnostics replace those it had.
     fn reload(&mut self, changed: &BTreeSet<PathBuf>) {
