@@ -58,36 +58,49 @@ fn step(session: &mut Session<'_>, root: &Path, touched: &[&str]) -> String {
     expected
 }
 
+/// The base workspace, committed on `main`.
+fn committed_workspace() -> (tempfile::TempDir, git2::Repository) {
+    let dir = support::workspace(None);
+    let repo = support::git_init(dir.path());
+    (dir, repo)
+}
+
+/// Replaces `from` with `to` in the file at `rel`; returns the text it had.
+fn edit(root: &Path, rel: &str, from: &str, to: &str) -> String {
+    let text = std::fs::read_to_string(root.join(rel)).expect("read");
+    write(root, rel, &text.replace(from, to));
+    text
+}
+
 fn keys(items: &[&smm::plan::Item]) -> Vec<String> {
     items.iter().map(|i| i.key.to_string()).collect()
 }
 
 #[test]
 fn a_session_updated_file_by_file_plans_as_planning_from_scratch() {
-    let dir = support::workspace(None);
+    let (dir, _) = committed_workspace();
     let root = dir.path();
-    support::git_init(root);
     let mut session = Session::start(root, options());
     let first = shown(&session);
     assert_eq!(first, from_scratch(root));
     assert!(first.contains("Plan: "), "{first}");
 
     // An edit of a post's text: the post is replaced where it is.
-    let hello = std::fs::read_to_string(root.join("campaigns/launch/hello.yaml")).expect("read");
-    write(
+    let hello = edit(
         root,
         "campaigns/launch/hello.yaml",
-        &hello.replace("Spring tea is here.", "Spring tea is finally here."),
+        "Spring tea is here.",
+        "Spring tea is finally here.",
     );
     let text = step(&mut session, root, &["campaigns/launch/hello.yaml"]);
     assert!(text.contains("+ uncommitted changes"), "{text}");
 
     // A new time: only that post's deliveries are what changed.
-    let notice = std::fs::read_to_string(root.join("posts/notice.yaml")).expect("read");
-    write(
+    let notice = edit(
         root,
         "posts/notice.yaml",
-        &notice.replace("2027-03-10 12:00", "2027-03-11 13:00"),
+        "2027-03-10 12:00",
+        "2027-03-11 13:00",
     );
     let text = step(&mut session, root, &["posts/notice.yaml"]);
     assert!(text.contains("2027-03-11 13:00"), "{text}");
@@ -169,9 +182,8 @@ fn a_session_updated_file_by_file_plans_as_planning_from_scratch() {
 
 #[test]
 fn what_a_changed_path_asks_of_a_session() {
-    let dir = support::workspace(None);
+    let (dir, _) = committed_workspace();
     let root = dir.path();
-    support::git_init(root);
     let session = Session::start(root, options());
     let reach = |rel: &str| session.reach(&root.join(rel));
     let post = |rel: &str| Reach::Post(PathBuf::from(rel));
@@ -227,9 +239,8 @@ fn what_a_changed_path_asks_of_a_session() {
 
 #[test]
 fn on_a_branch_a_session_compares_each_edit_with_the_base_as_from_scratch() {
-    let dir = support::workspace(None);
+    let (dir, repo) = committed_workspace();
     let root = dir.path();
-    let repo = support::git_init(root);
     let head = repo.head().expect("head").peel_to_commit().expect("commit");
     repo.branch("change", &head, false).expect("branch");
     repo.set_head("refs/heads/change").expect("checkout");
@@ -237,11 +248,11 @@ fn on_a_branch_a_session_compares_each_edit_with_the_base_as_from_scratch() {
     assert_eq!(shown(&session), from_scratch(root));
 
     // A post that was as in the base (main) is edited: shown as edited, with its diff.
-    let notice = std::fs::read_to_string(root.join("posts/notice.yaml")).expect("read");
-    write(
+    let notice = edit(
         root,
         "posts/notice.yaml",
-        &notice.replace("Shop closed on Friday", "Shop closed on Saturday"),
+        "Shop closed on Friday",
+        "Shop closed on Saturday",
     );
     let text = step(&mut session, root, &["posts/notice.yaml"]);
     assert!(text.contains("edited since the base revision"), "{text}");
@@ -264,9 +275,8 @@ fn on_a_branch_a_session_compares_each_edit_with_the_base_as_from_scratch() {
 
 #[test]
 fn a_file_that_could_not_be_read_is_planned_once_it_can() {
-    let dir = support::workspace(None);
+    let (dir, _) = committed_workspace();
     let root = dir.path();
-    support::git_init(root);
     // A link to nothing: unreadable even for root.
     let notice = root.join("posts/notice.yaml");
     std::fs::remove_file(&notice).expect("remove");
@@ -286,9 +296,8 @@ fn a_file_that_could_not_be_read_is_planned_once_it_can() {
 
 #[test]
 fn a_long_session_starts_over_rather_than_grow() {
-    let dir = support::workspace(None);
+    let (dir, _) = committed_workspace();
     let root = dir.path();
-    support::git_init(root);
     let mut session = Session::start(root, options());
     let notice = std::fs::read_to_string(root.join("posts/notice.yaml")).expect("read");
     let touched: BTreeSet<PathBuf> = [root.join("posts/notice.yaml")].into();
@@ -337,9 +346,8 @@ fn up_to_summary(rx: &mpsc::Receiver<String>) -> Vec<String> {
 
 #[test]
 fn plan_watch_shows_what_an_edit_changed_in_the_plan() {
-    let dir = support::workspace(None);
+    let (dir, _) = committed_workspace();
     let root = dir.path();
-    support::git_init(root);
     let mut child = Command::new(env!("CARGO_BIN_EXE_smm"))
         .args(["plan", "--watch", "--at", AT])
         .current_dir(root)
@@ -359,11 +367,11 @@ fn plan_watch_shows_what_an_edit_changed_in_the_plan() {
         "{whole:#?}"
     );
 
-    let notice = std::fs::read_to_string(root.join("posts/notice.yaml")).expect("read");
-    write(
+    let notice = edit(
         root,
         "posts/notice.yaml",
-        &notice.replace("2027-03-10 12:00", "2027-03-11 13:00"),
+        "2027-03-10 12:00",
+        "2027-03-11 13:00",
     );
     let update = up_to_summary(&out).join("\n");
     assert!(update.contains(" · posts/notice.yaml\n"), "{update}");

@@ -17,7 +17,7 @@ use crate::cache::{Cache, Cached};
 use crate::check;
 use crate::diagnostic::Diagnostic;
 use crate::render::{by_post, Delivery, Renderer};
-use crate::state::{ContentRevision, DeliveryKey, WorkspaceStatus};
+use crate::state::{in_repository, ContentRevision, DeliveryKey, WorkspaceStatus};
 use crate::validate::{validate_posts, Report};
 use crate::workspace::{load_posts, post_path_campaign, Post};
 
@@ -334,10 +334,11 @@ impl<'o> Session<'o> {
 /// The folders under the workspace (relative), but git's and those git ignores.
 fn folders(root: &Path, repo: Option<&Repository>) -> BTreeSet<PathBuf> {
     // Git asks of paths in the repository's working folder.
-    let in_repo = |rel: &Path| {
-        let repo = repo?;
-        let prefix = root.strip_prefix(repo.workdir()?).ok()?;
-        repo.is_path_ignored(prefix.join(rel)).ok()
+    let prefix = repo.and_then(|repo| Some((repo, in_repository(repo, root)?)));
+    let ignored = |rel: &Path| {
+        prefix
+            .as_ref()
+            .is_some_and(|(repo, prefix)| repo.is_path_ignored(prefix.join(rel)).unwrap_or(false))
     };
     let mut out = BTreeSet::new();
     let mut stack = vec![PathBuf::new()];
@@ -348,7 +349,7 @@ fn folders(root: &Path, repo: Option<&Repository>) -> BTreeSet<PathBuf> {
         for entry in entries.flatten() {
             let rel = dir.join(entry.file_name());
             let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
-            if is_dir && rel != Path::new(".git") && in_repo(&rel) != Some(true) {
+            if is_dir && rel != Path::new(".git") && !ignored(&rel) {
                 out.insert(rel.clone());
                 stack.push(rel);
             }

@@ -9,4 +9,6 @@ mod record;
 mod store;
 
 pub use record::{DeliveryKey, Entry, Event, Outcome, Record};
-pub use store::{ContentRevision, Freeze, PushError, State, StateError, Store, WorkspaceStatus};
+pub use store::{
+    in_repository, ContentRevision, Freeze, PushError, State, StateError, Store, WorkspaceStatus,
+};

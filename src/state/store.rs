@@ -521,8 +521,8 @@ impl ContentRevision {
     /// The revision of the workspace at `workspace_root` in `repo`: HEAD, its branch, and
     /// whether anything under the workspace differs from it (a `git status`).
     pub fn of(repo: &Repository, workspace_root: &Path) -> ContentRevision {
-        let dirty = workspace_dirty(repo, workspace_root).unwrap_or(true);
-        ContentRevision::at_head(repo, dirty)
+        let status = WorkspaceStatus::of(repo, workspace_root);
+        ContentRevision::at_head(repo, status.is_none_or(|s| s.dirty()))
     }
 
     /// HEAD and its branch in `repo`, with `dirty` as found by the caller.
@@ -557,9 +557,7 @@ impl WorkspaceStatus {
     /// A whole `git status` of the workspace; `None` when it cannot be had (then the workspace
     /// counts as changed).
     pub fn of(repo: &Repository, workspace_root: &Path) -> Option<WorkspaceStatus> {
-        let workdir = repo.workdir()?.canonicalize().ok()?;
-        let root = workspace_root.canonicalize().ok()?;
-        let prefix = root.strip_prefix(&workdir).ok()?.to_path_buf();
+        let prefix = in_repository(repo, workspace_root)?;
         let mut opts = git2::StatusOptions::new();
         opts.include_untracked(true)
             .recurse_untracked_dirs(true)
@@ -595,6 +593,10 @@ impl WorkspaceStatus {
     }
 }
 
-fn workspace_dirty(repo: &Repository, workspace_root: &Path) -> Option<bool> {
-    WorkspaceStatus::of(repo, workspace_root).map(|s| s.dirty())
+/// Where the workspace at `workspace_root` is in `repo`'s working folder (empty at its top);
+/// `None` outside it, or in a bare repository.
+pub fn in_repository(repo: &Repository, workspace_root: &Path) -> Option<PathBuf> {
+    let workdir = repo.workdir()?.canonicalize().ok()?;
+    let root = workspace_root.canonicalize().ok()?;
+    Some(root.strip_prefix(&workdir).ok()?.to_path_buf())
 }
