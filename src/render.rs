@@ -274,6 +274,8 @@ pub struct Renderer<'w> {
     broken: Vec<String>,
     /// The `channel` and `campaign` template variables, built once rather than per delivery.
     channel_vars: BTreeMap<&'w str, Value>,
+    /// Each channel's name, shared by its deliveries.
+    channel_names: BTreeMap<&'w str, Arc<str>>,
     campaign_vars: BTreeMap<&'w str, Value>,
 }
 
@@ -333,6 +335,12 @@ impl<'w> Renderer<'w> {
                 (c.name.as_str(), var)
             })
             .collect();
+        let channel_names = ws
+            .settings
+            .iter()
+            .flat_map(|s| s.channels.values())
+            .map(|c| (c.name.as_str(), Arc::from(c.name.as_str())))
+            .collect();
         let workspace_utm_campaign = ws.settings.as_ref().and_then(|s| s.utm.campaign.clone());
         let campaign_vars = ws
             .campaigns
@@ -358,6 +366,7 @@ impl<'w> Renderer<'w> {
             ws,
             broken,
             channel_vars,
+            channel_names,
             campaign_vars,
         }
     }
@@ -403,12 +412,14 @@ impl<'w> Renderer<'w> {
                 // Channels of a post mostly share its text: compile each template source once.
                 let mut compiled = Compiled::new();
                 let post_var = post_var(post);
+                // Shared by the post's deliveries.
+                let post_id: Arc<str> = post.id.as_str().into();
                 for channel_name in channels_of(post, settings) {
                     let Some(channel) = settings.channels.get(channel_name) else {
                         continue;
                     };
                     if let Some(d) = self.delivery(
-                        index,
+                        (index, &post_id),
                         post,
                         &post_var,
                         channel,
@@ -459,7 +470,7 @@ impl<'w> Renderer<'w> {
     #[allow(clippy::too_many_arguments)]
     fn delivery<'r>(
         &'r self,
-        index: usize,
+        (index, post_id): (usize, &Arc<str>),
         post: &'w Post,
         post_var: &Value,
         channel: &Channel,
@@ -567,10 +578,14 @@ impl<'w> Renderer<'w> {
         if failed {
             return None;
         }
+        let channel_name = match self.channel_names.get(channel.name.as_str()) {
+            Some(name) => Arc::clone(name),
+            None => channel.name.as_str().into(),
+        };
         Some(Delivery::new(
             index,
-            post.id.as_str().into(),
-            channel.name.as_str().into(),
+            Arc::clone(post_id),
+            channel_name,
             channel.platform,
             parts,
             link,

@@ -220,12 +220,14 @@ impl TextsFile {
 
     /// Whether the file at its path is still the one opened (not renamed over since).
     fn is_at_path(&self) -> bool {
+        std::fs::metadata(&self.path).is_ok_and(|now| self.is(&now))
+    }
+
+    /// Whether `other` is the file this one was opened as.
+    fn is(&self, other: &std::fs::Metadata) -> bool {
         let Some(file) = &self.file else { return false };
         let held = file.lock().unwrap_or_else(|e| e.into_inner()).metadata();
-        match (held, std::fs::metadata(&self.path)) {
-            (Ok(held), Ok(now)) => same_file(&held, &now),
-            _ => false,
-        }
+        held.is_ok_and(|held| same_file(&held, other))
     }
 
     fn read(&self, place: Place) -> Option<Vec<u8>> {
@@ -872,12 +874,7 @@ fn write_whole(
 fn append(file: &Path, texts: &TextsFile, entries: &[(&Key, &Made)]) -> std::io::Result<()> {
     let mut cache_out = std::fs::OpenOptions::new().append(true).open(file)?;
     let mut texts_out = std::fs::OpenOptions::new().append(true).open(&texts.path)?;
-    let read = texts
-        .file
-        .as_ref()
-        .ok_or_else(|| std::io::Error::other("no texts file"))?;
-    let read = read.lock().unwrap_or_else(|e| e.into_inner()).metadata()?;
-    if !same_file(&read, &texts_out.metadata()?) {
+    if !texts.is(&texts_out.metadata()?) {
         return Err(std::io::Error::other("the texts file was replaced"));
     }
     let bytes: Vec<u8> = entries

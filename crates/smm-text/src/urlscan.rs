@@ -236,15 +236,18 @@ impl Tlds {
         for (i, c) in text.char_indices().take(self.longest) {
             folded.push(self.folded(c));
             let end = i + c.len_utf8();
-            let followed = text[end..]
-                .chars()
-                .next()
-                .is_none_or(|n| in_table(&self.follow, n));
-            match self.order.get(&folded) {
-                Some(&order) if followed && first.is_none_or(|(f, _)| order < f) => {
-                    first = Some((order, end));
-                }
-                _ => {}
+            let Some(&order) = self.order.get(&folded) else {
+                continue;
+            };
+            // What follows is looked at only for an alternative that matched.
+            let followed = || {
+                text[end..]
+                    .chars()
+                    .next()
+                    .is_none_or(|n| in_table(&self.follow, n))
+            };
+            if first.is_none_or(|(f, _)| order < f) && followed() {
+                first = Some((order, end));
             }
         }
         first.map(|(_, end)| end)
