@@ -449,11 +449,13 @@ fn a_cache_entry_changed_by_hand_is_not_published() {
         n[..range.len()].copy_from_slice(&b[range]);
         u64::from_le_bytes(n) as usize
     };
+    let fields = |r: std::ops::Range<usize>, at: usize| at + r.start..at + r.end;
     while at < bytes.len() {
-        let len = field(&bytes, at + 32..at + 36);
+        use support::entry_head::*;
+        let len = field(&bytes, fields(LEN, at));
         let (start, texts_len) = (
-            field(&bytes, at + 36..at + 44),
-            field(&bytes, at + 44..at + 48),
+            field(&bytes, fields(TEXTS_AT, at)),
+            field(&bytes, fields(TEXTS_LEN, at)),
         );
         let block = start..start + texts_len;
         for i in block.clone() {
@@ -463,8 +465,8 @@ fn a_cache_entry_changed_by_hand_is_not_published() {
             }
         }
         let sum = xxhash_rust::xxh3::xxh3_64(&texts[block]).to_le_bytes();
-        bytes[at + 48..at + 56].copy_from_slice(&sum);
-        at += 56 + len;
+        bytes[fields(TEXTS_CHECK, at)].copy_from_slice(&sum);
+        at += SIZE + len;
     }
     assert!(changed > 0, "the post's text is in the cache");
     std::fs::write(&texts_file, texts).expect("write texts");

@@ -153,7 +153,7 @@ fn an_unchanged_workspace_does_not_rewrite_the_cache() {
     let [file] = cache_files(root).try_into().expect("one cache file");
     // The posts' texts are in their own file beside the entries.
     let texts = file.with_extension("texts");
-    let written = [&file, &texts].map(|f| std::fs::read(f).expect("cache"));
+    let written = read_pair(&file, &texts);
     let modified = || {
         [&file, &texts].map(|f| {
             std::fs::metadata(f)
@@ -180,7 +180,7 @@ fn an_unchanged_workspace_does_not_rewrite_the_cache() {
         "Back on Monday!",
     );
     run(&["validate"], root, true);
-    let appended = [&file, &texts].map(|f| std::fs::read(f).expect("cache"));
+    let appended = read_pair(&file, &texts);
     for (appended, written) in appended.iter().zip(&written) {
         assert!(appended.len() > written.len() && appended.starts_with(written));
     }
@@ -198,7 +198,7 @@ fn an_unchanged_workspace_does_not_rewrite_the_cache() {
         );
         run(&["plan", "--at", AT], root, true);
     }
-    let compacted = [&file, &texts].map(|f| std::fs::read(f).expect("cache"));
+    let compacted = read_pair(&file, &texts);
     assert!(!has(&compacted[1], "Saturday") && has(&compacted[1], "Wednesday"));
     for (compacted, appended) in compacted.iter().zip(&appended) {
         assert!(
@@ -209,10 +209,7 @@ fn an_unchanged_workspace_does_not_rewrite_the_cache() {
     }
     // It kept every post: the next run finds them all and writes nothing.
     run(&["validate"], root, true);
-    assert_eq!(
-        [&file, &texts].map(|f| std::fs::read(f).expect("cache")),
-        compacted
-    );
+    assert_eq!(read_pair(&file, &texts), compacted);
 }
 
 /// The test workspace, in git, with a post that has a picture (`posts/photo.yaml`, the file
@@ -354,7 +351,7 @@ fn a_damaged_texts_file_is_ignored_and_replaced() {
     let (ws, expected, file) = cached_workspace();
     let root = ws.path();
     let texts = file.with_extension("texts");
-    let good = [&file, &texts].map(|f| std::fs::read(f).expect("cache"));
+    let good = read_pair(&file, &texts);
     let id = b"smm post texts\n".len();
     let damaged: [Option<Vec<u8>>; 4] = [
         None,
@@ -373,11 +370,7 @@ fn a_damaged_texts_file_is_ignored_and_replaced() {
             None => std::fs::remove_file(&texts).expect("remove"),
         }
         assert_eq!(agreed(root), expected);
-        assert_eq!(
-            [&file, &texts].map(|f| std::fs::read(f).expect("cache")),
-            good,
-            "rewritten whole"
-        );
+        assert_eq!(read_pair(&file, &texts), good, "rewritten whole");
     }
 
     // A text changed inside the file fails its block's checksum when first read (after that
@@ -399,10 +392,7 @@ fn a_damaged_texts_file_is_ignored_and_replaced() {
     );
     assert!(!texts.exists(), "the damaged texts were removed");
     assert_eq!(agreed(root), expected);
-    assert_eq!(
-        [&file, &texts].map(|f| std::fs::read(f).expect("cache")),
-        good
-    );
+    assert_eq!(read_pair(&file, &texts), good);
 }
 
 /// An entry whose checksum matches but whose deliveries do not decode (only a hand-made file
@@ -414,11 +404,13 @@ fn a_cache_entry_that_does_not_decode_is_an_error_once() {
     let root = ws.path();
     let mut bytes = std::fs::read(&file).expect("cache");
     // One byte added to the first entry's payload, its length and checksum made to match.
+    use support::entry_head::{LEN, SIZE};
     let head = support::cache_entries_start(&bytes);
-    let len = u32::from_le_bytes(bytes[head + 32..head + 36].try_into().expect("len")) as usize;
-    let entry = head + 56;
+    let len_at = head + LEN.start..head + LEN.end;
+    let len = u32::from_le_bytes(bytes[len_at.clone()].try_into().expect("len")) as usize;
+    let entry = head + SIZE;
     bytes.insert(entry + len, 0);
-    bytes[head + 32..head + 36].copy_from_slice(&((len + 1) as u32).to_le_bytes());
+    bytes[len_at].copy_from_slice(&((len + 1) as u32).to_le_bytes());
     let sum = xxhash_rust::xxh3::xxh3_128(&bytes[entry + 16..entry + len + 1]).to_le_bytes();
     bytes[entry..entry + 16].copy_from_slice(&sum);
     std::fs::write(&file, bytes).expect("write cache");
@@ -461,4 +453,9 @@ fn no_cache_without_git_or_with_smm_no_cache() {
         cache_files(root).is_empty(),
         "SMM_NO_CACHE=1 writes no cache"
     );
+}
+
+/// The cache file and its texts file, as they are now.
+fn read_pair(file: &Path, texts: &Path) -> [Vec<u8>; 2] {
+    [file, texts].map(|f| std::fs::read(f).expect("cache"))
 }

@@ -253,6 +253,16 @@ pub fn http_get(url: &str) -> Vec<u8> {
 /// line, the build id line and the 16-byte id of its texts file. An entry is a head of 56 bytes
 /// (key 32, length u32 LE, where its texts are in the texts file: offset u64 LE, length u32 LE,
 /// XXH3-64 u64 LE), then an XXH3-128 of its payload (16 bytes) and the payload.
+/// Where an entry's fields are in its head, from the head's start (see [`cache_entries_start`]).
+pub mod entry_head {
+    use std::ops::Range;
+    pub const LEN: Range<usize> = 32..36;
+    pub const TEXTS_AT: Range<usize> = 36..44;
+    pub const TEXTS_LEN: Range<usize> = 44..48;
+    pub const TEXTS_CHECK: Range<usize> = 48..56;
+    pub const SIZE: usize = 56;
+}
+
 pub fn cache_entries_start(cache: &[u8]) -> usize {
     let header = cache
         .iter()
